@@ -1,0 +1,9 @@
+//! edba on one machine.
+//!
+//! This crate is never linked by the Lambda binaries: it holds what replaces
+//! AWS services locally, starting with [`s3server`], the embedded
+//! S3-compatible server that tests and `edba run` point `aws-sdk-s3` at.
+
+pub mod s3server;
+
+pub use s3server::EmbeddedS3;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmarks the TDF -> CSV converter against a Python csv-module baseline
+# doing the same checks on the same file, in the same invocation, then
+# measures the converter's peak RSS on a bigger file.
+#
+#   scripts/bench_validate.sh            # 300 MB throughput file, 1 GB RSS file
+#   BENCH_MB=50 RSS_MB=200 scripts/bench_validate.sh   # a quicker run
+#
+# Targets: >= 400 MB/s, >= 20x the baseline, peak RSS < 64 MB.
+# MB means 10^6 bytes. Generated files live in target/bench-data/ and are
+# deleted on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BENCH_MB=${BENCH_MB:-300}
+RSS_MB=${RSS_MB:-1000}
+DATA=target/bench-data
+BIN=target/release/examples/bench_validate
+mkdir -p "$DATA"
+trap 'rm -rf "$DATA"' EXIT
+
+PIN=()
+if command -v taskset >/dev/null; then PIN=(taskset -c 0); fi
+
+cargo build --quiet --release -p edba-tasks --example bench_validate
+
+field() { # field KEY LINE
+    sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2"
+}
+
+echo "== throughput on a ${BENCH_MB} MB sales file (one core: ${PIN[*]:-not pinned})"
+"$BIN" gen "$DATA/sales.tdf" "$((BENCH_MB * 1000000))"
+cat "$DATA/sales.tdf" >/dev/null # both runs start from a warm page cache
+rust=$("${PIN[@]}" "$BIN" run "$DATA/sales.tdf")
+echo "$rust"
+python=$("${PIN[@]}" python3 scripts/bench/validate_baseline.py "$DATA/sales.tdf")
+echo "$python"
+for key in lines valid rejected skipped; do
+    if [[ "$(field "$key" "$rust")" != "$(field "$key" "$python")" ]]; then
+        echo "WARNING: $key differs between the converter and the baseline" >&2
+    fi
+done
+rust_mbps=$(field mb_per_s "$rust")
+python_mbps=$(field mb_per_s "$python")
+ratio=$(awk -v r="$rust_mbps" -v p="$python_mbps" 'BEGIN { printf "%.1f", r / p }')
+echo "rust ${rust_mbps} MB/s, python ${python_mbps} MB/s, ratio ${ratio}x (targets: >= 400 MB/s, >= 20x)"
+rm -f "$DATA/sales.tdf"
+
+echo "== peak RSS on a ${RSS_MB} MB sales file"
+"$BIN" gen "$DATA/sales-big.tdf" "$((RSS_MB * 1000000))"
+if [[ -x /usr/bin/time ]]; then
+    /usr/bin/time -v "${PIN[@]}" "$BIN" run "$DATA/sales-big.tdf" 2>"$DATA/time.txt" | tee "$DATA/run.txt"
+    rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$DATA/time.txt")
+else
+    "${PIN[@]}" "$BIN" run "$DATA/sales-big.tdf" | tee "$DATA/run.txt"
+    rss_kib=$(field peak_rss_kib "$(cat "$DATA/run.txt")")
+fi
+echo "peak RSS ${rss_kib} KiB ($(awk -v k="$rss_kib" 'BEGIN { printf "%.1f", k / 1024 }') MiB; target < 64 MB)"

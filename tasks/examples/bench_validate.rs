@@ -1,0 +1,134 @@
+//! The converter's benchmark driver, used by `scripts/bench_validate.sh`.
+//!
+//! `bench_validate gen FILE BYTES` writes a deterministic sales file of about
+//! BYTES with a small share of defects (bad amounts and dates, short lines,
+//! junk and blank lines). `bench_validate run FILE` converts it to /dev/null
+//! sinks and prints one `key=value` line: throughput, counts and peak RSS.
+
+use edba_tasks::dataset::{convert_reader, ConvertOptions, Dataset};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// xorshift64*: deterministic across platforms and runs, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const DEFECTS: &[&str] = &[
+    "IL-101\t12.345\t4\tITEM1\t2016-01-15",
+    "IL-101\tNaN\t4\tITEM1\t2016-01-15",
+    "IL-101\t10.00\t4\tITEM1\t2016-02-30",
+    "IL-101\t10.00\t0\tITEM1\t2016-01-15",
+    "IL-101\t10.00\t4",
+    "IL-101,10.00,4,ITEM1,2016-01-15",
+    "----------------------------------------",
+    "",
+];
+
+fn generate(path: &str, target: u64) -> io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    out.write_all(b"store_id\tamount\ttrans_type\titem_id\ttrans_date\n")?;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut written = 0u64;
+    let mut line = Vec::with_capacity(128);
+    while written < target {
+        line.clear();
+        if rng.below(1000) < 5 {
+            line.extend_from_slice(DEFECTS[rng.below(DEFECTS.len() as u64) as usize].as_bytes());
+        } else {
+            let province = ["IL", "CA", "NY", "TX", "ON"][rng.below(5) as usize];
+            let cents = rng.below(1_000_000);
+            let month = 1 + rng.below(12);
+            let day = 1 + rng.below(28);
+            write!(
+                line,
+                "{province}-{}\t{}{}.{:02}\t{}\tITEM-{:06}\t2016-{month:02}-{day:02}",
+                100 + rng.below(400),
+                if rng.below(20) == 0 { "-" } else { "" },
+                cents / 100,
+                cents % 100,
+                4 + rng.below(3),
+                rng.below(200_000),
+            )?;
+            if rng.below(10) == 0 {
+                line.extend_from_slice(b"\tPOS-7\t");
+            }
+        }
+        line.push(b'\n');
+        out.write_all(&line)?;
+        written += line.len() as u64;
+    }
+    out.flush()
+}
+
+/// Peak resident set size of this process in KiB, from /proc (Linux only).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn run(path: &str) -> io::Result<()> {
+    let input = File::open(path)?;
+    let valid = File::create("/dev/null")?;
+    let rejects = File::create("/dev/null")?;
+    let start = Instant::now();
+    let report = convert_reader(
+        Dataset::Sales,
+        input,
+        valid,
+        rejects,
+        ConvertOptions::default(),
+    )?;
+    let secs = start.elapsed().as_secs_f64();
+    let c = report.counts;
+    println!(
+        "impl=rust bytes={} secs={secs:.3} mb_per_s={:.1} lines={} valid={} rejected={} skipped={} status={} peak_rss_kib={}",
+        report.bytes_in,
+        report.bytes_in as f64 / 1e6 / secs,
+        report.lines,
+        c.rows_valid,
+        c.rows_rejected,
+        c.lines_skipped,
+        report.status.as_str(),
+        peak_rss_kib().map_or_else(|| "unknown".to_owned(), |k| k.to_string()),
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["gen", path, bytes] => match bytes.parse() {
+            Ok(bytes) => generate(path, bytes),
+            Err(e) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("BYTES: {e}"),
+            )),
+        },
+        ["run", path] => run(path),
+        _ => {
+            eprintln!("usage: bench_validate gen FILE BYTES | bench_validate run FILE");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench_validate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

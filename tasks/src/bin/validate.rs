@@ -1,0 +1,22 @@
+//! The validate Lambda: `ValidateInput` in, `ValidateOutput` out. All logic is
+//! in [`edba_tasks::validate`]; this only wires the S3 client and the runtime.
+
+use edba_payloads::ValidateInput;
+use edba_tasks::validate::{validate_object, ValidateOptions};
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let s3 = aws_sdk_s3::Client::new(&config);
+    let opts = ValidateOptions::default();
+    lambda_runtime::run(service_fn(|event: LambdaEvent<ValidateInput>| {
+        let s3 = &s3;
+        async move {
+            // TaskError converts to a Lambda Diagnostic whose error type is
+            // the stable name (`Edba.Transient`, ...) Retry and Catch match.
+            validate_object(s3, &event.payload, &opts).await
+        }
+    }))
+    .await
+}

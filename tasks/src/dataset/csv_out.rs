@@ -1,0 +1,48 @@
+//! RFC 4180 field quoting for the validated and rejects CSVs.
+//!
+//! Rows end with LF, not the RFC's CRLF: every consumer downstream (Spark,
+//! Redshift `COPY`, the embedded engine, the `csv` crate) accepts it.
+
+/// Appends `field`, quoted when it contains a comma, a double quote, CR or LF,
+/// with inner quotes doubled.
+#[inline]
+pub(crate) fn write_csv_field(out: &mut Vec<u8>, field: &[u8]) {
+    if !field
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        out.extend_from_slice(field);
+        return;
+    }
+    out.push(b'"');
+    let mut rest = field;
+    while let Some(q) = memchr::memchr(b'"', rest) {
+        out.extend_from_slice(&rest[..=q]);
+        out.push(b'"');
+        rest = &rest[q + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_when_needed() {
+        for (input, want) in [
+            ("plain", "plain"),
+            ("", ""),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("\"", "\"\"\"\""),
+            ("a\rb", "\"a\rb\""),
+            ("a\nb", "\"a\nb\""),
+        ] {
+            let mut out = Vec::new();
+            write_csv_field(&mut out, input.as_bytes());
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{input:?}");
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Validating a file on the local disk, for `edba validate FILE… [--out DIR]`.
+
+use super::{
+    convert_reader, dataset_for_file_name, ConversionReport, ConvertOptions, DatasetMatch,
+    UnknownDataset,
+};
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+
+/// The outcome of validating one local file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LocalValidation {
+    #[serde(serialize_with = "lossy_path")]
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub matched: DatasetMatch,
+    pub report: ConversionReport,
+    /// `<out>/validated/<stem>.csv`; written only when the file is usable, as
+    /// the validate task writes `validated/` only for usable files.
+    #[serde(serialize_with = "lossy_opt_path")]
+    pub validated_path: Option<PathBuf>,
+    /// `<out>/rejected/<stem>.rejects.csv`; written only when lines were rejected.
+    #[serde(serialize_with = "lossy_opt_path")]
+    pub rejected_path: Option<PathBuf>,
+}
+
+/// Why a local file could not be validated at all (bad content is not an
+/// error: it is in the report).
+#[derive(Debug, thiserror::Error)]
+pub enum LocalValidationError {
+    #[error("{path}: {source}", path = .path.display())]
+    UnknownDataset {
+        path: PathBuf,
+        source: UnknownDataset,
+    },
+    #[error("{path}: {source}", path = .path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// Picks the dataset from the file name, converts the file, and with `out_dir`
+/// writes `<out>/validated/<stem>.csv` and `<out>/rejected/<stem>.rejects.csv`
+/// (without it the outputs are discarded). A validated CSV is left behind only
+/// for a usable file and a rejects CSV only when something was rejected; stale
+/// ones from an earlier run of the same file are removed.
+pub fn validate_local_file(
+    path: &Path,
+    out_dir: Option<&Path>,
+    opts: ConvertOptions,
+) -> Result<LocalValidation, LocalValidationError> {
+    let io_err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| LocalValidationError::Io { path: p, source }
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let matched = dataset_for_file_name(&file_name).map_err(|source| {
+        LocalValidationError::UnknownDataset {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    let input = File::open(path).map_err(io_err(path))?;
+
+    let Some(out_dir) = out_dir else {
+        let report = convert_reader(matched.dataset, input, io::sink(), io::sink(), opts)
+            .map_err(io_err(path))?;
+        return Ok(LocalValidation {
+            path: path.to_path_buf(),
+            matched,
+            report,
+            validated_path: None,
+            rejected_path: None,
+        });
+    };
+
+    let validated_dir = out_dir.join("validated");
+    let rejected_dir = out_dir.join("rejected");
+    fs::create_dir_all(&validated_dir).map_err(io_err(&validated_dir))?;
+    fs::create_dir_all(&rejected_dir).map_err(io_err(&rejected_dir))?;
+    let validated = validated_dir.join(format!("{}.csv", matched.stem));
+    let rejected = rejected_dir.join(format!("{}.rejects.csv", matched.stem));
+    // Written beside the final names and renamed, so a crash never leaves a
+    // half-written CSV under a name a reader trusts.
+    let validated_tmp = validated_dir.join(format!(".{}.csv.partial", matched.stem));
+    let rejected_tmp = rejected_dir.join(format!(".{}.rejects.csv.partial", matched.stem));
+    let valid_out = BufWriter::new(File::create(&validated_tmp).map_err(io_err(&validated_tmp))?);
+    let rejects_out = BufWriter::new(File::create(&rejected_tmp).map_err(io_err(&rejected_tmp))?);
+    let report = convert_reader(matched.dataset, input, valid_out, rejects_out, opts)
+        .map_err(io_err(path))?;
+
+    let keep =
+        |tmp: &Path, fin: &Path, wanted: bool| -> Result<Option<PathBuf>, LocalValidationError> {
+            if wanted {
+                fs::rename(tmp, fin).map_err(io_err(fin))?;
+                Ok(Some(fin.to_path_buf()))
+            } else {
+                fs::remove_file(tmp).map_err(io_err(tmp))?;
+                match fs::remove_file(fin) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(fin)(e)),
+                    _ => Ok(None),
+                }
+            }
+        };
+    let validated_path = keep(&validated_tmp, &validated, report.status.is_usable())?;
+    let rejected_path = keep(&rejected_tmp, &rejected, report.counts.rows_rejected > 0)?;
+    Ok(LocalValidation {
+        path: path.to_path_buf(),
+        matched,
+        report,
+        validated_path,
+        rejected_path,
+    })
+}
+
+impl fmt::Display for LocalValidation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(partition) = &self.matched.partition {
+            write!(f, " (province {partition})")?;
+        }
+        write!(f, "\n{}", self.report)?;
+        if let Some(p) = &self.validated_path {
+            writeln!(f, "  validated: {}", p.display())?;
+        }
+        if let Some(p) = &self.rejected_path {
+            writeln!(f, "  rejects:   {}", p.display())?;
+        }
+        Ok(())
+    }
+}
+
+fn lossy_path<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
+// serde's `serialize_with` hands over a reference to the field's type.
+#[allow(clippy::ref_option)]
+fn lossy_opt_path<S: Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(p) => s.serialize_some(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edba_payloads::ingest::FileStatus;
+
+    #[test]
+    fn writes_outputs_only_when_they_mean_something() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("IL-101.tdf");
+        fs::write(
+            &input,
+            "S1\t1.00\t4\tI1\t2016-01-01\nS1\t1.001\t4\tI1\t2016-01-01\nS1\t2\t5\tI1\t2016-01-02\n",
+        )
+        .unwrap();
+        let out = dir.path().join("out");
+        let v = validate_local_file(&input, Some(&out), ConvertOptions::default()).unwrap();
+        assert_eq!(v.report.status, FileStatus::ValidatedWithRejects);
+        assert_eq!(v.matched.partition.as_deref(), Some("IL"));
+        let validated = fs::read_to_string(out.join("validated/IL-101.csv")).unwrap();
+        assert_eq!(
+            validated,
+            "store_id,amount,trans_type,item_id,trans_date\nS1,1.00,4,I1,2016-01-01\nS1,2.00,5,I1,2016-01-02\n"
+        );
+        let rejects = fs::read_to_string(out.join("rejected/IL-101.rejects.csv")).unwrap();
+        assert!(
+            rejects.starts_with("line,column,reason,raw_line\n2,amount,"),
+            "{rejects}"
+        );
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["dataset"], "sales");
+        assert_eq!(json["report"]["status"], "VALIDATED_WITH_REJECTS");
+        assert_eq!(json["report"]["counts"]["rows_rejected"], 1);
+        assert!(json["validated_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("validated/IL-101.csv"));
+        let text = v.to_string();
+        assert!(
+            text.contains("IL-101.tdf (province IL)\nsales: VALIDATED_WITH_REJECTS"),
+            "{text}"
+        );
+
+        // The same file fixed: the stale rejects go away.
+        fs::write(&input, "S1\t1.00\t4\tI1\t2016-01-01\n").unwrap();
+        let v = validate_local_file(&input, Some(&out), ConvertOptions::default()).unwrap();
+        assert_eq!(
+            (v.report.status, v.rejected_path),
+            (FileStatus::Validated, None)
+        );
+        assert!(!out.join("rejected/IL-101.rejects.csv").exists());
+        // Broken beyond use: no validated CSV.
+        fs::write(&input, "nonsense\n").unwrap();
+        let v = validate_local_file(&input, Some(&out), ConvertOptions::default()).unwrap();
+        assert_eq!(
+            (v.report.status, v.validated_path),
+            (FileStatus::Invalid, None)
+        );
+        assert!(!out.join("validated/IL-101.csv").exists());
+        assert_eq!(
+            fs::read_dir(out.join("validated")).unwrap().count(),
+            0,
+            "no partial files left"
+        );
+    }
+
+    #[test]
+    fn unknown_names_and_missing_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = validate_local_file(
+            &dir.path().join("notes.txt"),
+            None,
+            ConvertOptions::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, LocalValidationError::UnknownDataset { .. }));
+        assert!(err.to_string().contains("does not end with .tdf"), "{err}");
+        let err = validate_local_file(
+            &dir.path().join("IL-1.tdf"),
+            None,
+            ConvertOptions::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, LocalValidationError::Io { .. }));
+        let items = dir.path().join("Item-Master-Data.tdf");
+        fs::write(
+            &items,
+            "item_id\titem_name\teffective_date\nI1\tWidget\t2016-01-01\n",
+        )
+        .unwrap();
+        let v = validate_local_file(&items, None, ConvertOptions::default()).unwrap();
+        assert_eq!(v.report.status, FileStatus::Validated);
+        assert!(v.report.header);
+    }
+}

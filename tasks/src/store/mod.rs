@@ -1,0 +1,289 @@
+//! The state store (MySQL in AWS, SQLite locally) and the track task.
+//!
+//! One design in two dialects: `sql/state/mysql` and `sql/state/sqlite` hold
+//! the migrations, and every statement is written once and instantiated per
+//! backend (`backend.rs`), so both stores behave the same. Patterns and values
+//! are always bound parameters.
+//!
+//! Tables: `ingested_files` (one row per S3 key, its current version),
+//! `job_configs` (+ `job_companion_datasets`), `job_runs` and `run_inputs`.
+//! This module knows nothing about Lambda except how a [`TaskError`] becomes a
+//! Lambda error (`diagnostic.rs`).
+
+mod backend;
+mod glob;
+mod sequencer;
+mod time;
+mod track;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use edba_payloads::{FileStatus, RowCounts, TrackInput, TrackOutput};
+use sqlx::migrate::Migrator;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{MySqlPool, SqlitePool};
+
+use crate::TaskError;
+use track::FileEvent;
+
+static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../sql/state/mysql");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../sql/state/sqlite");
+
+/// A Lambda container serves one invocation at a time; a few connections
+/// cover the local runtime's parallel tasks without exhausting RDS.
+const MAX_CONNECTIONS: u32 = 5;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Attempts at a track transaction that lost a race for the same key (a
+/// concurrent first insert, a deadlock); each retry sees the winner's row.
+const TRACK_ATTEMPTS: usize = 5;
+
+/// Which SQL dialect a store speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    MySql,
+    Sqlite,
+}
+
+/// The state of a job's latest run (`job_configs.last_status`, `job_runs.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    Running,
+    Completed,
+    Failed,
+}
+
+impl JobStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Running => "RUNNING",
+            JobStatus::Completed => "COMPLETED",
+            JobStatus::Failed => "FAILED",
+        }
+    }
+}
+
+/// The parts of a job's configuration the store indexes, plus the whole typed
+/// configuration as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRow {
+    pub job_id: String,
+    pub enabled: bool,
+    /// The dataset the job aggregates (`sales`).
+    pub input_dataset: String,
+    /// Which files of the dataset it reads, by file name: `*` and `?` only (`IL-*`).
+    pub input_glob: String,
+    /// How many matching files must have been validated since the job last fired.
+    pub min_files: u32,
+    /// Datasets the job also needs (`items`): a new file of one may make it ready.
+    pub companion_datasets: Vec<String>,
+    pub config: serde_json::Value,
+}
+
+impl JobRow {
+    /// The input glob's text before its first wildcard; stored for index ranges.
+    pub fn input_prefix(&self) -> &str {
+        glob::literal_prefix(&self.input_glob)
+    }
+}
+
+/// A tracked file as stored: the current version of its S3 key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestedFileRow {
+    pub file_url: String,
+    pub bucket: String,
+    pub object_key: String,
+    pub file_name: String,
+    pub dataset: Option<String>,
+    pub partition: Option<String>,
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+    pub sequencer: String,
+    pub status: FileStatus,
+    pub reason: Option<String>,
+    pub counts: RowCounts,
+    pub validated_key: Option<String>,
+    pub rejected_key: Option<String>,
+    /// When the current version was validated (UTC, microseconds).
+    pub last_validated_at: ::time::OffsetDateTime,
+    pub first_seen_at: ::time::OffsetDateTime,
+    pub updated_at: ::time::OffsetDateTime,
+}
+
+/// The state store. Cloning is cheap and shares the connection pool.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    pool: Pool,
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    MySql(MySqlPool),
+    Sqlite(SqlitePool),
+}
+
+impl StateStore {
+    /// A store for `mysql://user:password@host:port/database`,
+    /// `sqlite://path?mode=rwc` or `sqlite::memory:`.
+    ///
+    /// Connections open on first use, so a Lambda cold start while the
+    /// database is unreachable surfaces as a retryable `Edba.Transient` from
+    /// the first call rather than as a failed init.
+    pub async fn connect(url: &str) -> Result<Self, TaskError> {
+        let pool = if url.starts_with("mysql:") || url.starts_with("mariadb:") {
+            // The URL may hold a password: errors never repeat it.
+            let options = MySqlConnectOptions::from_str(url).map_err(|_| {
+                TaskError::InvalidInput("the state store URL is not a valid MySQL URL".into())
+            })?;
+            Pool::MySql(
+                MySqlPoolOptions::new()
+                    .max_connections(MAX_CONNECTIONS)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(options),
+            )
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url).map_err(|_| {
+                TaskError::InvalidInput("the state store URL is not a valid SQLite URL".into())
+            })?;
+            let pool = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let pool = if in_memory {
+                // The database lives as long as its one connection: never
+                // let the pool close it.
+                pool.max_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+            } else {
+                pool.max_connections(MAX_CONNECTIONS)
+            };
+            let options = if in_memory {
+                options
+            } else {
+                // Readers keep reading while a tracker holds the write lock.
+                options.journal_mode(SqliteJournalMode::Wal)
+            };
+            Pool::Sqlite(pool.connect_lazy_with(options.foreign_keys(true)))
+        } else {
+            return Err(TaskError::InvalidInput(
+                "the state store URL must start with mysql:// or sqlite:".into(),
+            ));
+        };
+        Ok(StateStore { pool })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.pool {
+            Pool::MySql(_) => Dialect::MySql,
+            Pool::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    /// Brings the schema up to date (embedded migrations of the dialect).
+    pub async fn migrate(&self) -> Result<(), TaskError> {
+        let result = match &self.pool {
+            Pool::MySql(pool) => MYSQL_MIGRATIONS.run(pool).await,
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+        };
+        result.map_err(|e| TaskError::transient("migrating the state store", e))
+    }
+
+    /// Closes every connection; later calls fail with `Edba.Transient`.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::MySql(pool) => pool.close().await,
+            Pool::Sqlite(pool) => pool.close().await,
+        }
+    }
+
+    /// The track task: records a validated file event and says whether a job
+    /// may have become ready.
+    ///
+    /// The first event of a key inserts its row; an event with a newer
+    /// sequencer and another version (version id, or etag when unversioned)
+    /// replaces it and resets its freshness; a redelivery changes nothing; an
+    /// event older than the stored one is ignored. All of it happens in one
+    /// transaction, so a failure leaves nothing half-written.
+    pub async fn track(&self, input: &TrackInput) -> Result<TrackOutput, TaskError> {
+        let event = FileEvent::new(&input.file)?;
+        let mut attempt = 1;
+        loop {
+            let result = match &self.pool {
+                Pool::MySql(pool) => backend::mysql::track(pool, &event).await,
+                Pool::Sqlite(pool) => backend::sqlite::track(pool, &event).await,
+            };
+            match result {
+                Ok(output) => return Ok(output),
+                Err(e) if attempt < TRACK_ATTEMPTS && lost_a_race(&e) => attempt += 1,
+                Err(e) => return Err(TaskError::transient("tracking a file", e)),
+            }
+        }
+    }
+
+    /// Creates or replaces a job's configuration. Its run state (last status,
+    /// run, fire time) is kept; `config_version` counts the writes.
+    pub async fn put_job_config(&self, job: &JobRow) -> Result<(), TaskError> {
+        let invalid = |what: &str| {
+            Err(TaskError::InvalidJobConfig(format!(
+                "job {:?}: {what}",
+                job.job_id
+            )))
+        };
+        let too_long = |s: &str, max: usize| s.chars().count() > max;
+        if job.job_id.is_empty() || too_long(&job.job_id, 128) {
+            return invalid("the job id must have 1 to 128 characters");
+        }
+        if too_long(&job.input_dataset, 64)
+            || job.companion_datasets.iter().any(|d| too_long(d, 64))
+        {
+            return invalid("a dataset name is longer than 64 characters");
+        }
+        if too_long(&job.input_glob, 255) {
+            return invalid("the input glob is longer than 255 characters");
+        }
+        let Ok(min_files) = i32::try_from(job.min_files) else {
+            return invalid("min_files is too large");
+        };
+        let config = job.config.to_string();
+        let prefix = job.input_prefix();
+        let result = match &self.pool {
+            Pool::MySql(pool) => {
+                backend::mysql::put_job_config(pool, job, prefix, min_files, &config).await
+            }
+            Pool::Sqlite(pool) => {
+                backend::sqlite::put_job_config(pool, job, prefix, min_files, &config).await
+            }
+        };
+        result.map_err(|e| TaskError::transient("writing a job configuration", e))
+    }
+
+    /// The stored row of a file, by `s3://bucket/key`.
+    pub async fn file(&self, file_url: &str) -> Result<Option<IngestedFileRow>, TaskError> {
+        let result = match &self.pool {
+            Pool::MySql(pool) => backend::mysql::file(pool, file_url).await,
+            Pool::Sqlite(pool) => backend::sqlite::file(pool, file_url).await,
+        };
+        result.map_err(|e| TaskError::transient("reading a file's state", e))
+    }
+}
+
+/// A concurrent transaction on the same key won: a duplicate key on insert, or
+/// a deadlock (SQLSTATE 40001) that rolled this one back.
+fn lost_a_race(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() || db.code().as_deref() == Some("40001")
+        }
+        _ => false,
+    }
+}
+
+fn parse_file_status(s: &str) -> Option<FileStatus> {
+    [
+        FileStatus::Validated,
+        FileStatus::ValidatedWithRejects,
+        FileStatus::Invalid,
+    ]
+    .into_iter()
+    .find(|status| status.as_str() == s)
+}

@@ -1,0 +1,315 @@
+//! The validate task over S3: one raw object in `incoming/` becomes a clean CSV
+//! in `validated/` and, when lines were rejected, a CSV of them in `rejected/`.
+//!
+//! What is written, by verdict (`<stem>` is the file name without `.tdf`):
+//!
+//! | verdict                      | `validated/<stem>.csv` | `rejected/<stem>.rejects.csv` |
+//! |------------------------------|------------------------|-------------------------------|
+//! | VALIDATED                    | written                | deleted if left by an earlier version |
+//! | VALIDATED_WITH_REJECTS       | written                | written                       |
+//! | INVALID (content)            | not written; deleted if left by an earlier version | written when lines were rejected, so the reasons per line can be read |
+//! | INVALID (unknown dataset)    | untouched              | untouched                     |
+//! | INVALID (object gone)        | untouched              | untouched                     |
+//!
+//! So after an event has been validated, the two derived objects describe that
+//! version of the file and no other. An INVALID file's valid rows are in neither
+//! output: the raw object, which edba never modifies or deletes, keeps them.
+//!
+//! The raw object is read pinned to the event (its version id, else its ETag
+//! with `If-Match`), so a stale or duplicate event can never validate content
+//! other than the one it announced. When that content is gone (overwritten or
+//! deleted since) the result is INVALID with the reason and nothing is written:
+//! the newer event, if any, is the one that counts.
+//!
+//! Memory stays bounded whatever the file size: the body is streamed through the
+//! converter chunk by chunk and each output goes to S3 through an
+//! [`ObjectWriter`] (one PutObject below a part, multipart above).
+
+use std::borrow::Cow;
+
+use aws_sdk_s3::Client;
+use edba_payloads::{FileStatus, RowCounts, ValidateInput, ValidateOutput};
+use percent_encoding::percent_decode_str;
+
+use crate::dataset::{dataset_for_key, ConversionReport, ConvertOptions, Converter};
+use crate::s3::{self, ObjectBody, ObjectRead, ObjectWriter, ReadPin, DEFAULT_PART_SIZE};
+use crate::TaskError;
+
+/// Prefix of the clean CSVs.
+pub const VALIDATED_PREFIX: &str = "validated/";
+/// Prefix of the rejected lines.
+pub const REJECTED_PREFIX: &str = "rejected/";
+
+/// Knobs of [`validate_object`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValidateOptions {
+    /// The converter's options, among them the share of rejected rows above
+    /// which a file is INVALID (`max_reject_share`, default
+    /// [`crate::dataset::DEFAULT_MAX_REJECT_SHARE`]).
+    pub convert: ConvertOptions,
+    /// Part size of the outputs' multipart uploads; an output smaller than one
+    /// part is written with a single PutObject. Clamped to S3's 5 MiB minimum.
+    pub part_size: usize,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            convert: ConvertOptions::default(),
+            part_size: DEFAULT_PART_SIZE,
+        }
+    }
+}
+
+/// `validated/<stem>.csv`.
+pub fn validated_key(stem: &str) -> String {
+    format!("{VALIDATED_PREFIX}{stem}.csv")
+}
+
+/// `rejected/<stem>.rejects.csv`.
+pub fn rejected_key(stem: &str) -> String {
+    format!("{REJECTED_PREFIX}{stem}.rejects.csv")
+}
+
+/// Decodes an object key as S3 puts it in an event.
+///
+/// S3 URL-encodes keys in its event notifications the way HTML forms do
+/// (`application/x-www-form-urlencoded`): a space becomes `+`, a literal `+`
+/// becomes `%2B`, other reserved bytes `%XX` ("red flower.jpg" becomes
+/// "red+flower.jpg", AWS S3 User Guide, "Event message structure").
+/// The EventBridge page ("EventBridge event message structure") shows only a
+/// key without special characters and says nothing either way; AWS's own
+/// Lambda Powertools decodes `detail.object.key` of S3 EventBridge events with
+/// `unquote_plus` (`S3EventBridgeNotificationObject.key`), i.e. EventBridge
+/// keys are encoded the same way. Decoding a key that needs no encoding is a
+/// no-op, so keys edba accepts (ASCII letters, digits, `-`, `_`, `.`) read the
+/// same either way; only keys with spaces or other special bytes differ.
+pub fn decode_event_key(raw: &str) -> Result<String, TaskError> {
+    let spaced: Cow<'_, str> = if raw.contains('+') {
+        Cow::Owned(raw.replace('+', " "))
+    } else {
+        Cow::Borrowed(raw)
+    };
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(Cow::into_owned)
+        .map_err(|_| {
+            TaskError::InvalidInput(format!("event object key {raw:?} does not decode to UTF-8"))
+        })
+}
+
+/// Validates the object an S3 "Object Created" event names. Content problems
+/// are results (status INVALID with a reason); errors are S3 trouble
+/// ([`TaskError::Transient`]) or an event that breaks the contract
+/// ([`TaskError::InvalidInput`]).
+pub async fn validate_object(
+    s3: &Client,
+    input: &ValidateInput,
+    opts: &ValidateOptions,
+) -> Result<ValidateOutput, TaskError> {
+    if input.bucket.is_empty() {
+        return Err(TaskError::InvalidInput(
+            "validate input has an empty bucket name".into(),
+        ));
+    }
+    let key = decode_event_key(&input.object.key)?;
+    let mut output = ValidateOutput {
+        file_url: s3::s3_url(&input.bucket, &key),
+        bucket: input.bucket.clone(),
+        key: key.clone(),
+        version_id: input.object.version_id.clone(),
+        etag: input.object.etag.clone(),
+        sequencer: input.object.sequencer.clone(),
+        dataset: None,
+        partition: None,
+        status: FileStatus::Invalid,
+        reason: None,
+        counts: RowCounts::default(),
+        validated_key: None,
+        rejected_key: None,
+        validated_at: String::new(),
+    };
+
+    let matched = match dataset_for_key(&key) {
+        Ok(matched) => matched,
+        Err(unknown) => {
+            output.reason = Some(format!("unknown dataset: {}", unknown.reason));
+            return Ok(finished(output));
+        }
+    };
+    output.dataset = Some(matched.dataset.name().to_owned());
+    output.partition = matched.partition.clone();
+
+    let pin = ReadPin::from_event(
+        input.object.version_id.as_deref(),
+        input.object.etag.as_deref(),
+    );
+    let body = match s3::open_object(s3, &input.bucket, &key, pin).await? {
+        ObjectRead::Body(body) => body,
+        ObjectRead::Gone(reason) => {
+            output.reason = Some(reason);
+            return Ok(finished(output));
+        }
+    };
+    if output.etag.is_none() {
+        output.etag = body.etag.clone();
+    }
+    if output.version_id.is_none() {
+        output.version_id = body.version_id.clone();
+    }
+
+    let validated = validated_key(&matched.stem);
+    let rejected = rejected_key(&matched.stem);
+    let with_lineage = |writer: ObjectWriter| lineage(writer, &key, &output);
+    let mut valid = with_lineage(ObjectWriter::new(
+        s3,
+        &input.bucket,
+        &validated,
+        opts.part_size,
+    ));
+    let mut rejects = with_lineage(ObjectWriter::new(
+        s3,
+        &input.bucket,
+        &rejected,
+        opts.part_size,
+    ));
+
+    let report = match convert(
+        body,
+        Converter::new(matched.dataset, opts.convert),
+        &mut valid,
+        &mut rejects,
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(err) => {
+            valid.abort().await;
+            rejects.abort().await;
+            return Err(err);
+        }
+    };
+
+    output.status = report.status;
+    output.reason = report.reason.clone();
+    output.counts = report.counts;
+
+    if report.counts.rows_rejected > 0 {
+        rejects.finish().await?;
+        output.rejected_key = Some(rejected);
+    } else {
+        rejects.abort().await;
+        s3::delete_object(s3, &input.bucket, &rejected).await?;
+    }
+    if report.status.is_usable() {
+        valid.finish().await?;
+        output.validated_key = Some(validated);
+    } else {
+        valid.abort().await;
+        s3::delete_object(s3, &input.bucket, &validated).await?;
+    }
+    Ok(finished(output))
+}
+
+/// Streams the body through the converter into the two writers, uploading full
+/// parts as they fill.
+async fn convert(
+    mut body: ObjectBody,
+    mut converter: Converter,
+    valid: &mut ObjectWriter,
+    rejects: &mut ObjectWriter,
+) -> Result<ConversionReport, TaskError> {
+    // The writers buffer in memory and never fail a write; an I/O error here
+    // would be a bug, reported rather than unwrapped.
+    let sink = |e: std::io::Error| TaskError::Transient(format!("writing converter output: {e}"));
+    while let Some(chunk) = body.next_chunk().await? {
+        converter.push(&chunk, valid, rejects).map_err(sink)?;
+        valid.upload_full_parts().await?;
+        rejects.upload_full_parts().await?;
+    }
+    converter.finish(valid, rejects).map_err(sink)
+}
+
+/// Records where a derived object came from, as `x-amz-meta-edba-source-*`.
+/// S3 metadata must be ASCII; the values here are, for every key the dataset
+/// registry accepts.
+fn lineage(mut writer: ObjectWriter, key: &str, source: &ValidateOutput) -> ObjectWriter {
+    let fields = [
+        ("edba-source-key", Some(key)),
+        ("edba-source-etag", source.etag.as_deref()),
+        ("edba-source-version-id", source.version_id.as_deref()),
+        ("edba-source-sequencer", Some(source.sequencer.as_str())),
+    ];
+    for (name, value) in fields {
+        if let Some(value) =
+            value.filter(|v| v.is_ascii() && !v.chars().any(|c| c.is_ascii_control()))
+        {
+            writer = writer.with_metadata(name, value);
+        }
+    }
+    writer
+}
+
+fn finished(mut output: ValidateOutput) -> ValidateOutput {
+    output.validated_at = now_rfc3339_micros();
+    output
+}
+
+/// Now, as RFC 3339 in UTC with microseconds: `2024-05-01T12:34:56.123456Z`.
+pub fn now_rfc3339_micros() -> String {
+    format_rfc3339_micros(time::OffsetDateTime::now_utc())
+}
+
+fn format_rfc3339_micros(at: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .expect("a UTC date-time of years 0-9999 formats")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_decode_as_form_urlencoded() {
+        for (raw, want) in [
+            ("incoming/IL-101.tdf", "incoming/IL-101.tdf"),
+            ("incoming/IL-101+copy.tdf", "incoming/IL-101 copy.tdf"),
+            ("incoming/a%2Bb.tdf", "incoming/a+b.tdf"),
+            ("incoming/%28x%29%3A1.tdf", "incoming/(x):1.tdf"),
+            ("incoming/caf%C3%A9.tdf", "incoming/café.tdf"),
+            ("incoming%2FIL-101.tdf", "incoming/IL-101.tdf"),
+            // A lone % that starts no escape is kept, as S3 would have encoded it.
+            ("incoming/100%.tdf", "incoming/100%.tdf"),
+        ] {
+            assert_eq!(decode_event_key(raw).unwrap(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn an_event_key_that_is_not_utf8_is_invalid_input() {
+        let err = decode_event_key("incoming/%FF.tdf").unwrap_err();
+        assert_eq!(err.name().as_str(), "Edba.InvalidInput");
+    }
+
+    #[test]
+    fn derived_keys_follow_the_bucket_layout() {
+        assert_eq!(validated_key("IL-101"), "validated/IL-101.csv");
+        assert_eq!(rejected_key("IL-101"), "rejected/IL-101.rejects.csv");
+    }
+
+    #[test]
+    fn validated_at_is_utc_with_microseconds() {
+        let at = time::macros::datetime!(2024-05-01 12:34:56.1234567 +02:00);
+        assert_eq!(format_rfc3339_micros(at), "2024-05-01T10:34:56.123456Z");
+        let now = now_rfc3339_micros();
+        assert_eq!(now.len(), "2024-05-01T10:34:56.123456Z".len(), "{now}");
+        assert!(
+            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+                .is_ok()
+        );
+    }
+}
