@@ -1,6 +1,9 @@
 //! `edba`: generate the state machines, draw them, and (as the pipeline grows)
 //! run it locally and operate it.
 
+mod home;
+mod run;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -45,6 +48,80 @@ enum Command {
         /// A file whose share of rejected rows is above this is INVALID.
         #[arg(long, default_value_t = edba_tasks::dataset::ConvertOptions::default().max_reject_share)]
         max_reject_share: f64,
+    },
+    /// Run the whole pipeline on one machine over the files of DIR: embedded S3,
+    /// SQLite state store and warehouse, the generated state machines on the
+    /// local executor. Exits 1 when an execution failed (a waiting job is fine).
+    Run {
+        /// A folder of files to ingest; DIR/jobs.toml, when present, replaces the sample jobs.
+        dir: PathBuf,
+        #[command(flatten)]
+        store: home::StoreArgs,
+        /// The warehouse (`postgres://…` or `sqlite://…`) instead of <home>/warehouse.db.
+        #[arg(long, env = "EDBA_WAREHOUSE_URL")]
+        warehouse: Option<String>,
+        /// Ingest executions run at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Scales Wait and Retry delays (1 = as in AWS).
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        /// Print the report as one JSON document (progress still goes to stderr).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run any ASL definition on the local executor and print its output JSON.
+    /// Lambda resources of the pipeline resolve to edba's tasks.
+    Exec {
+        /// The ASL JSON file.
+        definition: PathBuf,
+        /// The execution input: JSON text, or @FILE.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// Print the execution history to stderr.
+        #[arg(long)]
+        history: bool,
+        #[command(flatten)]
+        store: home::StoreArgs,
+    },
+    /// Files, jobs and recent runs in the state store.
+    Status {
+        #[command(flatten)]
+        store: home::StoreArgs,
+        /// How many recent runs to list.
+        #[arg(long, default_value_t = 20)]
+        runs: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Job configurations in the state store.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// List the input files of a failed run (by run id, or a job's last failed run).
+    Impacted {
+        /// A run id, or a job id for its most recent FAILED run.
+        run_or_job: String,
+        #[command(flatten)]
+        store: home::StoreArgs,
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Check a jobs file (TOML, see sampledata/jobs.toml) and write it to the
+    /// state store, all jobs or none.
+    Apply {
+        file: PathBuf,
+        #[command(flatten)]
+        store: home::StoreArgs,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -106,7 +183,69 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate { files, out, json, max_reject_share } => {
             validate_files(&files, out.as_deref(), json, max_reject_share)
         }
+        Command::Jobs { command: JobsCommand::Apply { file, store, json } } => home::runtime()?.block_on(async {
+            let report = jobs_apply(&file, &store).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_text(&report);
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Run { dir, store, warehouse, concurrency, time_scale, json } => {
+            home::runtime()?.block_on(run::run(&dir, &store, warehouse, concurrency, time_scale, json))
+        }
+        Command::Exec { definition, input, history, store } => {
+            home::runtime()?.block_on(run::exec(&definition, &input, history, &store))
+        }
+        Command::Status { store, runs, json } => home::runtime()?.block_on(async {
+            let store = store.open().await?;
+            let status = store.status(runs).await.map_err(home::task_error)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print_text(&status);
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Impacted { run_or_job, store, json } => home::runtime()?.block_on(async {
+            let store = store.open().await?;
+            let files = edba_tasks::record::impacted(&store, &run_or_job).await.map_err(home::task_error)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&files)?);
+            } else {
+                print_text(&files);
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
     }
+}
+
+/// Prints a report, ending with exactly one newline.
+pub(crate) fn print_text(report: &dyn std::fmt::Display) {
+    let text = report.to_string();
+    println!("{}", text.trim_end_matches('\n'));
+}
+
+/// Parses and checks a jobs file (SQL files are looked up relative to the
+/// checkout when there is one), then applies it.
+async fn jobs_apply(file: &Path, store: &home::StoreArgs) -> anyhow::Result<edba_tasks::jobs::ApplyReport> {
+    use edba_tasks::jobs::{apply_jobs, check_jobs, parse_jobs_file, ApplyError};
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let jobs = parse_jobs_file(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let root = find_root().ok();
+    if let Err(errors) = check_jobs(&jobs, root.as_deref()) {
+        let list: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
+        bail!("{} is not valid; nothing was applied:\n{}", file.display(), list.join("\n"));
+    }
+    let store = store.open().await?;
+    apply_jobs(&store, &jobs).await.map_err(|e| match e {
+        ApplyError::Invalid(errors) => {
+            let list: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
+            anyhow::anyhow!("{} is not valid; nothing was applied:\n{}", file.display(), list.join("\n"))
+        }
+        ApplyError::Store(e) => home::task_error(e),
+    })
 }
 
 fn validate_files(files: &[PathBuf], out: Option<&Path>, json: bool, max_reject_share: f64) -> anyhow::Result<ExitCode> {
@@ -151,7 +290,7 @@ fn validate_files(files: &[PathBuf], out: Option<&Path>, json: bool, max_reject_
 
 /// The nearest directory, from the current one upwards, that holds
 /// `statemachines/` and a `Cargo.toml`: the edba checkout.
-fn find_root() -> anyhow::Result<PathBuf> {
+pub(crate) fn find_root() -> anyhow::Result<PathBuf> {
     let cwd = std::env::current_dir()?;
     let mut dir: &Path = &cwd;
     loop {

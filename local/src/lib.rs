@@ -4,6 +4,10 @@
 //! AWS services locally, starting with [`s3server`], the embedded
 //! S3-compatible server that tests and `edba run` point `aws-sdk-s3` at.
 
+pub mod aws_apis;
+pub mod executor;
+pub mod pipeline;
 pub mod s3server;
+pub mod steprunner;
 
 pub use s3server::EmbeddedS3;

@@ -7,6 +7,10 @@
 pub mod dataset;
 pub mod diagnostic;
 pub mod error;
+pub mod evaluate;
+pub mod jobs;
+pub mod load;
+pub mod record;
 pub mod s3;
 pub mod store;
 pub mod validate;

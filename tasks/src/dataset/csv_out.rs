@@ -3,14 +3,16 @@
 //! Rows end with LF, not the RFC's CRLF: every consumer downstream (Spark,
 //! Redshift `COPY`, the embedded engine, the `csv` crate) accepts it.
 
+#[inline]
+pub(crate) fn needs_quotes(field: &[u8]) -> bool {
+    field.iter().any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+}
+
 /// Appends `field`, quoted when it contains a comma, a double quote, CR or LF,
 /// with inner quotes doubled.
 #[inline]
 pub(crate) fn write_csv_field(out: &mut Vec<u8>, field: &[u8]) {
-    if !field
-        .iter()
-        .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
-    {
+    if !needs_quotes(field) {
         out.extend_from_slice(field);
         return;
     }

@@ -55,33 +55,25 @@ impl fmt::Display for FieldError {
             FieldError::IdTooLong(n) => {
                 write!(f, "is {n} characters long (at most {ID_MAX_LEN} allowed)")
             }
-            FieldError::IdBadByte(b) if b.is_ascii_graphic() || b == b' ' => write!(
-                f,
-                "contains {:?}; only ASCII letters, digits, '-' and '_' are allowed",
-                b as char
-            ),
-            FieldError::IdBadByte(b) => write!(
-                f,
-                "contains byte 0x{b:02X}; only ASCII letters, digits, '-' and '_' are allowed"
-            ),
+            FieldError::IdBadByte(b) if b.is_ascii_graphic() || b == b' ' => {
+                write!(f, "contains {:?}; only ASCII letters, digits, '-' and '_' are allowed", b as char)
+            }
+            FieldError::IdBadByte(b) => {
+                write!(f, "contains byte 0x{b:02X}; only ASCII letters, digits, '-' and '_' are allowed")
+            }
             FieldError::AmountSyntax => f.write_str(
                 "is not a decimal number (expected digits, an optional leading '-' \
                  and up to 2 fraction digits, e.g. -12.50)",
             ),
             FieldError::AmountFractionDigits => f.write_str("has more than 2 fraction digits"),
-            FieldError::AmountTooLarge => {
-                f.write_str("is too large (the absolute value must be below 10^12)")
-            }
+            FieldError::AmountTooLarge => f.write_str("is too large (the absolute value must be below 10^12)"),
             FieldError::TransTypeSyntax => f.write_str("is not an integer"),
             FieldError::TransTypeRange => f.write_str("is out of range (1-99)"),
             FieldError::DateSyntax => f.write_str("is not a date in YYYY-MM-DD form"),
             FieldError::DateNotADay => f.write_str("is not a real calendar day"),
             FieldError::NameBlank => f.write_str("is blank"),
             FieldError::NameTooLong(n) => {
-                write!(
-                    f,
-                    "is {n} characters long (at most {NAME_MAX_CHARS} allowed)"
-                )
+                write!(f, "is {n} characters long (at most {NAME_MAX_CHARS} allowed)")
             }
             FieldError::NameControl => f.write_str("contains a control character"),
             FieldError::NotUtf8 => f.write_str("is not valid UTF-8"),
@@ -89,14 +81,26 @@ impl fmt::Display for FieldError {
     }
 }
 
+/// Checks `value` as a field of `kind`; `Ok(true)` when it is already in its
+/// normalised CSV form, so the caller may copy it as it is.
+#[inline]
+pub(crate) fn check_field(kind: ColumnKind, value: &[u8]) -> Result<bool, FieldError> {
+    match kind {
+        ColumnKind::Id => check_id(value).map(|()| true),
+        ColumnKind::Amount => parse_amount(value).map(|a| a.is_normalised()),
+        ColumnKind::TransType => parse_trans_type(value).map(|t| t.len() == value.len()),
+        ColumnKind::Date => check_date(value).map(|()| true),
+        ColumnKind::Name => {
+            let name = parse_name(value)?;
+            Ok(name.len() == value.len() && !super::csv_out::needs_quotes(value))
+        }
+    }
+}
+
 /// Checks `value` as a field of `kind` and appends its normalised CSV form to `out`.
 /// On error `out` may hold a partial field; the caller truncates the row.
 #[inline]
-pub(crate) fn write_field(
-    kind: ColumnKind,
-    value: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<(), FieldError> {
+pub(crate) fn write_field(kind: ColumnKind, value: &[u8], out: &mut Vec<u8>) -> Result<(), FieldError> {
     match kind {
         ColumnKind::Id => {
             check_id(value)?;
@@ -127,10 +131,51 @@ fn check_id(value: &[u8]) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// An amount split into its parts.
+struct Amount<'a> {
+    negative: bool,
+    /// The integer digits as written.
+    int: &'a [u8],
+    /// The integer digits without leading zeros (empty for zero).
+    significant: &'a [u8],
+    /// The fraction digits as written (none without a dot).
+    frac: &'a [u8],
+}
+
+impl Amount<'_> {
+    fn is_zero(&self) -> bool {
+        self.significant.is_empty() && self.frac.iter().all(|&b| b == b'0')
+    }
+
+    fn is_normalised(&self) -> bool {
+        let int_ok = self.int.len() == self.significant.len() || self.int == b"0";
+        int_ok && self.frac.len() == AMOUNT_MAX_FRACTION_DIGITS && !(self.negative && self.is_zero())
+    }
+}
+
 /// Writes `-?<int>.<2 digits>`: leading zeros dropped, fraction padded to two
 /// digits, and no sign on zero, so equal amounts are equal text downstream.
 #[inline]
 fn write_amount(value: &[u8], out: &mut Vec<u8>) -> Result<(), FieldError> {
+    let amount = parse_amount(value)?;
+    if amount.negative && !amount.is_zero() {
+        out.push(b'-');
+    }
+    if amount.significant.is_empty() {
+        out.push(b'0');
+    } else {
+        out.extend_from_slice(amount.significant);
+    }
+    out.push(b'.');
+    out.extend_from_slice(amount.frac);
+    for _ in amount.frac.len()..AMOUNT_MAX_FRACTION_DIGITS {
+        out.push(b'0');
+    }
+    Ok(())
+}
+
+#[inline]
+fn parse_amount(value: &[u8]) -> Result<Amount<'_>, FieldError> {
     if value.is_empty() {
         return Err(FieldError::Empty);
     }
@@ -160,27 +205,19 @@ fn write_amount(value: &[u8], out: &mut Vec<u8>) -> Result<(), FieldError> {
     if significant.len() > AMOUNT_MAX_INT_DIGITS {
         return Err(FieldError::AmountTooLarge);
     }
-    let frac = frac.unwrap_or(&[]);
-    let is_zero = significant.is_empty() && frac.iter().all(|&b| b == b'0');
-    if negative && !is_zero {
-        out.push(b'-');
-    }
-    if significant.is_empty() {
-        out.push(b'0');
-    } else {
-        out.extend_from_slice(significant);
-    }
-    out.push(b'.');
-    out.extend_from_slice(frac);
-    for _ in frac.len()..AMOUNT_MAX_FRACTION_DIGITS {
-        out.push(b'0');
-    }
-    Ok(())
+    Ok(Amount { negative, int, significant, frac: frac.unwrap_or(&[]) })
 }
 
 /// Leading zeros are accepted (`04`) and dropped.
 #[inline]
 fn write_trans_type(value: &[u8], out: &mut Vec<u8>) -> Result<(), FieldError> {
+    out.extend_from_slice(parse_trans_type(value)?);
+    Ok(())
+}
+
+/// The digits of a valid trans_type without leading zeros.
+#[inline]
+fn parse_trans_type(value: &[u8]) -> Result<&[u8], FieldError> {
     if value.is_empty() {
         return Err(FieldError::Empty);
     }
@@ -194,8 +231,7 @@ fn write_trans_type(value: &[u8], out: &mut Vec<u8>) -> Result<(), FieldError> {
     if significant.len() > 2 {
         return Err(FieldError::TransTypeRange);
     }
-    out.extend_from_slice(significant);
-    Ok(())
+    Ok(significant)
 }
 
 #[inline]
@@ -244,6 +280,12 @@ fn check_date(value: &[u8]) -> Result<(), FieldError> {
 
 /// Names are trimmed (Unicode white space) before the checks and written trimmed.
 fn write_name(value: &[u8], out: &mut Vec<u8>) -> Result<(), FieldError> {
+    write_csv_field(out, parse_name(value)?.as_bytes());
+    Ok(())
+}
+
+/// The trimmed name, when valid.
+fn parse_name(value: &[u8]) -> Result<&str, FieldError> {
     let text = std::str::from_utf8(value).map_err(|_| FieldError::NotUtf8)?;
     let name = text.trim();
     if name.is_empty() {
@@ -256,17 +298,25 @@ fn write_name(value: &[u8], out: &mut Vec<u8>) -> Result<(), FieldError> {
     if chars > NAME_MAX_CHARS {
         return Err(FieldError::NameTooLong(chars));
     }
-    write_csv_field(out, name.as_bytes());
-    Ok(())
+    Ok(name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Writes the field, and checks that `check_field` agrees on validity and
+    /// on whether the value was already normalised.
     fn field(kind: ColumnKind, value: &str) -> Result<String, FieldError> {
         let mut out = Vec::new();
-        write_field(kind, value.as_bytes(), &mut out).map(|()| String::from_utf8(out).unwrap())
+        let written = write_field(kind, value.as_bytes(), &mut out).map(|()| String::from_utf8(out).unwrap());
+        let checked = check_field(kind, value.as_bytes());
+        match (&written, checked) {
+            (Ok(w), Ok(normalised)) => assert_eq!(normalised, w == value, "{kind:?} {value:?}"),
+            (Err(a), Err(b)) => assert_eq!(*a, b, "{kind:?} {value:?}"),
+            _ => panic!("check_field and write_field disagree on {kind:?} {value:?}"),
+        }
+        written
     }
 
     #[test]
@@ -304,11 +354,7 @@ mod tests {
             ("１２", Err(AmountSyntax)),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                field(ColumnKind::Amount, input).as_deref().map_err(|e| *e),
-                *want,
-                "{input:?}"
-            );
+            assert_eq!(field(ColumnKind::Amount, input).as_deref().map_err(|e| *e), *want, "{input:?}");
         }
     }
 
@@ -329,13 +375,7 @@ mod tests {
             ("", Err(Empty)),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                field(ColumnKind::TransType, input)
-                    .as_deref()
-                    .map_err(|e| *e),
-                *want,
-                "{input:?}"
-            );
+            assert_eq!(field(ColumnKind::TransType, input).as_deref().map_err(|e| *e), *want, "{input:?}");
         }
     }
 
@@ -362,11 +402,7 @@ mod tests {
             ("", Err(Empty)),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                field(ColumnKind::Date, input).map(|_| ()),
-                *want,
-                "{input:?}"
-            );
+            assert_eq!(field(ColumnKind::Date, input).map(|_| ()), *want, "{input:?}");
         }
     }
 
@@ -374,35 +410,14 @@ mod tests {
     fn ids_and_names() {
         assert_eq!(field(ColumnKind::Id, "IL-101_a"), Ok("IL-101_a".into()));
         assert_eq!(field(ColumnKind::Id, &"x".repeat(25)), Ok("x".repeat(25)));
-        assert_eq!(
-            field(ColumnKind::Id, &"x".repeat(26)),
-            Err(FieldError::IdTooLong(26))
-        );
-        assert_eq!(
-            field(ColumnKind::Id, "a b"),
-            Err(FieldError::IdBadByte(b' '))
-        );
-        assert_eq!(
-            field(ColumnKind::Id, "a,b"),
-            Err(FieldError::IdBadByte(b','))
-        );
+        assert_eq!(field(ColumnKind::Id, &"x".repeat(26)), Err(FieldError::IdTooLong(26)));
+        assert_eq!(field(ColumnKind::Id, "a b"), Err(FieldError::IdBadByte(b' ')));
+        assert_eq!(field(ColumnKind::Id, "a,b"), Err(FieldError::IdBadByte(b',')));
         assert_eq!(field(ColumnKind::Id, ""), Err(FieldError::Empty));
-        assert_eq!(
-            field(ColumnKind::Name, "  Café, \"best\" "),
-            Ok("\"Café, \"\"best\"\"\"".into())
-        );
+        assert_eq!(field(ColumnKind::Name, "  Café, \"best\" "), Ok("\"Café, \"\"best\"\"\"".into()));
         assert_eq!(field(ColumnKind::Name, "   "), Err(FieldError::NameBlank));
-        assert_eq!(
-            field(ColumnKind::Name, "a\u{7}b"),
-            Err(FieldError::NameControl)
-        );
-        assert_eq!(
-            field(ColumnKind::Name, &"é".repeat(200)),
-            Ok("é".repeat(200))
-        );
-        assert_eq!(
-            field(ColumnKind::Name, &"é".repeat(201)),
-            Err(FieldError::NameTooLong(201))
-        );
+        assert_eq!(field(ColumnKind::Name, "a\u{7}b"), Err(FieldError::NameControl));
+        assert_eq!(field(ColumnKind::Name, &"é".repeat(200)), Ok("é".repeat(200)));
+        assert_eq!(field(ColumnKind::Name, &"é".repeat(201)), Err(FieldError::NameTooLong(201)));
     }
 }

@@ -1,9 +1,6 @@
 //! Validating a file on the local disk, for `edba validate FILE… [--out DIR]`.
 
-use super::{
-    convert_reader, dataset_for_file_name, ConversionReport, ConvertOptions, DatasetMatch,
-    UnknownDataset,
-};
+use super::{convert_reader, dataset_for_file_name, ConversionReport, ConvertOptions, DatasetMatch, UnknownDataset};
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::fs::{self, File};
@@ -32,10 +29,7 @@ pub struct LocalValidation {
 #[derive(Debug, thiserror::Error)]
 pub enum LocalValidationError {
     #[error("{path}: {source}", path = .path.display())]
-    UnknownDataset {
-        path: PathBuf,
-        source: UnknownDataset,
-    },
+    UnknownDataset { path: PathBuf, source: UnknownDataset },
     #[error("{path}: {source}", path = .path.display())]
     Io { path: PathBuf, source: io::Error },
 }
@@ -54,21 +48,13 @@ pub fn validate_local_file(
         let p = p.to_path_buf();
         move |source| LocalValidationError::Io { path: p, source }
     };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let matched = dataset_for_file_name(&file_name).map_err(|source| {
-        LocalValidationError::UnknownDataset {
-            path: path.to_path_buf(),
-            source,
-        }
-    })?;
+    let file_name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let matched = dataset_for_file_name(&file_name)
+        .map_err(|source| LocalValidationError::UnknownDataset { path: path.to_path_buf(), source })?;
     let input = File::open(path).map_err(io_err(path))?;
 
     let Some(out_dir) = out_dir else {
-        let report = convert_reader(matched.dataset, input, io::sink(), io::sink(), opts)
-            .map_err(io_err(path))?;
+        let report = convert_reader(matched.dataset, input, io::sink(), io::sink(), opts).map_err(io_err(path))?;
         return Ok(LocalValidation {
             path: path.to_path_buf(),
             matched,
@@ -90,31 +76,23 @@ pub fn validate_local_file(
     let rejected_tmp = rejected_dir.join(format!(".{}.rejects.csv.partial", matched.stem));
     let valid_out = BufWriter::new(File::create(&validated_tmp).map_err(io_err(&validated_tmp))?);
     let rejects_out = BufWriter::new(File::create(&rejected_tmp).map_err(io_err(&rejected_tmp))?);
-    let report = convert_reader(matched.dataset, input, valid_out, rejects_out, opts)
-        .map_err(io_err(path))?;
+    let report = convert_reader(matched.dataset, input, valid_out, rejects_out, opts).map_err(io_err(path))?;
 
-    let keep =
-        |tmp: &Path, fin: &Path, wanted: bool| -> Result<Option<PathBuf>, LocalValidationError> {
-            if wanted {
-                fs::rename(tmp, fin).map_err(io_err(fin))?;
-                Ok(Some(fin.to_path_buf()))
-            } else {
-                fs::remove_file(tmp).map_err(io_err(tmp))?;
-                match fs::remove_file(fin) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(fin)(e)),
-                    _ => Ok(None),
-                }
+    let keep = |tmp: &Path, fin: &Path, wanted: bool| -> Result<Option<PathBuf>, LocalValidationError> {
+        if wanted {
+            fs::rename(tmp, fin).map_err(io_err(fin))?;
+            Ok(Some(fin.to_path_buf()))
+        } else {
+            fs::remove_file(tmp).map_err(io_err(tmp))?;
+            match fs::remove_file(fin) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(fin)(e)),
+                _ => Ok(None),
             }
-        };
+        }
+    };
     let validated_path = keep(&validated_tmp, &validated, report.status.is_usable())?;
     let rejected_path = keep(&rejected_tmp, &rejected, report.counts.rows_rejected > 0)?;
-    Ok(LocalValidation {
-        path: path.to_path_buf(),
-        matched,
-        report,
-        validated_path,
-        rejected_path,
-    })
+    Ok(LocalValidation { path: path.to_path_buf(), matched, report, validated_path, rejected_path })
 }
 
 impl fmt::Display for LocalValidation {
@@ -156,11 +134,8 @@ mod tests {
     fn writes_outputs_only_when_they_mean_something() {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("IL-101.tdf");
-        fs::write(
-            &input,
-            "S1\t1.00\t4\tI1\t2016-01-01\nS1\t1.001\t4\tI1\t2016-01-01\nS1\t2\t5\tI1\t2016-01-02\n",
-        )
-        .unwrap();
+        fs::write(&input, "S1\t1.00\t4\tI1\t2016-01-01\nS1\t1.001\t4\tI1\t2016-01-01\nS1\t2\t5\tI1\t2016-01-02\n")
+            .unwrap();
         let out = dir.path().join("out");
         let v = validate_local_file(&input, Some(&out), ConvertOptions::default()).unwrap();
         assert_eq!(v.report.status, FileStatus::ValidatedWithRejects);
@@ -171,71 +146,38 @@ mod tests {
             "store_id,amount,trans_type,item_id,trans_date\nS1,1.00,4,I1,2016-01-01\nS1,2.00,5,I1,2016-01-02\n"
         );
         let rejects = fs::read_to_string(out.join("rejected/IL-101.rejects.csv")).unwrap();
-        assert!(
-            rejects.starts_with("line,column,reason,raw_line\n2,amount,"),
-            "{rejects}"
-        );
+        assert!(rejects.starts_with("line,column,reason,raw_line\n2,amount,"), "{rejects}");
         let json = serde_json::to_value(&v).unwrap();
         assert_eq!(json["dataset"], "sales");
         assert_eq!(json["report"]["status"], "VALIDATED_WITH_REJECTS");
         assert_eq!(json["report"]["counts"]["rows_rejected"], 1);
-        assert!(json["validated_path"]
-            .as_str()
-            .unwrap()
-            .ends_with("validated/IL-101.csv"));
+        assert!(json["validated_path"].as_str().unwrap().ends_with("validated/IL-101.csv"));
         let text = v.to_string();
-        assert!(
-            text.contains("IL-101.tdf (province IL)\nsales: VALIDATED_WITH_REJECTS"),
-            "{text}"
-        );
+        assert!(text.contains("IL-101.tdf (province IL)\nsales: VALIDATED_WITH_REJECTS"), "{text}");
 
         // The same file fixed: the stale rejects go away.
         fs::write(&input, "S1\t1.00\t4\tI1\t2016-01-01\n").unwrap();
         let v = validate_local_file(&input, Some(&out), ConvertOptions::default()).unwrap();
-        assert_eq!(
-            (v.report.status, v.rejected_path),
-            (FileStatus::Validated, None)
-        );
+        assert_eq!((v.report.status, v.rejected_path), (FileStatus::Validated, None));
         assert!(!out.join("rejected/IL-101.rejects.csv").exists());
         // Broken beyond use: no validated CSV.
         fs::write(&input, "nonsense\n").unwrap();
         let v = validate_local_file(&input, Some(&out), ConvertOptions::default()).unwrap();
-        assert_eq!(
-            (v.report.status, v.validated_path),
-            (FileStatus::Invalid, None)
-        );
+        assert_eq!((v.report.status, v.validated_path), (FileStatus::Invalid, None));
         assert!(!out.join("validated/IL-101.csv").exists());
-        assert_eq!(
-            fs::read_dir(out.join("validated")).unwrap().count(),
-            0,
-            "no partial files left"
-        );
+        assert_eq!(fs::read_dir(out.join("validated")).unwrap().count(), 0, "no partial files left");
     }
 
     #[test]
     fn unknown_names_and_missing_files_are_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let err = validate_local_file(
-            &dir.path().join("notes.txt"),
-            None,
-            ConvertOptions::default(),
-        )
-        .unwrap_err();
+        let err = validate_local_file(&dir.path().join("notes.txt"), None, ConvertOptions::default()).unwrap_err();
         assert!(matches!(err, LocalValidationError::UnknownDataset { .. }));
         assert!(err.to_string().contains("does not end with .tdf"), "{err}");
-        let err = validate_local_file(
-            &dir.path().join("IL-1.tdf"),
-            None,
-            ConvertOptions::default(),
-        )
-        .unwrap_err();
+        let err = validate_local_file(&dir.path().join("IL-1.tdf"), None, ConvertOptions::default()).unwrap_err();
         assert!(matches!(err, LocalValidationError::Io { .. }));
         let items = dir.path().join("Item-Master-Data.tdf");
-        fs::write(
-            &items,
-            "item_id\titem_name\teffective_date\nI1\tWidget\t2016-01-01\n",
-        )
-        .unwrap();
+        fs::write(&items, "item_id\titem_name\teffective_date\nI1\tWidget\t2016-01-01\n").unwrap();
         let v = validate_local_file(&items, None, ConvertOptions::default()).unwrap();
         assert_eq!(v.report.status, FileStatus::Validated);
         assert!(v.report.header);

@@ -67,41 +67,17 @@ pub struct Column {
 }
 
 const SALES_COLUMNS: &[Column] = &[
-    Column {
-        name: "store_id",
-        kind: ColumnKind::Id,
-    },
-    Column {
-        name: "amount",
-        kind: ColumnKind::Amount,
-    },
-    Column {
-        name: "trans_type",
-        kind: ColumnKind::TransType,
-    },
-    Column {
-        name: "item_id",
-        kind: ColumnKind::Id,
-    },
-    Column {
-        name: "trans_date",
-        kind: ColumnKind::Date,
-    },
+    Column { name: "store_id", kind: ColumnKind::Id },
+    Column { name: "amount", kind: ColumnKind::Amount },
+    Column { name: "trans_type", kind: ColumnKind::TransType },
+    Column { name: "item_id", kind: ColumnKind::Id },
+    Column { name: "trans_date", kind: ColumnKind::Date },
 ];
 
 const ITEMS_COLUMNS: &[Column] = &[
-    Column {
-        name: "item_id",
-        kind: ColumnKind::Id,
-    },
-    Column {
-        name: "item_name",
-        kind: ColumnKind::Name,
-    },
-    Column {
-        name: "effective_date",
-        kind: ColumnKind::Date,
-    },
+    Column { name: "item_id", kind: ColumnKind::Id },
+    Column { name: "item_name", kind: ColumnKind::Name },
+    Column { name: "effective_date", kind: ColumnKind::Date },
 ];
 
 impl Dataset {
@@ -160,10 +136,7 @@ const ITEMS_PREFIX: &str = "Item-Master-Data";
 /// Picks the dataset for a decoded S3 object key: `incoming/IL-101.tdf` or
 /// `IL-101.tdf`. See the module documentation for the rules.
 pub fn dataset_for_key(key: &str) -> Result<DatasetMatch, UnknownDataset> {
-    let unknown = |reason: String| UnknownDataset {
-        key: key.to_owned(),
-        reason,
-    };
+    let unknown = |reason: String| UnknownDataset { key: key.to_owned(), reason };
     let file_name = key.strip_prefix(INCOMING_PREFIX).unwrap_or(key);
     if file_name.contains('/') {
         return Err(unknown(format!(
@@ -175,33 +148,21 @@ pub fn dataset_for_key(key: &str) -> Result<DatasetMatch, UnknownDataset> {
 
 /// Picks the dataset for a bare file name (`IL-101.tdf`), as for a local file.
 pub fn dataset_for_file_name(file_name: &str) -> Result<DatasetMatch, UnknownDataset> {
-    let unknown = |reason: &str| UnknownDataset {
-        key: file_name.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let unknown = |reason: &str| UnknownDataset { key: file_name.to_owned(), reason: reason.to_owned() };
     let Some(stem) = file_name.strip_suffix(EXTENSION) else {
         return Err(unknown("file name does not end with .tdf"));
     };
     if let Some(rest) = stem.strip_prefix(ITEMS_PREFIX) {
-        if !rest
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        {
+        if !rest.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
             return Err(unknown(
                 "an item master file name is Item-Master-Data followed only by letters, digits, '-', '_' or '.'",
             ));
         }
-        return Ok(DatasetMatch {
-            dataset: Dataset::Items,
-            partition: None,
-            stem: stem.to_owned(),
-        });
+        return Ok(DatasetMatch { dataset: Dataset::Items, partition: None, stem: stem.to_owned() });
     }
     let bytes = stem.as_bytes();
-    let province_ok = bytes.len() >= 3
-        && bytes[0].is_ascii_uppercase()
-        && bytes[1].is_ascii_uppercase()
-        && bytes[2] == b'-';
+    let province_ok =
+        bytes.len() >= 3 && bytes[0].is_ascii_uppercase() && bytes[1].is_ascii_uppercase() && bytes[2] == b'-';
     if !province_ok {
         return Err(unknown(
             "not a sales file (<PROVINCE>-<store>.tdf with a 2-letter upper-case province, e.g. IL-101.tdf) \
@@ -209,19 +170,10 @@ pub fn dataset_for_file_name(file_name: &str) -> Result<DatasetMatch, UnknownDat
         ));
     }
     let store = &stem[3..];
-    if store.is_empty()
-        || store.len() > fields::ID_MAX_LEN
-        || !store.bytes().all(fields::is_id_byte)
-    {
-        return Err(unknown(
-            "the store part of a sales file name must be 1-25 ASCII letters, digits, '-' or '_'",
-        ));
+    if store.is_empty() || store.len() > fields::ID_MAX_LEN || !store.bytes().all(fields::is_id_byte) {
+        return Err(unknown("the store part of a sales file name must be 1-25 ASCII letters, digits, '-' or '_'"));
     }
-    Ok(DatasetMatch {
-        dataset: Dataset::Sales,
-        partition: Some(stem[..2].to_owned()),
-        stem: stem.to_owned(),
-    })
+    Ok(DatasetMatch { dataset: Dataset::Sales, partition: Some(stem[..2].to_owned()), stem: stem.to_owned() })
 }
 
 #[cfg(test)]
@@ -235,19 +187,10 @@ mod tests {
 
     #[test]
     fn keys_pick_their_dataset_and_partition() {
-        assert_eq!(
-            ok("incoming/IL-101.tdf"),
-            (Dataset::Sales, Some("IL".into()), "IL-101".into())
-        );
-        assert_eq!(
-            ok("CA-204.tdf"),
-            (Dataset::Sales, Some("CA".into()), "CA-204".into())
-        );
+        assert_eq!(ok("incoming/IL-101.tdf"), (Dataset::Sales, Some("IL".into()), "IL-101".into()));
+        assert_eq!(ok("CA-204.tdf"), (Dataset::Sales, Some("CA".into()), "CA-204".into()));
         assert_eq!(ok("incoming/ON-store_7-b.tdf").1.as_deref(), Some("ON"));
-        assert_eq!(
-            ok("incoming/Item-Master-Data.tdf"),
-            (Dataset::Items, None, "Item-Master-Data".into())
-        );
+        assert_eq!(ok("incoming/Item-Master-Data.tdf"), (Dataset::Items, None, "Item-Master-Data".into()));
         assert_eq!(ok("Item-Master-Data-2024-05-01.tdf").0, Dataset::Items);
     }
 
@@ -281,10 +224,7 @@ mod tests {
     fn dataset_names_round_trip() {
         for d in Dataset::ALL {
             assert_eq!(Dataset::from_name(d.name()), Some(d));
-            assert_eq!(
-                serde_json::to_string(&d).unwrap(),
-                format!("\"{}\"", d.name())
-            );
+            assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{}\"", d.name()));
         }
         assert_eq!(Dataset::from_name("Sales"), None);
     }

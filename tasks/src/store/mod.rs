@@ -11,8 +11,12 @@
 //! Lambda error (`diagnostic.rs`).
 
 mod backend;
+mod evaluate;
 mod glob;
+pub mod jobs;
+mod record;
 mod sequencer;
+pub mod status;
 mod time;
 mod track;
 

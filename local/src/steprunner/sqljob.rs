@@ -1,0 +1,447 @@
+//! `run_sql_job.py` on DataFusion: the same inputs, SQL file convention and
+//! output layout as the Spark runner (`scripts/emr/run_sql_job.py`).
+//!
+//! - The manifest is checked as the Spark runner checks it, and only the
+//!   validated CSVs it lists are read — downloaded from S3 into a temporary
+//!   folder per dataset, so memory stays bounded whatever their size.
+//! - The CSVs are read with a header row and the runner's explicit schema
+//!   (`SCHEMAS_DDL`: amounts `DECIMAL(14,2)`, `trans_type` `INT`, dates
+//!   `DATE`, ids and names strings). A value that does not parse fails the
+//!   step, as Spark's `FAILFAST` mode does. A dataset the manifest does not
+//!   list is an empty view.
+//! - Sections run in file order; each result is registered as a view under its
+//!   table name and written as one Parquet file (Snappy) at
+//!   `<output>/<table>/part-00000.snappy.parquet`, after deleting what a
+//!   previous attempt wrote under `<output>/<table>/`.
+//!
+//! Known layout difference: Spark (`writeLegacyFormat`) stores `DECIMAL(14,2)`
+//! as FIXED_LEN_BYTE_ARRAY, the Arrow writer as INT64. Both carry the DECIMAL
+//! logical type and read back as the same values; only Redshift `COPY` cares,
+//! and locally nothing runs `COPY`.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::SQLOptions;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::prelude::{CsvReadOptions, SessionContext};
+use serde_json::Value;
+
+use super::request::{S3Location, SqlJobStep};
+use super::{StepError, StepRunner};
+
+/// The datasets a job reads, in the order the Spark runner registers them.
+pub const DATASETS: [&str; 2] = ["sales", "items"];
+
+/// The file every table's Parquet is written to under `<output>/<table>/`.
+pub const PART_FILE: &str = "part-00000.snappy.parquet";
+
+/// The columns of a validated CSV, typed as `SCHEMAS_DDL` in `run_sql_job.py`.
+pub fn dataset_schema(dataset: &str) -> Option<SchemaRef> {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let date = |name: &str| Field::new(name, DataType::Date32, true);
+    let fields = match dataset {
+        "sales" => vec![
+            text("store_id"),
+            Field::new("amount", DataType::Decimal128(14, 2), true),
+            Field::new("trans_type", DataType::Int32, true),
+            text("item_id"),
+            date("trans_date"),
+        ],
+        "items" => vec![text("item_id"), text("item_name"), date("effective_date")],
+        _ => return None,
+    };
+    Some(Arc::new(Schema::new(fields)))
+}
+
+/// One input of a run's manifest (the fields the job reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestInput {
+    pub dataset: String,
+    pub validated_key: String,
+}
+
+/// A run's manifest, `manifests/<job>/<run>.json`, written by the evaluate task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub bucket: String,
+    pub job_id: String,
+    pub run_id: String,
+    pub inputs: Vec<ManifestInput>,
+}
+
+impl Manifest {
+    /// Checks the manifest as `parse_manifest` in `run_sql_job.py` does.
+    pub fn parse(text: &str, location: &str) -> Result<Manifest, String> {
+        let doc: Value = serde_json::from_str(text).map_err(|e| format!("manifest {location} is not JSON: {e}"))?;
+        let doc = doc.as_object().ok_or_else(|| format!("manifest {location} is not a JSON object"))?;
+        let field = |name: &str| -> Result<String, String> {
+            match doc.get(name).and_then(Value::as_str) {
+                Some(value) if !value.is_empty() => Ok(value.to_owned()),
+                _ => Err(format!("manifest {location} has no '{name}'")),
+            }
+        };
+        let (bucket, job_id, run_id) = (field("bucket")?, field("job_id")?, field("run_id")?);
+        let raw_inputs = match doc.get("inputs").and_then(Value::as_array) {
+            Some(inputs) if !inputs.is_empty() => inputs,
+            _ => return Err(format!("manifest {location} lists no input files")),
+        };
+        let mut inputs = Vec::with_capacity(raw_inputs.len());
+        for (n, raw) in raw_inputs.iter().enumerate() {
+            let raw = raw.as_object().ok_or_else(|| format!("manifest {location}: inputs[{n}] is not an object"))?;
+            let dataset = raw.get("dataset").and_then(Value::as_str).filter(|d| DATASETS.contains(d));
+            let Some(dataset) = dataset else {
+                return Err(format!(
+                    "manifest {location}: inputs[{n}] has dataset {}, expected one of sales, items",
+                    raw.get("dataset").unwrap_or(&Value::Null)
+                ));
+            };
+            let Some(key) = raw.get("validated_key").and_then(Value::as_str).filter(|k| !k.is_empty()) else {
+                return Err(format!(
+                    "manifest {location}: inputs[{n}] ({}) has no validated_key",
+                    raw.get("file_url").unwrap_or(&Value::Null)
+                ));
+            };
+            inputs.push(ManifestInput { dataset: dataset.to_owned(), validated_key: key.to_owned() });
+        }
+        let manifest = Manifest { bucket, job_id, run_id, inputs };
+        if manifest.keys("sales").next().is_none() {
+            return Err(format!("manifest {location} lists no sales files"));
+        }
+        Ok(manifest)
+    }
+
+    /// The validated keys of one dataset, in manifest order.
+    pub fn keys<'a>(&'a self, dataset: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.inputs.iter().filter(move |i| i.dataset == dataset).map(|i| i.validated_key.as_str())
+    }
+}
+
+/// One `-- table: <name>` section of a job's SQL file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableQuery {
+    pub table: String,
+    pub sql: String,
+}
+
+/// Splits a job SQL file into its sections, with the rules (and messages) of
+/// `parse_sections` in `run_sql_job.py`.
+pub fn parse_sections(text: &str) -> Result<Vec<TableQuery>, String> {
+    let mut sections: Vec<TableQuery> = Vec::new();
+    let mut current: Option<(String, Vec<&str>)> = None;
+    let close = |current: Option<(String, Vec<&str>)>, sections: &mut Vec<TableQuery>| -> Result<(), String> {
+        let Some((name, lines)) = current else { return Ok(()) };
+        let code: Vec<&str> = lines.into_iter().filter(|l| !l.trim().starts_with("--")).collect();
+        let code = code.join("\n");
+        let code = code.trim();
+        let code = code.strip_suffix(';').map_or(code, str::trim_end);
+        if code.is_empty() {
+            return Err(format!("section '-- table: {name}' holds no query"));
+        }
+        if code.contains(';') {
+            return Err(format!("section '-- table: {name}' holds more than one statement"));
+        }
+        sections.push(TableQuery { table: name, sql: code.to_owned() });
+        Ok(())
+    };
+    for line in text.lines() {
+        if let Some(name) = section_name(line) {
+            close(current.take(), &mut sections)?;
+            if sections.iter().any(|s| s.table == name) {
+                return Err(format!("table '{name}' has two sections"));
+            }
+            current = Some((name.to_owned(), Vec::new()));
+        } else if let Some((_, lines)) = current.as_mut() {
+            lines.push(line);
+        }
+    }
+    close(current, &mut sections)?;
+    if sections.is_empty() {
+        return Err("the SQL file has no '-- table: <name>' section".into());
+    }
+    Ok(sections)
+}
+
+/// `^--\s*table:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$`
+fn section_name(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("--")?.trim_start().strip_prefix("table:")?;
+    let name = rest.trim();
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    (first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(name)
+}
+
+/// What a SQL job wrote: rows per table, in section order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlJobReport {
+    pub tables: Vec<(String, u64)>,
+}
+
+/// Runs the SQL job of a step.
+pub(crate) async fn run(runner: &StepRunner, job: &SqlJobStep) -> Result<SqlJobReport, StepError> {
+    let manifest_text = read_text(runner, &job.manifest, "manifest").await?;
+    let manifest = Manifest::parse(&manifest_text, &job.manifest.to_string()).map_err(StepError::failed)?;
+    let sql_text = read_sql(runner, &job.sql).await?;
+    let sections = parse_sections(&sql_text).map_err(StepError::failed)?;
+
+    let workdir = tempfile::Builder::new()
+        .prefix("edba-sql-job-")
+        .tempdir()
+        .map_err(|e| StepError::failed(format!("cannot create a work folder: {e}")))?;
+    let ctx = SessionContext::new();
+    for dataset in DATASETS {
+        let schema = dataset_schema(dataset).expect("DATASETS have schemas");
+        let keys: Vec<&str> = manifest.keys(dataset).collect();
+        if keys.is_empty() {
+            let empty = MemTable::try_new(schema, vec![vec![]]).map_err(|e| engine_error(dataset, e))?;
+            ctx.register_table(dataset, Arc::new(empty)).map_err(|e| engine_error(dataset, e))?;
+            continue;
+        }
+        let folder = workdir.path().join(dataset);
+        std::fs::create_dir(&folder).map_err(|e| StepError::failed(format!("cannot create a work folder: {e}")))?;
+        for (n, key) in keys.iter().enumerate() {
+            let location = S3Location { bucket: manifest.bucket.clone(), key: (*key).to_owned() };
+            download(runner, &location, &folder.join(format!("{n:06}.csv")), dataset).await?;
+        }
+        let options = CsvReadOptions::new().has_header(true).schema(&schema).file_extension(".csv");
+        let folder_url = format!("{}/", folder.display());
+        ctx.register_csv(dataset, &folder_url, options).await.map_err(|e| engine_error(dataset, e))?;
+    }
+
+    let read_only = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+    let mut report = SqlJobReport { tables: Vec::with_capacity(sections.len()) };
+    for section in &sections {
+        let table = section.table.as_str();
+        let fail = |e: datafusion::error::DataFusionError| StepError::failed(format!("table {table}: {e}"));
+        // Later sections read this table: compute it once.
+        let result = ctx.sql_with_options(&section.sql, read_only).await.map_err(fail)?.cache().await.map_err(fail)?;
+        let schema: SchemaRef = result.schema().inner().clone();
+        let batches = result.clone().collect().await.map_err(fail)?;
+        ctx.deregister_table(table).map_err(fail)?;
+        ctx.register_table(table, result.into_view()).map_err(fail)?;
+
+        let mut parquet = Vec::new();
+        let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        let mut writer = ArrowWriter::try_new(&mut parquet, schema, Some(properties))
+            .map_err(|e| StepError::failed(format!("table {table}: {e}")))?;
+        let mut rows = 0u64;
+        for batch in &batches {
+            rows += batch.num_rows() as u64;
+            writer.write(batch).map_err(|e| StepError::failed(format!("table {table}: {e}")))?;
+        }
+        writer.close().map_err(|e| StepError::failed(format!("table {table}: {e}")))?;
+
+        let folder = S3Location { bucket: job.output.bucket.clone(), key: format!("{}{table}/", job.output.key) };
+        replace_folder(runner, &folder, parquet).await?;
+        report.tables.push((table.to_owned(), rows));
+    }
+    Ok(report)
+}
+
+fn engine_error(dataset: &str, err: datafusion::error::DataFusionError) -> StepError {
+    StepError::failed(format!("cannot read the {dataset} files: {err}"))
+}
+
+fn s3_message<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    err: &SdkError<E, R>,
+) -> String {
+    match err.as_service_error() {
+        Some(service) => match (service.code(), service.message()) {
+            (Some("NoSuchKey"), _) => "no such object".into(),
+            (Some("NoSuchBucket"), _) => "no such bucket".into(),
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => service.to_string(),
+        },
+        None => format!("{}", aws_sdk_s3::error::DisplayErrorContext(err)),
+    }
+}
+
+async fn get_bytes(runner: &StepRunner, location: &S3Location) -> Result<Vec<u8>, (bool, String)> {
+    let object = runner.s3().get_object().bucket(&location.bucket).key(&location.key).send().await;
+    let object = match object {
+        Ok(object) => object,
+        Err(err) => {
+            let missing = err.as_service_error().is_some_and(|e| e.is_no_such_key());
+            return Err((missing, s3_message(&err)));
+        }
+    };
+    let body = object.body.collect().await.map_err(|e| (false, e.to_string()))?;
+    Ok(body.into_bytes().to_vec())
+}
+
+async fn read_text(runner: &StepRunner, location: &S3Location, what: &str) -> Result<String, StepError> {
+    let bytes = get_bytes(runner, location)
+        .await
+        .map_err(|(_, reason)| StepError::failed(format!("cannot read the {what} at {location}: {reason}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| StepError::failed(format!("the {what} at {location} is not UTF-8 text")))?;
+    if text.is_empty() {
+        return Err(StepError::failed(format!("the {what} at {location} is empty")));
+    }
+    Ok(text)
+}
+
+/// The `--sql` object, or for `s3://<bucket>/code/<path>` missing from S3,
+/// `<repo_root>/<path>`.
+async fn read_sql(runner: &StepRunner, location: &S3Location) -> Result<String, StepError> {
+    match get_bytes(runner, location).await {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| StepError::failed(format!("the SQL file at {location} is not UTF-8 text"))),
+        Err((true, reason)) => match repo_fallback(runner, location) {
+            Some(path) => std::fs::read_to_string(&path).map_err(|e| {
+                StepError::failed(format!(
+                    "cannot read the SQL file at {location} ({reason}) nor its repository copy {}: {e}",
+                    path.display()
+                ))
+            }),
+            None => Err(StepError::failed(format!("cannot read the SQL file at {location}: {reason}"))),
+        },
+        Err((false, reason)) => Err(StepError::failed(format!("cannot read the SQL file at {location}: {reason}"))),
+    }
+}
+
+fn repo_fallback(runner: &StepRunner, location: &S3Location) -> Option<std::path::PathBuf> {
+    if location.bucket != runner.bucket() {
+        return None;
+    }
+    let relative = location.key.strip_prefix("code/")?;
+    let safe = !relative.is_empty()
+        && relative.split('/').all(|part| !part.is_empty() && part != "." && part != ".." && !part.contains('\\'));
+    safe.then(|| runner.repo_root().join(relative))
+}
+
+async fn download(runner: &StepRunner, location: &S3Location, path: &Path, dataset: &str) -> Result<(), StepError> {
+    let fail = |reason: String| StepError::failed(format!("cannot read the {dataset} file {location}: {reason}"));
+    let object = runner
+        .s3()
+        .get_object()
+        .bucket(&location.bucket)
+        .key(&location.key)
+        .send()
+        .await
+        .map_err(|e| fail(s3_message(&e)))?;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| fail(e.to_string()))?);
+    let mut body = object.body;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| fail(e.to_string()))?;
+        file.write_all(&chunk).map_err(|e| fail(e.to_string()))?;
+    }
+    file.flush().map_err(|e| fail(e.to_string()))
+}
+
+/// Deletes every object under `folder` and writes the table's one Parquet file.
+async fn replace_folder(runner: &StepRunner, folder: &S3Location, parquet: Vec<u8>) -> Result<(), StepError> {
+    let fail = |what: &str, reason: String| StepError::failed(format!("cannot {what} under {folder}: {reason}"));
+    let mut token = None;
+    loop {
+        let page = runner
+            .s3()
+            .list_objects_v2()
+            .bucket(&folder.bucket)
+            .prefix(&folder.key)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| fail("list the previous output", s3_message(&e)))?;
+        for object in page.contents() {
+            if let Some(key) = object.key() {
+                runner
+                    .s3()
+                    .delete_object()
+                    .bucket(&folder.bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| fail("delete the previous output", s3_message(&e)))?;
+            }
+        }
+        token = page.next_continuation_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    runner
+        .s3()
+        .put_object()
+        .bucket(&folder.bucket)
+        .key(format!("{}{PART_FILE}", folder.key))
+        .body(parquet.into())
+        .send()
+        .await
+        .map_err(|e| fail("write the Parquet", s3_message(&e)))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_follow_the_file_convention() {
+        let text = "-- intro\nSELECT 0;\n-- table: a\n-- a comment\nSELECT 1 AS x;\n\n--table:b_2  \nWITH t AS (SELECT 2 AS y) SELECT y FROM t\n";
+        let sections = parse_sections(text).unwrap();
+        assert_eq!(
+            sections,
+            vec![
+                TableQuery { table: "a".into(), sql: "SELECT 1 AS x".into() },
+                TableQuery { table: "b_2".into(), sql: "WITH t AS (SELECT 2 AS y) SELECT y FROM t".into() },
+            ]
+        );
+        assert_eq!(parse_sections("SELECT 1").unwrap_err(), "the SQL file has no '-- table: <name>' section");
+        assert_eq!(parse_sections("-- table: a\n-- x\n").unwrap_err(), "section '-- table: a' holds no query");
+        assert_eq!(
+            parse_sections("-- table: a\nSELECT 1; SELECT 2;").unwrap_err(),
+            "section '-- table: a' holds more than one statement"
+        );
+        assert_eq!(
+            parse_sections("-- table: a\nSELECT 1\n-- table: a\nSELECT 2").unwrap_err(),
+            "table 'a' has two sections"
+        );
+        assert!(parse_sections("-- table: 1a\nSELECT 1").is_err());
+    }
+
+    #[test]
+    fn the_real_job_file_has_its_two_tables() {
+        let text = include_str!("../../../sql/jobs/sales_summary.sql");
+        let tables: Vec<String> = parse_sections(text).unwrap().into_iter().map(|s| s.table).collect();
+        assert_eq!(tables, ["saleitemsummary", "salessummary"]);
+    }
+
+    #[test]
+    fn manifests_are_checked_like_the_spark_runner_checks_them() {
+        let ok = r#"{"bucket":"b","job_id":"j","run_id":"r","created_at":"t","inputs":[
+            {"dataset":"sales","file_url":"s3://b/in/1","key":"in/1","validated_key":"validated/1.csv","version_id":null,"etag":"e"},
+            {"dataset":"items","file_url":"s3://b/in/2","key":"in/2","validated_key":"validated/2.csv","version_id":"v","etag":"e"}]}"#;
+        let manifest = Manifest::parse(ok, "m").unwrap();
+        assert_eq!(manifest.keys("sales").collect::<Vec<_>>(), ["validated/1.csv"]);
+        assert_eq!(manifest.keys("items").collect::<Vec<_>>(), ["validated/2.csv"]);
+        for (bad, message) in [
+            ("nope", "manifest m is not JSON"),
+            ("[]", "manifest m is not a JSON object"),
+            (r#"{"bucket":"b","job_id":"j","inputs":[]}"#, "manifest m has no 'run_id'"),
+            (r#"{"bucket":"b","job_id":"j","run_id":"r","inputs":[]}"#, "manifest m lists no input files"),
+            (
+                r#"{"bucket":"b","job_id":"j","run_id":"r","inputs":[{"dataset":"stock","validated_key":"k"}]}"#,
+                "manifest m: inputs[0] has dataset \"stock\"",
+            ),
+            (
+                r#"{"bucket":"b","job_id":"j","run_id":"r","inputs":[{"dataset":"sales","file_url":"u","validated_key":null}]}"#,
+                "manifest m: inputs[0] (\"u\") has no validated_key",
+            ),
+            (
+                r#"{"bucket":"b","job_id":"j","run_id":"r","inputs":[{"dataset":"items","validated_key":"k"}]}"#,
+                "manifest m lists no sales files",
+            ),
+        ] {
+            let err = Manifest::parse(bad, "m").unwrap_err();
+            assert!(err.starts_with(message), "{bad}: {err}");
+        }
+    }
+}

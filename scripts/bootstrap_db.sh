@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Prepares the MySQL state store of a deployed edba: applies the migrations in
+# sql/state/mysql/ in order, then loads a jobs file with `edba jobs apply`.
+#
+# Usage:
+#   scripts/bootstrap_db.sh --stack-name NAME [--region REGION] [--jobs FILE] [--dry-run]
+#   scripts/bootstrap_db.sh --secret-arn ARN --host HOST [--port 3306] [--database edba]
+#                           [--region REGION] [--jobs FILE] [--dry-run]
+#
+#   --stack-name     read the secret ARN, host, port and database from the stack's outputs
+#   --jobs FILE      after migrating, apply this jobs file (e.g. sampledata/jobs.toml)
+#   --dry-run        print every command; fetch no secret and run nothing
+#
+# The username and password come from the Secrets Manager secret (keys
+# "username" and "password"; "host", "port" and "dbname" are used when given
+# neither here nor by the stack). They are written only to a private temporary
+# file for the mysql client, never to the terminal or a command line of mysql.
+# Applied migrations are recorded in sqlx's _sqlx_migrations table with sqlx's
+# checksums, so the edba code that migrates with sqlx sees them as applied.
+# Needs: the AWS CLI, the mysql (or mariadb) client, python3; cargo or $EDBA for --jobs.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "bootstrap_db.sh: $*" >&2; exit 1; }
+
+dry_run=false
+stack="" secret_arn="" host="" port="" database="" jobs=""
+region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --dry-run) dry_run=true ;;
+    --stack-name) stack="${2:?--stack-name needs a value}"; shift ;;
+    --secret-arn) secret_arn="${2:?--secret-arn needs a value}"; shift ;;
+    --host) host="${2:?--host needs a value}"; shift ;;
+    --port) port="${2:?--port needs a value}"; shift ;;
+    --database) database="${2:?--database needs a value}"; shift ;;
+    --region) region="${2:?--region needs a value}"; shift ;;
+    --jobs) jobs="${2:?--jobs needs a value}"; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+  shift
+done
+
+[[ -n "$stack" || -n "$secret_arn" ]] || { usage >&2; die "give --stack-name, or --secret-arn and --host"; }
+[[ -z "$jobs" || -r "$jobs" ]] || die "cannot read jobs file $jobs"
+
+migrations=()
+for f in "$repo"/sql/state/mysql/*.sql; do [[ -e "$f" ]] && migrations+=("$f"); done
+[[ ${#migrations[@]} -gt 0 ]] || die "no migrations in sql/state/mysql/"
+
+region_args=()
+[[ -n "$region" ]] && region_args=(--region "$region")
+
+missing=()
+command -v aws >/dev/null || missing+=("aws, the AWS CLI")
+command -v python3 >/dev/null || missing+=("python3")
+mysql_bin="$(command -v mysql || command -v mariadb || true)"
+[[ -n "$mysql_bin" ]] || missing+=("mysql, the MySQL or MariaDB client")
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if $dry_run; then
+    for m in "${missing[@]}"; do echo "# note: not installed here: $m"; done
+    mysql_bin="${mysql_bin:-mysql}"
+  else
+    printf 'bootstrap_db.sh: missing tools:\n' >&2
+    printf '  - %s\n' "${missing[@]}" >&2
+    exit 1
+  fi
+fi
+
+show() { printf '%q ' "$@" | sed 's/ $//'; }
+run() {
+  if $dry_run; then show "$@"; echo; else "$@"; fi
+}
+
+output_of() {
+  aws cloudformation describe-stacks --stack-name "$stack" "${region_args[@]+"${region_args[@]}"}" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+}
+
+if [[ -n "$stack" ]]; then
+  if $dry_run; then
+    for key in StateStoreSecretArn StateStoreEndpoint StateStorePort StateStoreDatabase; do
+      show aws cloudformation describe-stacks --stack-name "$stack" "${region_args[@]+"${region_args[@]}"}" \
+        --query "Stacks[0].Outputs[?OutputKey=='$key'].OutputValue" --output text
+      echo
+    done
+    secret_arn="${secret_arn:-{StateStoreSecretArn\}}"
+    host="${host:-{StateStoreEndpoint\}}"
+    port="${port:-{StateStorePort\}}"
+    database="${database:-{StateStoreDatabase\}}"
+  else
+    secret_arn="${secret_arn:-$(output_of StateStoreSecretArn)}"
+    host="${host:-$(output_of StateStoreEndpoint)}"
+    port="${port:-$(output_of StateStorePort)}"
+    database="${database:-$(output_of StateStoreDatabase)}"
+  fi
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+chmod 700 "$work"
+cnf="$work/client.cnf"
+url_file="$work/state_store_url"
+
+# Reads the secret's JSON on stdin; writes the mysql option file and the
+# state-store URL, prints host, port and database.
+parse_secret="$(cat <<'PY'
+import json, sys, urllib.parse
+cnf, url_file, host, port, database = sys.argv[1:6]
+secret = json.loads(sys.stdin.read())
+user, password = secret["username"], secret["password"]
+host = host or secret.get("host", "")
+port = port or str(secret.get("port", "3306"))
+database = database or secret.get("dbname", "edba")
+if not host:
+    sys.exit("no host: give --host (or a stack whose outputs name it)")
+def opt(v):
+    # Option-file values in double quotes, with \ and \" escaped.
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+with open(cnf, "w") as f:
+    f.write(f"[client]\nuser={opt(user)}\npassword={opt(password)}\nhost={opt(host)}\nport={int(port)}\n")
+q = lambda s: urllib.parse.quote(str(s), safe="")
+with open(url_file, "w") as f:
+    f.write(f"mysql://{q(user)}:{q(password)}@{host}:{int(port)}/{database}")
+print(f"{host}\t{int(port)}\t{database}")
+PY
+)"
+
+fetch=(aws secretsmanager get-secret-value --secret-id "$secret_arn" "${region_args[@]+"${region_args[@]}"}"
+  --query SecretString --output text)
+
+if $dry_run; then
+  echo "$(show "${fetch[@]}") | (username, password -> $cnf, mode 600)"
+  port="${port:-3306}" database="${database:-edba}"
+else
+  # The secret goes from the AWS CLI straight into the option file (the
+  # parser is an argument: stdin carries the secret).
+  umask 077
+  info="$("${fetch[@]}" | python3 -c "$parse_secret" "$cnf" "$url_file" "$host" "$port" "$database")" ||
+    die "could not read the state store's credentials from the secret $secret_arn"
+  IFS=$'\t' read -r host port database <<<"$info"
+fi
+[[ "$database" =~ ^[A-Za-z_][A-Za-z0-9_]{0,63}$ || "$database" == "{StateStoreDatabase}" ]] ||
+  die "database name '$database': letters, digits and _ only"
+
+mysql_cmd=("$mysql_bin" "--defaults-extra-file=$cnf" --batch --skip-column-names)
+echo "state store: $host:$port/$database" >&2
+
+# The database may not exist yet on a server the team already had.
+run "${mysql_cmd[@]}" -e "CREATE DATABASE IF NOT EXISTS \`$database\`"
+run "${mysql_cmd[@]}" "--database=$database" -e "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    success BOOLEAN NOT NULL,
+    checksum BLOB NOT NULL,
+    execution_time BIGINT NOT NULL
+)"
+
+for file in "${migrations[@]}"; do
+  name="$(basename "$file")"
+  [[ "$name" =~ ^([0-9]+)_([A-Za-z0-9_]+)\.sql$ ]] || die "migration $name is not named <version>_<description>.sql"
+  version=$((10#${BASH_REMATCH[1]}))
+  description="${BASH_REMATCH[2]//_/ }"
+  # sqlx's checksum: SHA-384 of the file's text.
+  checksum="$(sha384sum "$file" | cut -d' ' -f1)"
+  if $dry_run; then
+    echo "# $name (version $version): applied unless _sqlx_migrations records it"
+    echo "$(show "${mysql_cmd[@]}" "--database=$database") < $(printf '%q' "${file#"$repo"/}")"
+    continue
+  fi
+  recorded="$("${mysql_cmd[@]}" "--database=$database" \
+    -e "SELECT LOWER(HEX(checksum)), success FROM _sqlx_migrations WHERE version = $version")"
+  if [[ -n "$recorded" ]]; then
+    read -r have success <<<"$recorded"
+    [[ "$success" == 1 ]] || die "migration $version failed earlier (_sqlx_migrations.success = 0); repair by hand"
+    [[ "$have" == "$checksum" ]] || die "migration $name was changed after it was applied (checksum differs)"
+    echo "$name: already applied" >&2
+    continue
+  fi
+  echo "$name: applying" >&2
+  start=$(date +%s%N)
+  "${mysql_cmd[@]}" "--database=$database" < "$file"
+  elapsed=$(( $(date +%s%N) - start ))
+  "${mysql_cmd[@]}" "--database=$database" -e "INSERT INTO _sqlx_migrations
+    (version, description, success, checksum, execution_time)
+    VALUES ($version, '$description', TRUE, UNHEX('$checksum'), $elapsed)"
+done
+
+if [[ -n "$jobs" ]]; then
+  if [[ -n "${EDBA:-}" ]]; then
+    edba=("$EDBA")
+  else
+    edba=(cargo run --quiet --release --manifest-path "$repo/Cargo.toml" --bin edba --)
+  fi
+  if $dry_run; then
+    echo "$(show "${edba[@]}" jobs apply "$jobs" --state-store) 'mysql://{username}:{password}@$host:$port/$database'"
+  else
+    "${edba[@]}" jobs apply "$jobs" --state-store "$(cat "$url_file")"
+  fi
+fi

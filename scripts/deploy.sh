@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Builds edba's five Lambda functions and deploys scripts/template.yaml.
+#
+# Usage:
+#   scripts/deploy.sh --stack-name NAME [--region REGION] [--dry-run] [--skip-build]
+#                     [--parameters-file FILE] [Key=Value ...]
+#
+#   Key=Value        a template parameter, e.g. SubnetIds=subnet-1,subnet-2
+#                    StateStoreSecretArn=arn:aws:secretsmanager:…  (repeatable)
+#   --parameters-file FILE
+#                    Key=Value lines (blank lines and # comments ignored);
+#                    arguments given on the command line win
+#   --dry-run        print every command and the parameters; run nothing
+#   --skip-build     deploy what the last build left in .aws-sam/build
+#
+# Needs: cargo, cargo-lambda (scripts/tools/install.sh --build-tools puts it in
+# scripts/.venv), the AWS SAM CLI, and the AWS CLI for uploading job code.
+# Credentials come from the usual AWS environment; nothing here reads them.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+binaries=(validate track evaluate load record)
+
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "deploy.sh: $*" >&2; exit 1; }
+
+dry_run=false
+skip_build=false
+stack=""
+region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
+params_file=""
+declare -a cli_params=()
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --dry-run) dry_run=true ;;
+    --skip-build) skip_build=true ;;
+    --stack-name) stack="${2:?--stack-name needs a value}"; shift ;;
+    --stack-name=*) stack="${1#*=}" ;;
+    --region) region="${2:?--region needs a value}"; shift ;;
+    --region=*) region="${1#*=}" ;;
+    --parameters-file) params_file="${2:?--parameters-file needs a value}"; shift ;;
+    --parameters-file=*) params_file="${1#*=}" ;;
+    -h|--help) usage; exit 0 ;;
+    -*) usage >&2; die "unknown option: $1" ;;
+    *=*) cli_params+=("$1") ;;
+    *) usage >&2; die "expected Key=Value, got: $1" ;;
+  esac
+  shift
+done
+
+[[ -n "$stack" ]] || { usage >&2; die "--stack-name is required"; }
+[[ "$stack" =~ ^[A-Za-z][A-Za-z0-9-]{0,50}$ ]] ||
+  die "stack name '$stack': letters, digits and hyphens, starting with a letter, at most 51 characters (function names append -evaluate)"
+
+# Parameters: the file first, then the command line, a later key replacing an earlier one.
+# The template's parameter names: the two-space keys of its Parameters section.
+known_params=" $(awk '/^Parameters:/{p=1;next} /^[^ #]/{p=0} p && /^  [A-Za-z0-9]+:$/{sub(/:$/,"");print $1}' \
+  "$repo/scripts/template.yaml" | tr '\n' ' ')"
+declare -A param_value=()
+declare -a param_order=()
+add_param() {
+  local kv="$1" key="${1%%=*}"
+  [[ "$key" =~ ^[A-Za-z0-9]+$ ]] || die "bad parameter name in '$kv'"
+  [[ "$known_params" == *" $key "* ]] || die "the template has no parameter $key (it has:$known_params)"
+  [[ -v "param_value[$key]" ]] || param_order+=("$key")
+  param_value[$key]="${kv#*=}"
+}
+if [[ -n "$params_file" ]]; then
+  [[ -r "$params_file" ]] || die "cannot read $params_file"
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    line="${line%%#*}"
+    line="$(echo "$line" | sed 's/^[[:space:]]*//;s/[[:space:]]*$//')"
+    [[ -z "$line" ]] && continue
+    [[ "$line" == *=* ]] || die "$params_file: expected Key=Value, got: $line"
+    add_param "$line"
+  done < "$params_file"
+fi
+for kv in "${cli_params[@]+"${cli_params[@]}"}"; do add_param "$kv"; done
+
+overrides=()
+for key in "${param_order[@]+"${param_order[@]}"}"; do overrides+=("$key=${param_value[$key]}"); done
+
+# Tools: cargo-lambda may live in the project's venv.
+export PATH="$repo/scripts/.venv/bin:$PATH"
+missing=()
+command -v cargo >/dev/null || missing+=("cargo (https://rustup.rs)")
+command -v cargo-lambda >/dev/null || missing+=("cargo-lambda (scripts/tools/install.sh --build-tools)")
+command -v sam >/dev/null || missing+=("sam, the AWS SAM CLI (pip install aws-sam-cli)")
+command -v aws >/dev/null || missing+=("aws, the AWS CLI")
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if $dry_run; then
+    for m in "${missing[@]}"; do echo "# note: not installed here: $m"; done
+  else
+    printf 'deploy.sh: missing tools:\n' >&2
+    printf '  - %s\n' "${missing[@]}" >&2
+    exit 1
+  fi
+fi
+
+run() {
+  if $dry_run; then
+    printf '%q ' "$@" | sed 's/ $//'
+    echo
+  else
+    echo "+ $*" >&2
+    "$@"
+  fi
+}
+
+region_args=()
+[[ -n "$region" ]] && region_args=(--region "$region")
+
+cd "$repo"
+
+if $dry_run; then
+  echo "# stack: $stack${region:+ (region $region)}"
+  echo "# parameters:"
+  for key in "${param_order[@]+"${param_order[@]}"}"; do echo "#   $key=${param_value[$key]}"; done
+  [[ ${#param_order[@]} -eq 0 ]] && echo "#   (none: template defaults)"
+fi
+
+if ! $skip_build; then
+  bin_args=()
+  for b in "${binaries[@]}"; do bin_args+=(--bin "$b"); done
+  # Graviton (arm64); zig, from cargo-lambda's venv, is the cross linker.
+  run cargo lambda build --release --arm64 --package edba-tasks "${bin_args[@]}"
+  # Packages each function from the template's Metadata (rust-cargolambda);
+  # cargo reuses the build above.
+  run sam build --beta-features \
+    --template-file scripts/template.yaml --build-dir .aws-sam/build
+fi
+
+deploy=(sam deploy
+  --template-file .aws-sam/build/template.yaml
+  --stack-name "$stack"
+  "${region_args[@]+"${region_args[@]}"}"
+  --resolve-s3
+  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND
+  --no-fail-on-empty-changeset)
+[[ ${#overrides[@]} -gt 0 ]] && deploy+=(--parameter-overrides "${overrides[@]}")
+run "${deploy[@]}"
+
+# Job configurations name SQL files relative to the repository; EMR steps read
+# them from code/<path> in the bucket.
+if $dry_run; then
+  bucket='{BucketName}'
+else
+  bucket="$(aws cloudformation describe-stacks --stack-name "$stack" "${region_args[@]+"${region_args[@]}"}" \
+    --query "Stacks[0].Outputs[?OutputKey=='BucketName'].OutputValue" --output text)"
+fi
+for dir in sql/jobs scripts/emr; do
+  if [[ -d "$dir" ]]; then
+    run aws s3 sync "$dir" "s3://$bucket/code/$dir/" --delete --exclude '*' --include '*.sql' --include '*.py' --exclude 'test_*' \
+      "${region_args[@]+"${region_args[@]}"}"
+  fi
+done
+
+if ! $dry_run; then
+  echo "Deployed $stack. Next: scripts/bootstrap_db.sh --stack-name $stack --jobs <jobs.toml>" >&2
+fi

@@ -1,0 +1,108 @@
+//! `edba run` and `edba exec`: the pipeline on one machine.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use edba_local::pipeline::{LocalPipeline, PipelineOptions, Progress};
+
+use crate::home::StoreArgs;
+
+fn options(store: &StoreArgs, warehouse: Option<String>) -> PipelineOptions {
+    let mut options = PipelineOptions::new(&store.home);
+    options.state_store_url = store.state_store.clone();
+    options.warehouse_url = warehouse;
+    options.repo_root = crate::find_root().ok();
+    options
+}
+
+/// Prints progress to stderr: one line per event, and a live counter while
+/// files are ingested when stderr is a terminal.
+fn show_progress(event: Progress) {
+    let tty = std::io::stderr().is_terminal();
+    match event {
+        Progress::JobsApplied { source, summary } => eprintln!("jobs: applied {source}: {summary}"),
+        Progress::Uploaded { files } => eprintln!("uploaded {files} files to incoming/"),
+        Progress::FileIngested { done, total, file, outcome } => {
+            if tty {
+                eprintln!("\r[{done:>3}/{total}] {file}: {outcome}");
+            } else {
+                eprintln!("[{done:>3}/{total}] {file}: {outcome}");
+            }
+        }
+        Progress::AggregateStarted { trigger } => eprintln!("aggregate: evaluating jobs ({trigger})"),
+        Progress::AggregateFinished { name, status, detail } => {
+            if detail.is_empty() {
+                eprintln!("aggregate {name}: {status}");
+            } else {
+                eprintln!("aggregate {name}: {status}: {detail}");
+            }
+        }
+    }
+}
+
+pub async fn run(
+    dir: &Path,
+    store: &StoreArgs,
+    warehouse: Option<String>,
+    concurrency: usize,
+    time_scale: f64,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if !dir.is_dir() {
+        bail!("{} is not a folder; give the folder of files to ingest (for example sampledata/)", dir.display());
+    }
+    if !(time_scale > 0.0) {
+        bail!("--time-scale must be above 0");
+    }
+    let mut options = options(store, warehouse);
+    options.concurrency = concurrency.max(1);
+    options.time_scale = time_scale;
+    eprintln!("edba run: home {} (embedded S3, state store, warehouse)", store.home.display());
+    let pipeline = LocalPipeline::open(options).await?;
+    let report = pipeline.run_dir(dir, &show_progress).await;
+    pipeline.close().await;
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        crate::print_text(&report);
+    }
+    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+pub async fn exec(definition: &Path, input: &str, history: bool, store: &StoreArgs) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(definition).with_context(|| format!("cannot read {}", definition.display()))?;
+    let input_text = match input.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read the input file {path}"))?,
+        None => input.to_owned(),
+    };
+    let input: serde_json::Value = serde_json::from_str(&input_text).context("--input is not JSON")?;
+    let pipeline = LocalPipeline::open(options(store, None)).await?;
+    let result = pipeline.exec(&text, input).await;
+    pipeline.close().await;
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => bail!("{}: {e}", definition.display()),
+    };
+    if history {
+        eprintln!("{}", result.history);
+    }
+    match &result.output {
+        Some(output) if result.status == edba_local::executor::ExecutionStatus::Succeeded => {
+            println!("{}", serde_json::to_string_pretty(output)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            eprintln!(
+                "execution {}: {}: {}",
+                result.status,
+                result.error.as_deref().unwrap_or("(no error)"),
+                result.cause.as_deref().unwrap_or("(no cause)")
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! The evaluate task: reconcile runs whose execution ended, decide for every
+//! job whether it fires or waits (and why, in words), and claim each ready job
+//! exactly once.
+//!
+//! Order of work, and why:
+//! 1. **Reconcile** RUNNING runs of other executions that ended (Step
+//!    Functions `DescribeExecution`), so their jobs can fire again.
+//! 2. **Decide** per job with indexed queries: fresh input files, companion
+//!    data, the extra criterion (read-only, statement timeout). The first
+//!    criterion that fails is the reason the job waits.
+//! 3. **Choose clusters** for every ready job *before* claiming any, so EMR
+//!    trouble (throttling) fails the task while nothing is claimed yet.
+//! 4. **Claim** each ready job in one transaction: a conditional UPDATE only
+//!    one overlapping evaluation can win, the run and its exact inputs, and the
+//!    manifest written to S3 *before* the commit. A committed run therefore
+//!    always has its manifest; a failed commit leaves an orphan manifest
+//!    nobody reads; a failed manifest write rolls the claim back (nothing
+//!    claimed, the files stay fresh) and the task fails `Edba.Transient`.
+//!
+//! A retry of the task in the same execution (after `Edba.Transient`) may find
+//! runs this execution claimed before the failure; they are returned again as
+//! tickets rather than left RUNNING without a step.
+
+mod cluster;
+mod reconcile;
+pub(crate) mod store_types;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use edba_payloads::jobs::{Freshness, JobConfig, StepConfig};
+use edba_payloads::{EvaluateInput, EvaluateOutput, RunTicket, StepSpec, WaitingJob};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+use crate::s3::{s3_url, sdk_failure};
+use crate::store::{JobStatus, StateStore};
+use crate::TaskError;
+pub use reconcile::{EXECUTION_ENDED, EXECUTION_NOT_FOUND};
+use store_types::{ClaimOutcome, CriterionOutcome, FileSelector, JobState, RunClaim, RunInput};
+
+/// Where "now" comes from; tests fix it.
+pub trait Clock: Send + Sync + fmt::Debug {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system's UTC clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that always says the same instant.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub OffsetDateTime);
+
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+    }
+}
+
+/// Object-key layout of the bucket, as deployed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluateSettings {
+    /// Where the repository's code is deployed (SQL job files, the runner).
+    pub code_prefix: String,
+    /// The PySpark runner of `sql_job` steps, under `code_prefix`.
+    pub sql_runner: String,
+    pub manifest_prefix: String,
+    pub output_prefix: String,
+}
+
+impl Default for EvaluateSettings {
+    fn default() -> Self {
+        EvaluateSettings {
+            code_prefix: "code/".into(),
+            sql_runner: "scripts/emr/run_sql_job.py".into(),
+            manifest_prefix: "manifests/".into(),
+            output_prefix: "output/".into(),
+        }
+    }
+}
+
+/// What the evaluate task needs; the Lambda builds it once per container.
+#[derive(Debug, Clone)]
+pub struct EvaluateDeps {
+    pub store: StateStore,
+    pub sfn: aws_sdk_sfn::Client,
+    pub emr: aws_sdk_emr::Client,
+    pub s3: aws_sdk_s3::Client,
+    /// The edba bucket (manifests, outputs, code).
+    pub bucket: String,
+    pub clock: Arc<dyn Clock>,
+    pub settings: EvaluateSettings,
+}
+
+/// A job whose criteria hold, waiting for its cluster and claim.
+struct ReadyJob {
+    state: JobState,
+    config: JobConfig,
+    inputs_after: OffsetDateTime,
+}
+
+enum Decision {
+    Wait(String),
+    Ready(Box<ReadyJob>),
+}
+
+/// The evaluate task. See the module docs for the order of work.
+pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<EvaluateOutput, TaskError> {
+    let now = deps.clock.now();
+    let reconciled = reconcile::reconcile(deps, &input.execution_arn, now).await?;
+
+    let mut runs = resumed_runs(deps, &input.execution_arn).await?;
+    let mut waiting = Vec::new();
+    let mut ready = Vec::new();
+    let mut companions = CompanionCache::new();
+    for job in deps.store.evaluation_jobs().await? {
+        if runs.iter().any(|run| run.job_id == job.job_id) {
+            continue;
+        }
+        match decide(deps, job.clone(), now, &mut companions).await? {
+            Decision::Wait(reason) => waiting.push(WaitingJob { job_id: job.job_id, reason }),
+            Decision::Ready(job) => ready.push(job),
+        }
+    }
+
+    let mut clusters = cluster::ClusterChooser::new(&deps.emr);
+    let mut placed = Vec::new();
+    for job in ready {
+        match clusters.choose(&job.config.cluster).await? {
+            Ok(cluster_id) => placed.push((job, cluster_id)),
+            Err(reason) => waiting.push(WaitingJob { job_id: job.state.job_id.clone(), reason }),
+        }
+    }
+
+    for (job, cluster_id) in placed {
+        match claim(deps, input, &job, &cluster_id, now).await? {
+            Ok(ticket) => runs.push(ticket),
+            Err(reason) => waiting.push(WaitingJob { job_id: job.state.job_id.clone(), reason }),
+        }
+    }
+
+    runs.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    waiting.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    Ok(EvaluateOutput { evaluated_at: rfc3339(now), runs, waiting, reconciled })
+}
+
+/// Companion answers within one evaluation: (dataset, pattern, max age) -> found.
+type CompanionCache = HashMap<(String, String, u32), bool>;
+
+async fn decide(
+    deps: &EvaluateDeps,
+    job: JobState,
+    now: OffsetDateTime,
+    companions: &mut CompanionCache,
+) -> Result<Decision, TaskError> {
+    if !job.enabled {
+        return Ok(Decision::Wait("disabled".into()));
+    }
+    if job.last_status.as_deref() == Some(JobStatus::Running.as_str()) {
+        let run = job.last_run_id.as_deref().unwrap_or("?");
+        return Ok(Decision::Wait(format!("RUNNING: run {run} has not finished")));
+    }
+    let config: JobConfig = match serde_json::from_str(&job.config) {
+        Ok(config) => config,
+        Err(e) => return Ok(Decision::Wait(format!("the stored configuration is unusable: {e}"))),
+    };
+
+    let inputs_after = inputs_after(&config, &job, now);
+    let selector = FileSelector { dataset: &config.input.dataset, glob: &config.input.pattern, after: inputs_after };
+    let fresh = deps.store.count_files(&selector, u64::from(config.input.min_files)).await?;
+    if fresh < u64::from(config.input.min_files) {
+        return Ok(Decision::Wait(too_few_inputs(&config, &job, fresh)));
+    }
+
+    for (index, rule) in config.companions.iter().enumerate() {
+        let selector =
+            FileSelector { dataset: &rule.dataset, glob: &rule.pattern, after: now - hours(rule.max_age_hours) };
+        // Jobs usually share their companion rule (the item master).
+        let key = (rule.dataset.clone(), rule.pattern.clone(), rule.max_age_hours);
+        let found = match companions.get(&key) {
+            Some(&found) => found,
+            None => {
+                let found = deps.store.any_file(&selector).await?;
+                companions.insert(key, found);
+                found
+            }
+        };
+        if !found {
+            return Ok(Decision::Wait(no_companion(&config, index)));
+        }
+    }
+
+    if let Some(extra) = &config.extra_criterion {
+        let reason = match deps.store.extra_criterion(&extra.sql, extra.timeout_ms).await? {
+            CriterionOutcome::Holds => None,
+            CriterionOutcome::NoRow => Some("extra criterion returned no row".to_owned()),
+            CriterionOutcome::Failed(e) => Some(format!("extra criterion failed: {e}")),
+            CriterionOutcome::TimedOut => Some(format!("extra criterion timed out after {} ms", extra.timeout_ms)),
+        };
+        if let Some(reason) = reason {
+            return Ok(Decision::Wait(reason));
+        }
+    }
+
+    Ok(Decision::Ready(Box::new(ReadyJob { state: job, config, inputs_after })))
+}
+
+fn hours(h: u32) -> time::Duration {
+    time::Duration::hours(i64::from(h))
+}
+
+/// Input files validated after this instant are fresh.
+fn inputs_after(config: &JobConfig, job: &JobState, now: OffsetDateTime) -> OffsetDateTime {
+    match config.input.freshness {
+        Freshness::SinceLastRun => job.last_fired_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        Freshness::WithinHours { hours: h } => now - hours(h),
+    }
+}
+
+fn too_few_inputs(config: &JobConfig, job: &JobState, fresh: u64) -> String {
+    let counted = format!("{fresh} of {} {} files", config.input.min_files, config.input.pattern);
+    match (config.input.freshness, job.last_fired_at) {
+        (Freshness::WithinHours { hours }, _) => {
+            format!("{counted} validated in the last {hours} h")
+        }
+        (Freshness::SinceLastRun, Some(fired)) => {
+            format!("{counted} fresh since {}", reason_time(fired))
+        }
+        (Freshness::SinceLastRun, None) => format!("never run: {counted} fresh"),
+    }
+}
+
+fn no_companion(config: &JobConfig, index: usize) -> String {
+    let rule = &config.companions[index];
+    format!("no {} file matching {} validated in the last {} h", rule.dataset, rule.pattern, rule.max_age_hours)
+}
+
+/// Claims a ready job on its cluster (the manifest is written inside the
+/// claim transaction) and builds its ticket, or says why it did not fire.
+async fn claim(
+    deps: &EvaluateDeps,
+    input: &EvaluateInput,
+    job: &ReadyJob,
+    cluster_id: &str,
+    now: OffsetDateTime,
+) -> Result<Result<RunTicket, String>, TaskError> {
+    let config = &job.config;
+    let job_id = job.state.job_id.as_str();
+    let run_id = new_run_id(job_id, now);
+    let settings = &deps.settings;
+    let manifest_key = format!("{}{job_id}/{run_id}.json", settings.manifest_prefix);
+    let output_prefix = format!("{}{job_id}/{run_id}/", settings.output_prefix);
+    let companions = config
+        .companions
+        .iter()
+        .map(|rule| FileSelector {
+            dataset: &rule.dataset,
+            glob: &rule.pattern,
+            after: now - hours(rule.max_age_hours),
+        })
+        .collect();
+    let request = RunClaim {
+        job_id,
+        config_version: job.state.config_version,
+        last_fired_at: job.state.last_fired_at,
+        now,
+        run_id: &run_id,
+        execution_arn: &input.execution_arn,
+        cluster_id,
+        manifest_key: &manifest_key,
+        output_prefix: &output_prefix,
+        inputs: FileSelector { dataset: &config.input.dataset, glob: &config.input.pattern, after: job.inputs_after },
+        min_files: config.input.min_files,
+        companions,
+    };
+    let write_manifest = |inputs: &[RunInput]| {
+        let body = manifest_json(&deps.bucket, job_id, &run_id, inputs, now);
+        let (s3, bucket, key) = (deps.s3.clone(), deps.bucket.clone(), manifest_key.clone());
+        async move {
+            s3.put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .content_type("application/json")
+                .body(body.into_bytes().into())
+                .send()
+                .await
+                .map_err(|e| sdk_failure("PutObject", &s3_url(&bucket, &key), e))?;
+            Ok(())
+        }
+    };
+    let inputs = match deps.store.claim_run(&request, write_manifest).await? {
+        ClaimOutcome::Claimed { inputs } => inputs,
+        ClaimOutcome::Lost => return Ok(Err("claimed by another evaluation (now RUNNING)".to_owned())),
+        ClaimOutcome::TooFewInputs(fresh) => return Ok(Err(too_few_inputs(config, &job.state, fresh))),
+        ClaimOutcome::NoCompanion(index) => return Ok(Err(no_companion(config, index))),
+    };
+    Ok(Ok(RunTicket {
+        step: step_spec(deps, config, job_id, &run_id, &manifest_key, &output_prefix),
+        run_id,
+        job_id: job_id.to_owned(),
+        cluster_id: cluster_id.to_owned(),
+        manifest_key,
+        output_prefix,
+        input_count: inputs.len() as u64,
+        tables: config.load.tables.clone(),
+    }))
+}
+
+/// Tickets of runs this execution claimed in an earlier attempt of the task.
+async fn resumed_runs(deps: &EvaluateDeps, execution_arn: &str) -> Result<Vec<RunTicket>, TaskError> {
+    let mut tickets = Vec::new();
+    for run in deps.store.execution_runs(execution_arn).await? {
+        let Ok(config) = serde_json::from_str::<JobConfig>(&run.config) else {
+            continue;
+        };
+        tickets.push(RunTicket {
+            step: step_spec(deps, &config, &run.job_id, &run.run_id, &run.manifest_key, &run.output_prefix),
+            run_id: run.run_id,
+            job_id: run.job_id,
+            cluster_id: run.cluster_id,
+            manifest_key: run.manifest_key,
+            output_prefix: run.output_prefix,
+            input_count: run.input_count,
+            tables: config.load.tables,
+        });
+    }
+    Ok(tickets)
+}
+
+/// The `command-runner.jar` step of a run.
+fn step_spec(
+    deps: &EvaluateDeps,
+    config: &JobConfig,
+    job_id: &str,
+    run_id: &str,
+    manifest_key: &str,
+    output_prefix: &str,
+) -> StepSpec {
+    let bucket = &deps.bucket;
+    let code = &deps.settings.code_prefix;
+    let manifest = s3_url(bucket, manifest_key);
+    let output = s3_url(bucket, output_prefix);
+    let args = match &config.step {
+        StepConfig::SqlJob { sql } => vec![
+            "spark-submit".to_owned(),
+            "--deploy-mode".to_owned(),
+            "cluster".to_owned(),
+            s3_url(bucket, &format!("{code}{}", deps.settings.sql_runner)),
+            "--manifest".to_owned(),
+            manifest,
+            "--sql".to_owned(),
+            s3_url(bucket, &format!("{code}{sql}")),
+            "--output".to_owned(),
+            output,
+        ],
+        StepConfig::SparkSubmit { args } => {
+            args.iter().map(|arg| arg.replace("{manifest}", &manifest).replace("{output}", &output)).collect()
+        }
+    };
+    StepSpec { name: format!("edba {job_id} {run_id}"), args }
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    bucket: &'a str,
+    job_id: &'a str,
+    run_id: &'a str,
+    inputs: Vec<ManifestInput<'a>>,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct ManifestInput<'a> {
+    dataset: &'a str,
+    file_url: &'a str,
+    key: &'a str,
+    validated_key: Option<&'a str>,
+    version_id: Option<&'a str>,
+    etag: Option<&'a str>,
+}
+
+fn manifest_json(bucket: &str, job_id: &str, run_id: &str, inputs: &[RunInput], now: OffsetDateTime) -> String {
+    let manifest = Manifest {
+        bucket,
+        job_id,
+        run_id,
+        inputs: inputs
+            .iter()
+            .map(|input| ManifestInput {
+                dataset: &input.dataset,
+                file_url: &input.file_url,
+                key: &input.key,
+                validated_key: input.validated_key.as_deref(),
+                version_id: input.version_id.as_deref(),
+                etag: input.etag.as_deref(),
+            })
+            .collect(),
+        created_at: rfc3339(now),
+    };
+    serde_json::to_string_pretty(&manifest).expect("a manifest serializes")
+}
+
+/// Longest job-id part of a run id: `job_runs.run_id` holds 64 characters and
+/// the rest (`-20261127T071500Z-abcdef`) takes 24.
+const RUN_ID_JOB_CHARS: usize = 40;
+
+/// `J101-20261127T071500Z-3f9a0c`: sorts by job, then time; the random
+/// suffix separates runs claimed in the same second.
+fn new_run_id(job_id: &str, now: OffsetDateTime) -> String {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    // RandomState is seeded randomly per process; the sequence and the clock
+    // make successive ids within a process differ.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    SEQ.fetch_add(1, Ordering::Relaxed).hash(&mut hasher);
+    OffsetDateTime::now_utc().unix_timestamp_nanos().hash(&mut hasher);
+    job_id.hash(&mut hasher);
+    let suffix = hasher.finish() & 0xff_ffff;
+    let job: String = job_id.chars().take(RUN_ID_JOB_CHARS).collect();
+    let stamp =
+        now.format(format_description!("[year][month][day]T[hour][minute][second]Z")).expect("a UTC instant formats");
+    format!("{job}-{stamp}-{suffix:06x}")
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).expect("a UTC instant formats")
+}
+
+/// Whole seconds, as people read them in a reason.
+fn reason_time(at: OffsetDateTime) -> String {
+    at.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")).expect("a UTC instant formats")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn run_ids_sort_by_job_then_time_and_fit_the_column() {
+        let a = new_run_id("J101", datetime!(2026-11-27 07:15:00 UTC));
+        let b = new_run_id("J101", datetime!(2026-11-27 07:15:00 UTC));
+        assert!(a.starts_with("J101-20261127T071500Z-"), "{a}");
+        assert_eq!(a.len(), "J101-20261127T071500Z-".len() + 6);
+        assert_ne!(a, b);
+        let long = new_run_id(&"J".repeat(64), datetime!(2026-11-27 07:15:00 UTC));
+        assert_eq!(long.chars().count(), 64);
+    }
+
+    #[test]
+    fn reasons_show_whole_seconds() {
+        assert_eq!(reason_time(datetime!(2026-11-27 06:00:00.123456 UTC)), "2026-11-27T06:00:00Z");
+    }
+}

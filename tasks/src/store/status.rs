@@ -1,0 +1,174 @@
+//! What `edba status` and `edba run`'s report show: every tracked file, every
+//! job with the state of its latest run, and the most recent runs.
+
+use std::fmt;
+
+use serde::Serialize;
+use sqlx::Row;
+use time::format_description::well_known::Rfc3339;
+
+use super::time::StoreTime;
+use super::{Pool, StateStore};
+use crate::TaskError;
+
+/// A tracked file as a person reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileSummary {
+    pub file_url: String,
+    pub file_name: String,
+    pub dataset: Option<String>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub rows_valid: u64,
+    pub rows_rejected: u64,
+    pub lines_skipped: u64,
+    pub rejected_key: Option<String>,
+    pub last_validated_at: String,
+}
+
+/// A job and the state of its latest run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobSummary {
+    pub job_id: String,
+    pub enabled: bool,
+    pub last_status: Option<String>,
+    pub last_run_id: Option<String>,
+    pub last_fired_at: Option<String>,
+    pub last_finished_at: Option<String>,
+}
+
+/// A run, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub job_id: String,
+    pub status: String,
+    pub cluster_id: Option<String>,
+    pub step_id: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// How many files the run read.
+    pub inputs: u64,
+}
+
+/// The whole picture of a state store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreStatus {
+    pub files: Vec<FileSummary>,
+    pub jobs: Vec<JobSummary>,
+    pub runs: Vec<RunSummary>,
+}
+
+fn rfc3339(t: StoreTime) -> String {
+    t.get().format(&Rfc3339).unwrap_or_default()
+}
+
+fn count(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+const FILES: &str = "SELECT file_url, file_name, dataset, status, reason, rows_valid, rows_rejected, \
+     lines_skipped, rejected_key, last_validated_at FROM ingested_files ORDER BY file_name, file_url";
+const JOBS: &str = "SELECT job_id, enabled, last_status, last_run_id, last_fired_at, last_finished_at \
+     FROM job_configs ORDER BY job_id";
+const RUNS: &str = "SELECT r.run_id, r.job_id, r.status, r.cluster_id, r.step_id, r.started_at, r.finished_at, \
+     r.error, r.cause, (SELECT COUNT(*) FROM run_inputs i WHERE i.run_id = r.run_id) AS inputs \
+     FROM job_runs r ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?";
+
+macro_rules! read_status {
+    ($pool:expr, $limit:expr) => {async {
+        let pool = $pool;
+        let mut files = Vec::new();
+        for row in sqlx::query(FILES).fetch_all(pool).await? {
+            files.push(FileSummary {
+                file_url: row.try_get("file_url")?,
+                file_name: row.try_get("file_name")?,
+                dataset: row.try_get("dataset")?,
+                status: row.try_get("status")?,
+                reason: row.try_get("reason")?,
+                rows_valid: count(row.try_get("rows_valid")?),
+                rows_rejected: count(row.try_get("rows_rejected")?),
+                lines_skipped: count(row.try_get("lines_skipped")?),
+                rejected_key: row.try_get("rejected_key")?,
+                last_validated_at: rfc3339(row.try_get("last_validated_at")?),
+            });
+        }
+        let mut jobs = Vec::new();
+        for row in sqlx::query(JOBS).fetch_all(pool).await? {
+            jobs.push(JobSummary {
+                job_id: row.try_get("job_id")?,
+                enabled: row.try_get("enabled")?,
+                last_status: row.try_get("last_status")?,
+                last_run_id: row.try_get("last_run_id")?,
+                last_fired_at: row.try_get::<Option<StoreTime>, _>("last_fired_at")?.map(rfc3339),
+                last_finished_at: row.try_get::<Option<StoreTime>, _>("last_finished_at")?.map(rfc3339),
+            });
+        }
+        let mut runs = Vec::new();
+        for row in sqlx::query(RUNS).bind($limit).fetch_all(pool).await? {
+            runs.push(RunSummary {
+                run_id: row.try_get("run_id")?,
+                job_id: row.try_get("job_id")?,
+                status: row.try_get("status")?,
+                cluster_id: row.try_get("cluster_id")?,
+                step_id: row.try_get("step_id")?,
+                started_at: rfc3339(row.try_get("started_at")?),
+                finished_at: row.try_get::<Option<StoreTime>, _>("finished_at")?.map(rfc3339),
+                error: row.try_get("error")?,
+                cause: row.try_get("cause")?,
+                inputs: count(row.try_get("inputs")?),
+            });
+        }
+        Ok::<_, sqlx::Error>(StoreStatus { files, jobs, runs })
+    }
+    .await};
+}
+
+impl StateStore {
+    /// Every tracked file, every job, and the `run_limit` most recent runs.
+    pub async fn status(&self, run_limit: u32) -> Result<StoreStatus, TaskError> {
+        let limit = i64::from(run_limit);
+        let result = match &self.pool {
+            Pool::MySql(pool) => read_status!(pool, limit),
+            Pool::Sqlite(pool) => read_status!(pool, limit),
+        };
+        result.map_err(|e| TaskError::transient("read the state store's status", e))
+    }
+}
+
+impl fmt::Display for StoreStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "files ({}):", self.files.len())?;
+        for file in &self.files {
+            write!(
+                f,
+                "  {:<24} {:<22} {:>6} valid {:>5} rejected {:>4} skipped",
+                file.file_name, file.status, file.rows_valid, file.rows_rejected, file.lines_skipped
+            )?;
+            if let Some(reason) = &file.reason {
+                write!(f, "  ({reason})")?;
+            }
+            writeln!(f)?;
+        }
+        writeln!(f, "jobs ({}):", self.jobs.len())?;
+        for job in &self.jobs {
+            let state = job.last_status.as_deref().unwrap_or("never run");
+            write!(f, "  {:<10} {:<10}", job.job_id, if job.enabled { state } else { "disabled" })?;
+            if let Some(run) = &job.last_run_id {
+                write!(f, " last run {run}")?;
+            }
+            writeln!(f)?;
+        }
+        writeln!(f, "runs ({} most recent):", self.runs.len())?;
+        for run in &self.runs {
+            write!(f, "  {:<36} {:<10} {:>3} inputs  started {}", run.run_id, run.status, run.inputs, run.started_at)?;
+            if let Some(error) = &run.error {
+                write!(f, "  {error}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}

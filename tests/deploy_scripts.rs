@@ -1,0 +1,310 @@
+//! `scripts/deploy.sh` and `scripts/bootstrap_db.sh` as an operator runs them.
+//! AWS itself is out of reach: a stand-in `aws` (and `sam`, `cargo`) on PATH
+//! answers the one call each script makes and records every call. The
+//! migrations run for real on MariaDB.
+
+mod deploy_support;
+
+use deploy_support::repo;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BINARIES: [&str; 5] = ["validate", "track", "evaluate", "load", "record"];
+
+/// A directory of stand-in commands; each appends its name and arguments to
+/// `calls.log` and answers from the environment.
+struct FakeTools {
+    dir: tempfile::TempDir,
+}
+
+impl FakeTools {
+    fn new(names: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for name in names {
+            let script = format!(
+                "#!/bin/sh\necho \"{name} $*\" >> \"{log}\"\n\
+                 if [ \"{name} $1 $2\" = \"aws secretsmanager get-secret-value\" ]; then printf '%s\\n' \"$FAKE_SECRET\"; exit 0; fi\n\
+                 exit 0\n",
+                log = dir.path().join("calls.log").display()
+            );
+            let path = dir.path().join(name);
+            std::fs::write(&path, script).expect("write fake tool");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        FakeTools { dir }
+    }
+
+    fn path_env(&self) -> String {
+        format!("{}:{}", self.dir.path().display(), std::env::var("PATH").unwrap_or_default())
+    }
+
+    fn calls(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("calls.log")).unwrap_or_default()
+    }
+}
+
+fn script(name: &str) -> PathBuf {
+    repo().join("scripts").join(name)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.current_dir(repo()).output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
+}
+
+fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn every_function_in_the_template_is_a_binary_of_the_tasks_crate() {
+    for b in BINARIES {
+        let src = repo().join(format!("tasks/src/bin/{b}.rs"));
+        assert!(src.is_file(), "{} is the {b} Lambda", src.display());
+    }
+}
+
+#[test]
+fn deploy_dry_run_prints_the_build_and_deploy_commands_and_runs_nothing() {
+    let fakes = FakeTools::new(&["cargo", "cargo-lambda", "sam", "aws"]);
+    let out = run(Command::new("bash").arg(script("deploy.sh")).env("PATH", fakes.path_env()).args([
+        "--dry-run",
+        "--stack-name",
+        "edba-ci",
+        "--region",
+        "eu-west-1",
+        "SubnetIds=subnet-0a,subnet-0b",
+        "SecurityGroupIds=sg-01",
+        "StateStoreSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-state-AbCdEf",
+        "StateStoreHost=db.internal",
+        "ScheduleRate=rate(5 minutes)",
+    ]));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "deploy.sh --dry-run failed:\n{stdout}\n{stderr}");
+    assert_eq!(fakes.calls(), "", "--dry-run executed a command");
+
+    let build = stdout
+        .lines()
+        .find(|l| l.starts_with("cargo lambda build"))
+        .unwrap_or_else(|| panic!("no cargo lambda build command in:\n{stdout}"));
+    assert!(build.contains("--release") && build.contains("--arm64"), "{build}");
+    for b in BINARIES {
+        assert!(build.contains(&format!("--bin {b}")), "{b} is not built: {build}");
+    }
+    let deploy = stdout
+        .lines()
+        .find(|l| l.starts_with("sam deploy"))
+        .unwrap_or_else(|| panic!("no sam deploy command in:\n{stdout}"));
+    assert!(deploy.contains("--stack-name edba-ci"), "{deploy}");
+    assert!(deploy.contains("--region eu-west-1"), "{deploy}");
+    assert!(deploy.contains("--capabilities CAPABILITY_IAM"), "{deploy}");
+    assert!(deploy.contains("--parameter-overrides"), "{deploy}");
+    for p in ["SubnetIds=subnet-0a", "SecurityGroupIds=sg-01", "StateStoreHost=db.internal"] {
+        assert!(deploy.contains(p), "{p} missing from {deploy}");
+    }
+    // The parameters are listed for the operator too.
+    assert!(stdout.contains("#   ScheduleRate=rate(5 minutes)"), "{stdout}");
+}
+
+#[test]
+fn deploy_refuses_parameters_the_template_does_not_have() {
+    let out = run(Command::new("bash").arg(script("deploy.sh")).args([
+        "--dry-run",
+        "--stack-name",
+        "edba-ci",
+        "SubnetId=subnet-0a",
+    ]));
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("no parameter SubnetId"), "{stderr}");
+
+    let out = run(Command::new("bash").arg(script("deploy.sh")).arg("--dry-run"));
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--stack-name is required") && stderr.contains("Usage:"), "{stderr}");
+}
+
+#[test]
+fn deploy_names_the_missing_tools_instead_of_failing_halfway() {
+    // Only system directories: no cargo, sam or aws there.
+    let out = run(Command::new("bash")
+        .arg(script("deploy.sh"))
+        .env("PATH", "/usr/bin:/bin")
+        .args(["--stack-name", "edba-ci"]));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("missing tools") && stderr.contains("sam"), "{stderr}");
+    assert!(stdout.is_empty(), "nothing ran: {stdout}");
+}
+
+#[test]
+fn bootstrap_dry_run_lists_the_migrations_in_order_and_fetches_no_secret() {
+    let fakes = FakeTools::new(&["aws"]);
+    let out = run(Command::new("bash")
+        .arg(script("bootstrap_db.sh"))
+        .env("PATH", fakes.path_env())
+        .env("FAKE_SECRET", r#"{"username":"u","password":"never-shown"}"#)
+        .args(["--dry-run", "--stack-name", "edba-ci", "--jobs", "sampledata/jobs.toml"]));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(fakes.calls(), "", "--dry-run called AWS");
+    let mut migrations: Vec<String> = std::fs::read_dir(repo().join("sql/state/mysql"))
+        .expect("sql/state/mysql")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    migrations.sort();
+    let positions: Vec<usize> = migrations
+        .iter()
+        .map(|m| stdout.find(&format!("< sql/state/mysql/{m}")).unwrap_or_else(|| panic!("{m} not applied:\n{stdout}")))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "migrations out of order:\n{stdout}");
+    assert!(stdout.contains("aws secretsmanager get-secret-value"), "{stdout}");
+    assert!(stdout.contains("jobs apply sampledata/jobs.toml --state-store"), "{stdout}");
+    assert!(!stdout.contains("never-shown") && !stderr.contains("never-shown"));
+}
+
+/// A MariaDB database and a user that owns it, dropped at the end.
+struct ScratchDatabase {
+    name: String,
+    user: String,
+    password: String,
+}
+
+fn mysql_root(sql: &str) -> Output {
+    Command::new("mysql")
+        .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--batch", "--skip-column-names", "-e", sql])
+        .output()
+        .expect("the mysql client is installed (bootstrap_db.sh needs it too)")
+}
+
+impl ScratchDatabase {
+    fn create() -> Self {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").subsec_nanos();
+        let tag = format!("{}_{}_{nanos}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
+        let db = ScratchDatabase {
+            name: format!("edba_bootstrap_{tag}"),
+            user: format!("edba_boot_{tag}"),
+            // '#' starts a comment in option files and '"', ':' and '@' need
+            // escaping in URLs: the script must quote both.
+            password: format!("Pw#{nanos}\"q:@x"),
+        };
+        let sql = format!(
+            "CREATE DATABASE `{n}`; CREATE USER '{u}'@'%' IDENTIFIED BY '{p}'; CREATE USER '{u}'@'localhost' IDENTIFIED BY '{p}'; \
+             GRANT ALL ON `{n}`.* TO '{u}'@'%'; GRANT ALL ON `{n}`.* TO '{u}'@'localhost';",
+            n = db.name,
+            u = db.user,
+            p = db.password
+        );
+        let out = mysql_root(&sql);
+        assert!(
+            out.status.success(),
+            "MariaDB is required for this test and did not accept root@127.0.0.1:3306 ({}): start it with scripts/services.sh",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        db
+    }
+
+    fn secret_json(&self) -> String {
+        serde_json::json!({"username": self.user, "password": self.password}).to_string()
+    }
+
+    fn tables(&self) -> Vec<String> {
+        let out = mysql_root(&format!("SHOW TABLES FROM `{}`", self.name));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let _ = mysql_root(&format!(
+            "DROP DATABASE IF EXISTS `{n}`; DROP USER IF EXISTS '{u}'@'%'; DROP USER IF EXISTS '{u}'@'localhost';",
+            n = self.name,
+            u = self.user
+        ));
+    }
+}
+
+fn bootstrap(db: &ScratchDatabase, fakes: &FakeTools, extra: &[&str]) -> Output {
+    run(Command::new("bash")
+        .arg(script("bootstrap_db.sh"))
+        .env("PATH", fakes.path_env())
+        .env("FAKE_SECRET", db.secret_json())
+        .env("EDBA", fakes.dir.path().join("edba"))
+        .args([
+            "--secret-arn",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-state-AbCdEf",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "3306",
+            "--database",
+            &db.name,
+        ])
+        .args(extra))
+}
+
+#[test]
+fn bootstrap_migrates_mariadb_from_the_secret_once_and_sqlx_agrees() {
+    let db = ScratchDatabase::create();
+    let fakes = FakeTools::new(&["aws", "edba"]);
+
+    let first = bootstrap(&db, &fakes, &["--jobs", "sampledata/jobs.toml"]);
+    let (stdout, stderr) = text(&first);
+    assert!(first.status.success(), "bootstrap_db.sh failed:\n{stdout}\n{stderr}");
+    for t in ["ingested_files", "job_configs", "job_runs", "run_inputs", "_sqlx_migrations"] {
+        assert!(db.tables().contains(&t.to_owned()), "{t} missing: {:?}", db.tables());
+    }
+    assert!(stderr.contains("0001_state_store.sql: applying"), "{stderr}");
+
+    let calls = fakes.calls();
+    assert!(
+        calls.contains("aws secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-state-AbCdEf"),
+        "{calls}"
+    );
+    // `edba jobs apply FILE --state-store URL`, the URL carrying the secret's credentials.
+    let apply = calls.lines().find(|l| l.starts_with("edba ")).unwrap_or_else(|| panic!("edba not run: {calls}"));
+    let url = apply
+        .strip_prefix("edba jobs apply sampledata/jobs.toml --state-store ")
+        .unwrap_or_else(|| panic!("unexpected call: {apply}"));
+
+    // The password reached the database, never the operator's terminal.
+    for output in [&stdout, &stderr] {
+        assert!(!output.contains(&db.password), "the password was printed:\n{output}");
+    }
+
+    // Running it again changes nothing.
+    let second = bootstrap(&db, &fakes, &[]);
+    let (stdout2, stderr2) = text(&second);
+    assert!(second.status.success(), "second run failed:\n{stdout2}\n{stderr2}");
+    assert!(stderr2.contains("0001_state_store.sql: already applied"), "{stderr2}");
+
+    // The state store's own migrator (sqlx) sees the migrations as applied
+    // with the same checksums, and the URL given to edba connects.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let store = edba_tasks::store::StateStore::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("the --state-store URL does not connect: {e}"));
+        store.migrate().await.expect("sqlx accepts the migrations bootstrap_db.sh recorded");
+        store.close().await;
+    });
+}
+
+#[test]
+fn bootstrap_refuses_a_migration_changed_after_it_was_applied() {
+    let db = ScratchDatabase::create();
+    let fakes = FakeTools::new(&["aws", "edba"]);
+    let first = bootstrap(&db, &fakes, &[]);
+    assert!(first.status.success(), "{:?}", text(&first));
+    let out =
+        mysql_root(&format!("UPDATE `{}`._sqlx_migrations SET checksum = UNHEX('00') WHERE version = 1", db.name));
+    assert!(out.status.success());
+    let again = bootstrap(&db, &fakes, &[]);
+    let (_, stderr) = text(&again);
+    assert!(!again.status.success());
+    assert!(stderr.contains("was changed after it was applied"), "{stderr}");
+}

@@ -1,0 +1,467 @@
+//! The deployment template (`scripts/template.yaml`): what it wires together and
+//! what each identity may do.
+
+mod deploy_support;
+
+use deploy_support::*;
+use edba_statemachines::resources;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+const FUNCTIONS: [(&str, &str); 5] = [
+    ("ValidateFunction", "validate"),
+    ("TrackFunction", "track"),
+    ("EvaluateFunction", "evaluate"),
+    ("LoadFunction", "load"),
+    ("RecordFunction", "record"),
+];
+
+/// The functions that reach the state store or Redshift.
+const IN_VPC: [&str; 4] = ["TrackFunction", "EvaluateFunction", "LoadFunction", "RecordFunction"];
+
+/// JSON values as an order-free set (their compact text).
+fn json_set(values: impl Iterator<Item = Value>) -> BTreeSet<String> {
+    values.map(|v| v.to_string()).collect()
+}
+
+fn set<T: Ord + Clone>(items: &[T]) -> BTreeSet<T> {
+    items.iter().cloned().collect()
+}
+
+#[test]
+fn every_placeholder_of_each_machine_is_substituted_and_every_substitution_is_used() {
+    let t = template();
+    let machines = resources_of_type(&t, "AWS::Serverless::StateMachine");
+    assert_eq!(machines.len(), 2, "the ingest and aggregate machines");
+    let mut substituted = BTreeSet::new();
+    for (name, machine) in machines {
+        let props = &machine["Properties"];
+        let uri = props["DefinitionUri"].as_str().expect("DefinitionUri is a local path");
+        let path = repo().join("scripts").join(uri);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {}: {e}", path.display()));
+        let used: BTreeSet<String> = resources::placeholders_in(&text).into_iter().collect();
+        assert!(!used.is_empty(), "{name}: {} has no ${{…}} placeholder; wrong file?", path.display());
+        let given: BTreeSet<String> = props["DefinitionSubstitutions"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} has DefinitionSubstitutions"))
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(used, given, "{name}: placeholders in {uri} (left) vs DefinitionSubstitutions (right)");
+        substituted.extend(given);
+    }
+    let known: BTreeSet<String> = resources::ALL.iter().map(|p| p.name.to_owned()).collect();
+    assert_eq!(substituted, known, "every placeholder the generator knows is deployed");
+}
+
+#[test]
+fn machines_have_the_documented_types_and_ingest_logs_its_executions() {
+    let t = template();
+    let r = resources(&t);
+    let ingest = &r["IngestStateMachine"]["Properties"];
+    assert_eq!(ingest["Type"], "EXPRESS");
+    assert_eq!(ingest["DefinitionUri"], "../statemachines/ingest.asl.json");
+    assert_eq!(ingest["Logging"]["Level"], json!({"Ref": "IngestLogLevel"}));
+    assert_eq!(t["Parameters"]["IngestLogLevel"]["AllowedValues"], json!(["ALL", "ERROR"]));
+    let dest = &ingest["Logging"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"];
+    let group = dest["Fn::GetAtt"][0].as_str().expect("log group by !GetAtt");
+    assert_eq!(r[group]["Type"], "AWS::Logs::LogGroup");
+
+    let aggregate = &r["AggregateStateMachine"]["Properties"];
+    assert_eq!(aggregate["Type"], "STANDARD");
+    assert_eq!(aggregate["DefinitionUri"], "../statemachines/aggregate.asl.json");
+    // The evaluate role names the aggregate executions by this name.
+    assert_eq!(aggregate["Name"], json!({"Fn::Sub": "${AWS::StackName}-aggregate"}));
+}
+
+#[test]
+fn five_rust_functions_on_arm64_with_json_logs_in_their_own_log_groups() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"], json!(["arm64"]));
+    assert_eq!(globals["Handler"], "bootstrap");
+
+    let functions = resources_of_type(&t, "AWS::Serverless::Function");
+    assert_eq!(functions.len(), 5);
+    for (name, binary) in FUNCTIONS {
+        let f = &resources(&t)[name];
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+        assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], binary, "{name}");
+        let props = &f["Properties"];
+        assert!(props["MemorySize"].as_u64().is_some_and(|m| (128..=10240).contains(&m)), "{name} memory");
+        assert!(props["Timeout"].as_u64().is_some_and(|s| (1..=900).contains(&s)), "{name} timeout");
+        assert_eq!(props["LoggingConfig"]["LogFormat"], "JSON", "{name}");
+        let group = props["LoggingConfig"]["LogGroup"]["Ref"].as_str().expect("LogGroup: !Ref");
+        let group = &resources(&t)[group];
+        assert_eq!(group["Type"], "AWS::Logs::LogGroup");
+        assert_eq!(group["Properties"]["RetentionInDays"], json!({"Ref": "LogRetentionDays"}), "{name}");
+
+        let vpc = &props["VpcConfig"];
+        if IN_VPC.contains(&name) {
+            assert_eq!(vpc["SubnetIds"], json!({"Ref": "SubnetIds"}), "{name} runs in the VPC");
+            assert_eq!(vpc["SecurityGroupIds"], json!({"Ref": "SecurityGroupIds"}), "{name}");
+        } else {
+            assert!(vpc.is_null(), "{name} needs no VPC");
+        }
+    }
+}
+
+/// A function's Lambda timeout never exceeds the machine's TimeoutSeconds for
+/// its task, so Step Functions sees the function's own error first.
+#[test]
+fn function_timeouts_fit_inside_the_machines_task_timeouts() {
+    let t = template();
+    let mut task_timeouts: BTreeMap<String, u64> = BTreeMap::new();
+    for file in ["ingest.asl.json", "aggregate.asl.json"] {
+        let text = std::fs::read_to_string(repo().join("statemachines").join(file)).expect("machine");
+        let asl: Value = serde_json::from_str(&text).expect("ASL JSON");
+        collect_task_timeouts(&asl, &mut task_timeouts);
+    }
+    for (name, _) in FUNCTIONS {
+        let placeholder = format!("${{{}Arn}}", name);
+        let limit = task_timeouts.get(&placeholder).unwrap_or_else(|| panic!("{placeholder} in a machine"));
+        let timeout = resources(&t)[name]["Properties"]["Timeout"].as_u64().expect("Timeout");
+        assert!(timeout <= *limit, "{name}: Lambda timeout {timeout}s > task TimeoutSeconds {limit}s");
+    }
+}
+
+fn collect_task_timeouts(v: &Value, out: &mut BTreeMap<String, u64>) {
+    match v {
+        Value::Object(m) => {
+            if let (Some(Value::String(res)), Some(secs)) = (m.get("Resource"), m.get("TimeoutSeconds")) {
+                let secs = secs.as_u64().expect("TimeoutSeconds");
+                let entry = out.entry(res.clone()).or_insert(secs);
+                *entry = (*entry).min(secs);
+            }
+            m.values().for_each(|v| collect_task_timeouts(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_task_timeouts(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn bucket_sends_events_to_eventbridge_and_is_private_encrypted_and_tls_only() {
+    let t = template();
+    let p = &resources(&t)["DataBucket"]["Properties"];
+    assert_eq!(p["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"], true);
+    let sse = &p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"];
+    assert!(sse["SSEAlgorithm"].is_string());
+    for flag in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+        assert_eq!(p["PublicAccessBlockConfiguration"][flag], true, "{flag}");
+    }
+    let tls = all_statements(&t)
+        .into_iter()
+        .find(|s| s.origin == "DataBucketPolicy" && s.effect == "Deny")
+        .expect("a Deny statement in the bucket policy");
+    assert_eq!(tls.actions, ["s3:*"]);
+    let policy = &resources(&t)["DataBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(policy["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    assert_eq!(tls.resources.len(), 2, "the bucket and its objects");
+
+    let rules = p["LifecycleConfiguration"]["Rules"].as_array().expect("lifecycle rules");
+    let expiring: BTreeMap<&str, &Value> =
+        rules.iter().filter_map(|r| Some((r["Prefix"].as_str()?, &r["ExpirationInDays"]))).collect();
+    assert_eq!(expiring["rejected/"], &json!({"Ref": "RejectedExpirationDays"}));
+    assert_eq!(expiring["output/"], &json!({"Ref": "OutputExpirationDays"}));
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"].is_u64() && r["Prefix"].is_null()),
+        "incomplete multipart uploads are aborted bucket-wide"
+    );
+    // incoming/ is never expired nor touched by edba.
+    assert!(rules.iter().all(|r| r["Prefix"] != "incoming/"));
+}
+
+#[test]
+fn objects_created_under_incoming_start_the_ingest_machine() {
+    let t = template();
+    let rule = &resources(&t)["IncomingObjectRule"]["Properties"];
+    let pattern = &rule["EventPattern"];
+    assert_eq!(pattern["source"], json!(["aws.s3"]));
+    assert_eq!(pattern["detail-type"], json!(["Object Created"]));
+    assert_eq!(pattern["detail"]["bucket"]["name"], json!([{"Ref": "DataBucket"}]));
+    assert_eq!(pattern["detail"]["object"]["key"], json!([{"prefix": "incoming/"}]));
+    let target = &rule["Targets"][0];
+    assert_eq!(target["Arn"], json!({"Ref": "IngestStateMachine"}));
+    let role = target["RoleArn"]["Fn::GetAtt"][0].as_str().expect("target role");
+    let st = role_statements(&t, role);
+    assert_eq!(st.len(), 1);
+    assert_eq!(st[0].actions, ["states:StartExecution"]);
+    assert_eq!(st[0].resources, [json!({"Ref": "IngestStateMachine"})]);
+}
+
+#[test]
+fn the_schedule_starts_the_aggregate_machine_with_a_schedule_trigger() {
+    let t = template();
+    let schedule = &resources(&t)["AggregateSchedule"];
+    assert_eq!(schedule["Type"], "AWS::Scheduler::Schedule");
+    let p = &schedule["Properties"];
+    assert_eq!(p["ScheduleExpression"], json!({"Ref": "ScheduleRate"}));
+    assert_eq!(t["Parameters"]["ScheduleRate"]["Default"], "rate(10 minutes)");
+    assert_eq!(p["Target"]["Arn"], json!({"Ref": "AggregateStateMachine"}));
+    // The input is what the aggregate machine's contract accepts.
+    let input: edba_payloads::AggregateInput =
+        serde_json::from_str(p["Target"]["Input"].as_str().expect("Input is JSON text")).expect("AggregateInput");
+    assert_eq!(input.trigger, edba_payloads::Trigger::Schedule);
+    let role = p["Target"]["RoleArn"]["Fn::GetAtt"][0].as_str().expect("schedule role");
+    let st = role_statements(&t, role);
+    assert_eq!(st.len(), 1);
+    assert_eq!(st[0].actions, ["states:StartExecution"]);
+    assert_eq!(st[0].resources, [json!({"Ref": "AggregateStateMachine"})]);
+}
+
+#[test]
+fn no_wildcard_actions_and_no_wildcard_resources_on_data_code_secrets_or_machines() {
+    let t = template();
+    let statements = all_statements(&t);
+    assert!(statements.len() > 20, "the policies were found");
+    for s in &statements {
+        for a in &s.actions {
+            assert_ne!(a, "*", "{}: action *", s.origin);
+            // A Deny may be broad (the TLS-only bucket policy denies s3:*).
+            if s.effect == "Allow" {
+                assert!(!a.contains('*'), "{}: wildcard action {a}", s.origin);
+            }
+        }
+        if s.effect != "Allow" {
+            continue;
+        }
+        let guarded =
+            s.actions.iter().any(|a| ["s3:", "lambda:", "secretsmanager:", "states:"].iter().any(|p| a.starts_with(p)));
+        if guarded {
+            for r in &s.resources {
+                assert_ne!(r, &json!("*"), "{}: {:?} on every resource", s.origin, s.actions);
+                if let Some(text) = sub_text(r) {
+                    assert!(!text.ends_with("}/*"), "{}: {text} covers a whole bucket", s.origin);
+                    assert!(!text.ends_with(":*:*"), "{}: {text}", s.origin);
+                }
+            }
+        }
+    }
+}
+
+/// The S3 prefixes a function's role may touch, with the actions on each.
+fn s3_access(t: &Value, role: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for s in role_statements(t, role) {
+        let s3: Vec<&String> = s.actions.iter().filter(|a| a.starts_with("s3:")).collect();
+        if s3.is_empty() {
+            continue;
+        }
+        for r in &s.resources {
+            // Listing is granted on the bucket, limited to prefixes by a condition.
+            if r == &json!({"Fn::GetAtt": ["DataBucket", "Arn"]}) {
+                let prefixes = &s.condition["StringLike"]["s3:prefix"];
+                assert!(prefixes.is_array(), "{role}: listing the bucket is limited to prefixes");
+                out.entry(format!("list {prefixes}")).or_default().extend(s3.iter().map(|a| a.to_string()));
+                continue;
+            }
+            let text = sub_text(r).unwrap_or_else(|| panic!("{role}: S3 resource {r} is not !Sub"));
+            let prefix = text
+                .strip_prefix("${DataBucket.Arn}/")
+                .unwrap_or_else(|| panic!("{role}: {text} is not an object of the data bucket"));
+            out.entry(prefix.to_owned()).or_default().extend(s3.iter().map(|a| a.to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn each_function_reaches_only_its_own_s3_prefixes() {
+    let t = template();
+    let access = |f: &str| s3_access(&t, &role_of(&t, f));
+    let write = set(&["s3:PutObject".to_owned(), "s3:DeleteObject".into(), "s3:AbortMultipartUpload".into()]);
+    let expected_validate = BTreeMap::from([
+        ("incoming/*".to_owned(), set(&["s3:GetObject".to_owned(), "s3:GetObjectVersion".into()])),
+        ("validated/*".to_owned(), write.clone()),
+        ("rejected/*".to_owned(), write),
+    ]);
+    assert_eq!(access("ValidateFunction"), expected_validate);
+    assert_eq!(
+        access("EvaluateFunction"),
+        BTreeMap::from([(
+            "manifests/*".to_owned(),
+            set(&["s3:PutObject".to_owned(), "s3:AbortMultipartUpload".into()])
+        )])
+    );
+    for f in ["TrackFunction", "LoadFunction", "RecordFunction"] {
+        assert_eq!(access(f), BTreeMap::new(), "{f} touches no S3 object");
+    }
+    // Redshift reads output/ through its own COPY role, never the load function.
+    let copy = s3_access(&t, "RedshiftCopyRole");
+    assert_eq!(
+        copy,
+        BTreeMap::from([
+            ("output/*".to_owned(), set(&["s3:GetObject".to_owned(), "s3:GetObjectVersion".into()])),
+            (r#"list ["output/*"]"#.to_owned(), set(&["s3:ListBucket".to_owned()])),
+        ])
+    );
+    let principals = &resources(&t)["RedshiftCopyRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+        ["Principal"]["Service"];
+    assert!(principals.as_array().expect("services").contains(&json!("redshift.amazonaws.com")));
+}
+
+#[test]
+fn secrets_are_read_only_by_the_functions_that_need_them_and_only_by_arn() {
+    let t = template();
+    for (function, _) in FUNCTIONS {
+        let role = role_of(&t, function);
+        let secret_statements: Vec<Statement> = role_statements(&t, &role)
+            .into_iter()
+            .filter(|s| s.actions.iter().any(|a| a.starts_with("secretsmanager:")))
+            .collect();
+        match function {
+            "ValidateFunction" => assert!(secret_statements.is_empty(), "validate reads no secret"),
+            _ => {
+                assert_eq!(secret_statements.len(), 1, "{function}");
+                assert_eq!(secret_statements[0].actions, ["secretsmanager:GetSecretValue"]);
+            }
+        }
+        for s in &secret_statements {
+            let r = serde_json::to_string(&s.resources).expect("json");
+            assert!(
+                r.contains("StateStoreSecretArn")
+                    || r.contains("RedshiftSecretArn")
+                    || r.contains("WarehouseSecret")
+                    || r.contains("MasterUserSecret"),
+                "{function}: secret resource {r} is one of the given or generated secrets"
+            );
+        }
+        // The environment names secrets; it never holds one.
+        let env = &resources(&t)[function]["Properties"]["Environment"]["Variables"];
+        for (k, _) in env.as_object().into_iter().flatten() {
+            assert!(!k.contains("PASSWORD") && !k.ends_with("_SECRET"), "{function}: {k}");
+        }
+    }
+    let env = |f: &str| resources(&t)[f]["Properties"]["Environment"]["Variables"].clone();
+    for f in ["TrackFunction", "EvaluateFunction", "RecordFunction"] {
+        assert!(env(f)["EDBA_STATE_STORE_SECRET_ARN"].is_object(), "{f}");
+        // The URL has no user or password: `mysql://host:port/db`.
+        let url = serde_json::to_string(&env(f)["EDBA_STATE_STORE_URL"]).expect("json");
+        assert!(url.contains("mysql://${") && !url.contains('@'), "{f}: {url}");
+    }
+    assert!(env("LoadFunction")["EDBA_REDSHIFT_SECRET_ARN"].is_object());
+    assert!(env("LoadFunction")["EDBA_REDSHIFT_COPY_ROLE_ARN"].is_object());
+}
+
+#[test]
+fn the_aggregate_machine_may_run_emr_steps_and_invoke_only_its_own_functions() {
+    let t = template();
+    let st = role_statements(&t, "AggregateMachineRole");
+    let actions: BTreeSet<&str> = st.iter().flat_map(|s| s.actions.iter().map(String::as_str)).collect();
+    let expected: BTreeSet<&str> = [
+        "lambda:InvokeFunction",
+        "elasticmapreduce:AddJobFlowSteps",
+        "elasticmapreduce:DescribeStep",
+        "elasticmapreduce:CancelSteps",
+        "events:PutTargets",
+        "events:PutRule",
+        "events:DescribeRule",
+    ]
+    .into();
+    assert_eq!(actions, expected);
+    let events = st.iter().find(|s| s.actions.contains(&"events:PutRule".to_owned())).expect("events");
+    assert_eq!(
+        events.resources,
+        [
+            json!({"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/StepFunctionsGetEventForEMRAddJobFlowStepsRule"})
+        ]
+    );
+    let invoke = st.iter().find(|s| s.actions == ["lambda:InvokeFunction"]).expect("invoke");
+    let targets = json_set(invoke.resources.iter().cloned());
+    let own = json_set(
+        ["EvaluateFunction", "LoadFunction", "RecordFunction"].iter().map(|f| json!({"Fn::GetAtt": [f, "Arn"]})),
+    );
+    assert_eq!(targets, own);
+
+    let ingest = role_statements(&t, "IngestMachineRole");
+    let invoke = ingest.iter().find(|s| s.actions == ["lambda:InvokeFunction"]).expect("invoke");
+    let targets = json_set(invoke.resources.iter().cloned());
+    let own = json_set(["ValidateFunction", "TrackFunction"].iter().map(|f| json!({"Fn::GetAtt": [f, "Arn"]})));
+    assert_eq!(targets, own);
+    let start = ingest.iter().find(|s| s.actions == ["states:StartExecution"]).expect("start aggregate");
+    assert_eq!(start.resources, [json!({"Ref": "AggregateStateMachine"})]);
+}
+
+#[test]
+fn evaluate_may_find_clusters_and_describe_only_aggregate_executions() {
+    let t = template();
+    let st = role_statements(&t, "EvaluateRole");
+    let actions: BTreeSet<&str> = st.iter().flat_map(|s| s.actions.iter().map(String::as_str)).collect();
+    for a in [
+        "elasticmapreduce:ListClusters",
+        "elasticmapreduce:DescribeCluster",
+        "elasticmapreduce:ListSteps",
+        "states:DescribeExecution",
+    ] {
+        assert!(actions.contains(a), "evaluate may {a}");
+    }
+    let describe = st.iter().find(|s| s.actions == ["states:DescribeExecution"]).expect("DescribeExecution");
+    assert_eq!(
+        describe.resources,
+        [
+            json!({"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-aggregate:*"})
+        ]
+    );
+}
+
+#[test]
+fn failed_aggregate_executions_raise_an_alarm_that_may_notify_a_topic() {
+    let t = template();
+    let alarm = &resources(&t)["AggregateFailedAlarm"]["Properties"];
+    assert_eq!(alarm["Namespace"], "AWS/States");
+    assert_eq!(alarm["MetricName"], "ExecutionsFailed");
+    assert_eq!(alarm["Dimensions"][0]["Value"], json!({"Ref": "AggregateStateMachine"}));
+    assert_eq!(alarm["AlarmActions"]["Fn::If"][0], "HasAlarmTopic");
+    assert_eq!(t["Parameters"]["AlarmTopicArn"]["Default"], "");
+}
+
+#[test]
+fn optional_infrastructure_is_off_by_default_and_behind_conditions() {
+    let t = template();
+    for (param, cond, types) in [
+        ("CreateStateStore", "CreateStateStoreCond", &["AWS::RDS::DBCluster", "AWS::RDS::DBInstance"][..]),
+        (
+            "CreateRedshift",
+            "CreateRedshiftCond",
+            &["AWS::RedshiftServerless::Namespace", "AWS::RedshiftServerless::Workgroup"],
+        ),
+        ("CreateEmrCluster", "CreateEmrClusterCond", &["AWS::EMR::Cluster"]),
+    ] {
+        assert_eq!(t["Parameters"][param]["Default"], "false", "{param}");
+        for ty in types {
+            let found = resources_of_type(&t, ty);
+            assert_eq!(found.len(), 1, "{ty}");
+            assert_eq!(found[0].1["Condition"], cond, "{ty}");
+        }
+    }
+    let aurora = &resources_of_type(&t, "AWS::RDS::DBCluster")[0].1["Properties"];
+    assert_eq!(aurora["Engine"], "aurora-mysql");
+    assert_eq!(aurora["ManageMasterUserPassword"], true);
+    assert!(aurora["ServerlessV2ScalingConfiguration"].is_object());
+    assert!(aurora.get("MasterUserPassword").is_none());
+    let emr = &resources_of_type(&t, "AWS::EMR::Cluster")[0].1["Properties"];
+    assert!(emr["Tags"].as_array().expect("tags").contains(&json!({"Key": "edba", "Value": "true"})));
+    assert_eq!(emr["Applications"], json!([{"Name": "Spark"}]));
+}
+
+#[test]
+fn outputs_name_the_bucket_machines_and_functions() {
+    let t = template();
+    let outputs = t["Outputs"].as_object().expect("Outputs");
+    for (key, value) in [
+        ("BucketName", json!({"Ref": "DataBucket"})),
+        ("IngestStateMachineArn", json!({"Ref": "IngestStateMachine"})),
+        ("AggregateStateMachineArn", json!({"Ref": "AggregateStateMachine"})),
+        ("ValidateFunctionName", json!({"Ref": "ValidateFunction"})),
+        ("TrackFunctionName", json!({"Ref": "TrackFunction"})),
+        ("EvaluateFunctionName", json!({"Ref": "EvaluateFunction"})),
+        ("LoadFunctionName", json!({"Ref": "LoadFunction"})),
+        ("RecordFunctionName", json!({"Ref": "RecordFunction"})),
+    ] {
+        assert_eq!(outputs[key]["Value"], value, "{key}");
+    }
+}
