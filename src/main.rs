@@ -1,6 +1,7 @@
 //! `edba`: generate the state machines, draw them, and (as the pipeline grows)
 //! run it locally and operate it.
 
+mod deployed;
 mod home;
 mod run;
 
@@ -94,6 +95,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Start an execution of a deployed machine (AWS credentials and region
+    /// from the environment).
+    Start {
+        #[command(subcommand)]
+        machine: StartCommand,
+        /// The CloudFormation stack edba was deployed as.
+        #[arg(long, env = "EDBA_STACK", default_value = "edba", global = true)]
+        stack: String,
+    },
+    /// List recent executions of the deployed aggregate machine.
+    Executions {
+        #[arg(value_enum, default_value = "aggregate")]
+        machine: MachineName,
+        #[arg(long, env = "EDBA_STACK", default_value = "edba")]
+        stack: String,
+        /// Only executions in this status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        max: i32,
+    },
     /// Job configurations in the state store.
     Jobs {
         #[command(subcommand)]
@@ -108,6 +130,17 @@ enum Command {
         /// Print one JSON document instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StartCommand {
+    /// Evaluate every job now (as the schedule does).
+    Aggregate,
+    /// Re-drive one object through validation and tracking.
+    Ingest {
+        /// s3://bucket/incoming/<file>
+        object: String,
     },
 }
 
@@ -183,6 +216,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate { files, out, json, max_reject_share } => {
             validate_files(&files, out.as_deref(), json, max_reject_share)
         }
+        Command::Start { machine, stack } => home::runtime()?.block_on(async {
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let sfn = aws_sdk_sfn::Client::new(&config);
+            let arn = match machine {
+                StartCommand::Aggregate => deployed::start_aggregate(&sfn, &stack).await?,
+                StartCommand::Ingest { object } => {
+                    let s3 = aws_sdk_s3::Client::new(&config);
+                    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
+                    let event = deployed::object_event(&s3, &object, &region).await?;
+                    deployed::start_ingest(&sfn, &stack, event).await?
+                }
+            };
+            println!("{arn}");
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Executions { machine, stack, status, max } => home::runtime()?.block_on(async {
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let sfn = aws_sdk_sfn::Client::new(&config);
+            let name = match machine {
+                MachineName::Ingest => "ingest",
+                MachineName::Aggregate => "aggregate",
+            };
+            for line in deployed::list_executions(&sfn, &stack, name, status.as_deref(), max).await? {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::Jobs { command: JobsCommand::Apply { file, store, json } } => home::runtime()?.block_on(async {
             let report = jobs_apply(&file, &store).await?;
             if json {
@@ -248,7 +308,12 @@ async fn jobs_apply(file: &Path, store: &home::StoreArgs) -> anyhow::Result<edba
     })
 }
 
-fn validate_files(files: &[PathBuf], out: Option<&Path>, json: bool, max_reject_share: f64) -> anyhow::Result<ExitCode> {
+fn validate_files(
+    files: &[PathBuf],
+    out: Option<&Path>,
+    json: bool,
+    max_reject_share: f64,
+) -> anyhow::Result<ExitCode> {
     use edba_tasks::dataset::{validate_local_file, ConvertOptions};
     if !(0.0..=1.0).contains(&max_reject_share) {
         bail!("--max-reject-share must be between 0 and 1, not {max_reject_share}");
@@ -257,7 +322,7 @@ fn validate_files(files: &[PathBuf], out: Option<&Path>, json: bool, max_reject_
     let mut all_usable = true;
     let mut documents = Vec::new();
     for (i, path) in files.iter().enumerate() {
-        match validate_local_file(path, out, opts.clone()) {
+        match validate_local_file(path, out, opts) {
             Ok(v) => {
                 all_usable &= v.report.status.is_usable();
                 if json {
@@ -299,10 +364,7 @@ pub(crate) fn find_root() -> anyhow::Result<PathBuf> {
         }
         match dir.parent() {
             Some(p) => dir = p,
-            None => bail!(
-                "no edba checkout found above {}; run inside the repository or pass --root",
-                cwd.display()
-            ),
+            None => bail!("no edba checkout found above {}; run inside the repository or pass --root", cwd.display()),
         }
     }
 }

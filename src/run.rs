@@ -53,7 +53,7 @@ pub async fn run(
     if !dir.is_dir() {
         bail!("{} is not a folder; give the folder of files to ingest (for example sampledata/)", dir.display());
     }
-    if !(time_scale > 0.0) {
+    if time_scale.is_nan() || time_scale <= 0.0 {
         bail!("--time-scale must be above 0");
     }
     let mut options = options(store, warehouse);
@@ -73,8 +73,7 @@ pub async fn run(
 }
 
 pub async fn exec(definition: &Path, input: &str, history: bool, store: &StoreArgs) -> anyhow::Result<ExitCode> {
-    let text =
-        std::fs::read_to_string(definition).with_context(|| format!("cannot read {}", definition.display()))?;
+    let text = std::fs::read_to_string(definition).with_context(|| format!("cannot read {}", definition.display()))?;
     let input_text = match input.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read the input file {path}"))?,
         None => input.to_owned(),

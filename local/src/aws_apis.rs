@@ -163,8 +163,11 @@ impl HttpConnector for LocalAwsApis {
         let target = request.headers().get("x-amz-target").unwrap_or_default().to_owned();
         let body: Value = request.body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(Value::Null);
         let (status, answer) = self.answer(&target, &body);
-        let content_type =
-            if target.starts_with("AWSStepFunctions") { "application/x-amz-json-1.0" } else { "application/x-amz-json-1.1" };
+        let content_type = if target.starts_with("AWSStepFunctions") {
+            "application/x-amz-json-1.0"
+        } else {
+            "application/x-amz-json-1.1"
+        };
         let mut response = HttpResponse::new(
             StatusCode::try_from(status).expect("a valid status code"),
             SdkBody::from(answer.to_string()),

@@ -236,14 +236,14 @@ impl LocalPipeline {
             }
         }
         for (key, bytes) in files {
-            self.s3_client
-                .put_object()
-                .bucket(LOCAL_BUCKET)
-                .key(&key)
-                .body(bytes.into())
-                .send()
-                .await
-                .map_err(|e| setup(&format!("cannot upload s3://{LOCAL_BUCKET}/{key}"), aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            self.s3_client.put_object().bucket(LOCAL_BUCKET).key(&key).body(bytes.into()).send().await.map_err(
+                |e| {
+                    setup(
+                        &format!("cannot upload s3://{LOCAL_BUCKET}/{key}"),
+                        aws_sdk_s3::error::DisplayErrorContext(e),
+                    )
+                },
+            )?;
         }
         Ok(())
     }
@@ -360,7 +360,8 @@ impl LocalPipeline {
         let (source, text) = match path {
             Some(p) => (
                 p.display().to_string(),
-                std::fs::read_to_string(p).map_err(|e| PipelineError::Io { path: p.display().to_string(), source: e })?,
+                std::fs::read_to_string(p)
+                    .map_err(|e| PipelineError::Io { path: p.display().to_string(), source: e })?,
             ),
             None => ("the sample jobs (sampledata/jobs.toml)".to_owned(), SAMPLE_JOBS.to_owned()),
         };
@@ -386,18 +387,13 @@ impl LocalPipeline {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .ok_or_else(|| setup("not a file", path.display()))?;
-        let bytes = std::fs::read(path).map_err(|e| PipelineError::Io { path: path.display().to_string(), source: e })?;
+        let bytes =
+            std::fs::read(path).map_err(|e| PipelineError::Io { path: path.display().to_string(), source: e })?;
         let size = bytes.len() as u64;
         let key = format!("incoming/{name}");
-        let put = self
-            .s3_client
-            .put_object()
-            .bucket(LOCAL_BUCKET)
-            .key(&key)
-            .body(bytes.into())
-            .send()
-            .await
-            .map_err(|e| setup(&format!("cannot upload {}", path.display()), aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        let put = self.s3_client.put_object().bucket(LOCAL_BUCKET).key(&key).body(bytes.into()).send().await.map_err(
+            |e| setup(&format!("cannot upload {}", path.display()), aws_sdk_s3::error::DisplayErrorContext(e)),
+        )?;
         let etag = put.e_tag().map(|t| t.trim_matches('"').to_owned());
         Ok(object_created_event(LOCAL_BUCKET, &key, size, etag, put.version_id().map(str::to_owned)))
     }
@@ -835,7 +831,8 @@ mod tests {
 
     #[test]
     fn rejects_csv_is_split_with_quotes() {
-        let rows: Vec<Vec<String>> = csv_lines("line,column,reason,raw_line\n3,amount,\"a \"\"b\"\", c\",x\n").collect();
+        let rows: Vec<Vec<String>> =
+            csv_lines("line,column,reason,raw_line\n3,amount,\"a \"\"b\"\", c\",x\n").collect();
         assert_eq!(rows[1], ["3", "amount", "a \"b\", c", "x"]);
     }
 }

@@ -46,10 +46,7 @@ const GRACEFUL_SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedS3Error {
     #[error("embedded S3 root directory {path}: {source}")]
-    Root {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Root { path: PathBuf, source: std::io::Error },
     #[error("embedded S3 root directory {path}: {message}")]
     Backend { path: PathBuf, message: String },
     #[error("embedded S3 could not bind 127.0.0.1: {0}")]
@@ -76,20 +73,12 @@ impl EmbeddedS3 {
     /// Serves the directory `root_dir` (created if missing) on
     /// `127.0.0.1:<free port>`. Existing sub-directories are buckets.
     pub fn start(root_dir: &Path) -> Result<EmbeddedS3> {
-        std::fs::create_dir_all(root_dir).map_err(|source| EmbeddedS3Error::Root {
-            path: root_dir.to_owned(),
-            source,
-        })?;
-        let root = root_dir
-            .canonicalize()
-            .map_err(|source| EmbeddedS3Error::Root {
-                path: root_dir.to_owned(),
-                source,
-            })?;
-        let backend = s3s_fs::FileSystem::new(&root).map_err(|e| EmbeddedS3Error::Backend {
-            path: root.clone(),
-            message: format!("{e:?}"),
-        })?;
+        std::fs::create_dir_all(root_dir)
+            .map_err(|source| EmbeddedS3Error::Root { path: root_dir.to_owned(), source })?;
+        let root =
+            root_dir.canonicalize().map_err(|source| EmbeddedS3Error::Root { path: root_dir.to_owned(), source })?;
+        let backend = s3s_fs::FileSystem::new(&root)
+            .map_err(|e| EmbeddedS3Error::Backend { path: root.clone(), message: format!("{e:?}") })?;
         let service = {
             let mut builder = S3ServiceBuilder::new(backend);
             builder.set_auth(SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
@@ -99,17 +88,13 @@ impl EmbeddedS3 {
 
         // Bind here, synchronously, so the port is known and already accepting
         // connections (queued by the kernel) when `start` returns.
-        let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-            .map_err(EmbeddedS3Error::Bind)?;
-        listener
-            .set_nonblocking(true)
-            .map_err(EmbeddedS3Error::Bind)?;
+        let listener =
+            std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).map_err(EmbeddedS3Error::Bind)?;
+        listener.set_nonblocking(true).map_err(EmbeddedS3Error::Bind)?;
         let addr = listener.local_addr().map_err(EmbeddedS3Error::Bind)?;
 
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(EmbeddedS3Error::Thread)?;
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(EmbeddedS3Error::Thread)?;
         let (stop_tx, stop_rx) = oneshot::channel();
         let (stopped_tx, stopped_rx) = oneshot::channel();
         std::thread::Builder::new()
@@ -125,12 +110,7 @@ impl EmbeddedS3 {
             })
             .map_err(EmbeddedS3Error::Thread)?;
 
-        Ok(EmbeddedS3 {
-            addr,
-            root,
-            stop: Some(stop_tx),
-            stopped: Some(stopped_rx),
-        })
+        Ok(EmbeddedS3 { addr, root, stop: Some(stop_tx), stopped: Some(stopped_rx) })
     }
 
     /// `http://127.0.0.1:<port>`, for an endpoint override.
@@ -152,8 +132,7 @@ impl EmbeddedS3 {
     /// the local credentials, [`REGION`]. Callers may adjust it (timeouts,
     /// retries) before building a client.
     pub fn client_config(&self) -> aws_sdk_s3::config::Builder {
-        let credentials =
-            Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "edba-local");
+        let credentials = Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "edba-local");
         aws_sdk_s3::config::Builder::new()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(Region::new(REGION))
@@ -174,9 +153,9 @@ impl EmbeddedS3 {
         match client.create_bucket().bucket(name).send().await {
             Ok(_) => Ok(()),
             Err(err) => {
-                let already_ours = err.as_service_error().is_some_and(|e| {
-                    e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
-                });
+                let already_ours = err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists());
                 if already_ours {
                     Ok(())
                 } else {
@@ -250,9 +229,7 @@ async fn serve(listener: TcpListener, service: S3Service, mut stop: oneshot::Rec
             },
             _ = &mut stop => break,
         };
-        let connection = http
-            .serve_connection(TokioIo::new(socket), service.clone())
-            .into_owned();
+        let connection = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;

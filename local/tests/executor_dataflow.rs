@@ -416,8 +416,11 @@ async fn random_and_uuid_intrinsics() {
     assert_ne!(u1, u2);
 }
 
+/// Step Functions reports a failed intrinsic call as `States.Runtime` with
+/// the cause "Invalid arguments in States.…" (found by the differential test
+/// against moto/LocalStack, whose intrinsic errors were recorded against AWS).
 #[tokio::test]
-async fn intrinsic_errors_are_states_intrinsic_failure() {
+async fn intrinsic_errors_are_states_runtime() {
     let cases = [
         ("States.Format('{} and {}', $.a)", json!({"a": 1}), "placeholder"),
         ("States.Format('{}', $.o)", json!({"o": {"x": 1}}), "only strings"),
@@ -436,9 +439,28 @@ async fn intrinsic_errors_are_states_intrinsic_failure() {
     ];
     for (expr, input, needle) in cases {
         let (error, cause) = intrinsic(expr, input).await.expect_err(expr);
-        assert_eq!(error, "States.IntrinsicFailure", "{expr}: {cause}");
+        assert_eq!(error, "States.Runtime", "{expr}: {cause}");
+        assert!(cause.starts_with("Invalid arguments in States."), "{expr}: {cause}");
         assert!(cause.contains(needle), "{expr}: {cause}");
     }
+}
+
+#[tokio::test]
+async fn a_failed_intrinsic_in_task_parameters_is_not_caught() {
+    // States.Runtime is terminal: States.ALL neither retries nor catches it,
+    // so the task is never called and the execution fails.
+    let exec = executor();
+    let calls = fixed(&exec, "t", json!({"ok": true}));
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "t", "Parameters": {"n.$": "States.MathAdd($.a, 1)"},
+              "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Pass", "End": true}}});
+    let r = run(&exec, def, json!({"a": "not a number"})).await;
+    assert_eq!(r.status, ExecutionStatus::Failed);
+    assert_eq!(r.error.as_deref(), Some("States.Runtime"));
+    assert!(r.cause.as_deref().unwrap().contains("Invalid arguments in States.MathAdd"), "{:?}", r.cause);
+    assert!(calls.lock().unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -3,9 +3,7 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use edba_local::EmbeddedS3;
-use edba_payloads::{
-    FileStatus, IngestInput, RowCounts, S3ObjectRef, ValidateInput, ValidateOutput,
-};
+use edba_payloads::{FileStatus, IngestInput, RowCounts, S3ObjectRef, ValidateInput, ValidateOutput};
 use edba_tasks::dataset::{convert_reader, ConvertOptions, Dataset};
 use edba_tasks::s3::MIN_PART_SIZE;
 use edba_tasks::validate::{validate_object, ValidateOptions};
@@ -27,37 +25,18 @@ impl Bucket {
         let server = EmbeddedS3::start(dir.path()).unwrap();
         server.create_bucket(name).await.unwrap();
         let s3 = server.client().await;
-        Bucket {
-            _dir: dir,
-            server,
-            s3,
-            name: name.to_owned(),
-        }
+        Bucket { _dir: dir, server, s3, name: name.to_owned() }
     }
 
     /// Puts an object and returns its ETag, unquoted as events carry it.
     async fn put(&self, key: &str, body: impl Into<Vec<u8>>) -> String {
-        let out = self
-            .s3
-            .put_object()
-            .bucket(&self.name)
-            .key(key)
-            .body(ByteStream::from(body.into()))
-            .send()
-            .await
-            .unwrap();
+        let out =
+            self.s3.put_object().bucket(&self.name).key(key).body(ByteStream::from(body.into())).send().await.unwrap();
         out.e_tag().unwrap().trim_matches('"').to_owned()
     }
 
     async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        match self
-            .s3
-            .get_object()
-            .bucket(&self.name)
-            .key(key)
-            .send()
-            .await
-        {
+        match self.s3.get_object().bucket(&self.name).key(key).send().await {
             Ok(out) => Some(out.body.collect().await.unwrap().into_bytes().to_vec()),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => None,
             Err(err) => panic!("GetObject {key}: {err:?}"),
@@ -65,14 +44,7 @@ impl Bucket {
     }
 
     async fn etag(&self, key: &str) -> String {
-        let head = self
-            .s3
-            .head_object()
-            .bucket(&self.name)
-            .key(key)
-            .send()
-            .await
-            .unwrap();
+        let head = self.s3.head_object().bucket(&self.name).key(key).send().await.unwrap();
         head.e_tag().unwrap().trim_matches('"').to_owned()
     }
 
@@ -81,29 +53,13 @@ impl Bucket {
     fn pending_upload_files(&self) -> usize {
         std::fs::read_dir(self.server.root())
             .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with(".upload_id-")
-            })
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".upload_id-"))
             .count()
     }
 
     async fn keys(&self) -> Vec<String> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.name)
-            .send()
-            .await
-            .unwrap();
-        let mut keys: Vec<String> = out
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect();
+        let out = self.s3.list_objects_v2().bucket(&self.name).send().await.unwrap();
+        let mut keys: Vec<String> = out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
         keys.sort();
         keys
     }
@@ -132,14 +88,7 @@ impl Bucket {
 /// What the library's local converter makes of `bytes`: (validated, rejects).
 fn converted(dataset: Dataset, bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let (mut valid, mut rejects) = (Vec::new(), Vec::new());
-    convert_reader(
-        dataset,
-        bytes,
-        &mut valid,
-        &mut rejects,
-        ConvertOptions::default(),
-    )
-    .unwrap();
+    convert_reader(dataset, bytes, &mut valid, &mut rejects, ConvertOptions::default()).unwrap();
     (valid, rejects)
 }
 
@@ -159,18 +108,11 @@ fn validate_input_of(event: &IngestInput) -> ValidateInput {
 #[tokio::test]
 async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
     let event: IngestInput = serde_json::from_str(EVENT).unwrap();
-    assert_eq!(
-        (event.source.as_str(), event.detail_type.as_str()),
-        ("aws.s3", "Object Created")
-    );
+    assert_eq!((event.source.as_str(), event.detail_type.as_str()), ("aws.s3", "Object Created"));
     let input = validate_input_of(&event);
     let bucket = Bucket::new(&input.bucket).await;
     let raw_etag = bucket.put("incoming/IL-101.tdf", SAMPLE).await;
-    assert_eq!(
-        Some(&raw_etag),
-        input.object.etag.as_ref(),
-        "the fixture's etag is the MD5 of IL-101.tdf"
-    );
+    assert_eq!(Some(&raw_etag), input.object.etag.as_ref(), "the fixture's etag is the MD5 of IL-101.tdf");
     assert_eq!(input.object.size, Some(SAMPLE.len() as u64));
 
     let out = bucket.validate(&input, &ValidateOptions::default()).await;
@@ -178,49 +120,26 @@ async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
     assert_eq!(out.file_url, "s3://edba-example-bucket/incoming/IL-101.tdf");
     assert_eq!(out.key, "incoming/IL-101.tdf");
     assert_eq!(out.bucket, "edba-example-bucket");
-    assert_eq!(
-        out.version_id.as_deref(),
-        Some("Wq3nZ8mL0c1bY5vJr9T2xK7aPdE4sHfU")
-    );
-    assert_eq!(
-        out.etag.as_deref(),
-        Some("5ef70abf2d86cbd6f60b83faae095c47")
-    );
+    assert_eq!(out.version_id.as_deref(), Some("Wq3nZ8mL0c1bY5vJr9T2xK7aPdE4sHfU"));
+    assert_eq!(out.etag.as_deref(), Some("5ef70abf2d86cbd6f60b83faae095c47"));
     assert_eq!(out.sequencer, "00663245A6C6D1E2F3");
     assert_eq!(out.dataset.as_deref(), Some("sales"));
     assert_eq!(out.partition.as_deref(), Some("IL"));
     assert_eq!(out.status, FileStatus::ValidatedWithRejects);
     assert!(out.reason.is_some());
     // 8 lines: header and ---- trailer skipped, bad amount and 30 February rejected.
-    assert_eq!(
-        out.counts,
-        RowCounts {
-            rows_valid: 4,
-            rows_rejected: 2,
-            lines_skipped: 2
-        }
-    );
+    assert_eq!(out.counts, RowCounts { rows_valid: 4, rows_rejected: 2, lines_skipped: 2 });
     assert_eq!(out.validated_key.as_deref(), Some("validated/IL-101.csv"));
-    assert_eq!(
-        out.rejected_key.as_deref(),
-        Some("rejected/IL-101.rejects.csv")
-    );
+    assert_eq!(out.rejected_key.as_deref(), Some("rejected/IL-101.rejects.csv"));
     assert!(
-        time::OffsetDateTime::parse(
-            &out.validated_at,
-            &time::format_description::well_known::Rfc3339
-        )
-        .is_ok()
+        time::OffsetDateTime::parse(&out.validated_at, &time::format_description::well_known::Rfc3339).is_ok()
             && out.validated_at.ends_with('Z')
             && out.validated_at.len() == "2024-05-01T13:45:10.123456Z".len(),
         "{}",
         out.validated_at
     );
 
-    let validated = bucket
-        .get("validated/IL-101.csv")
-        .await
-        .expect("validated object");
+    let validated = bucket.get("validated/IL-101.csv").await.expect("validated object");
     assert_eq!(
         text(&validated),
         "store_id,amount,trans_type,item_id,trans_date\n\
@@ -229,37 +148,19 @@ async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
          IL-101,0.50,6,ITEM-1,2024-05-01\n\
          IL-101,7.10,4,ITEM-4,2024-05-02\n"
     );
-    let rejects = text(
-        &bucket
-            .get("rejected/IL-101.rejects.csv")
-            .await
-            .expect("rejects object"),
-    );
+    let rejects = text(&bucket.get("rejected/IL-101.rejects.csv").await.expect("rejects object"));
     let rows: Vec<&str> = rejects.lines().collect();
     assert_eq!(rows.len(), 3, "{rejects}");
     assert_eq!(rows[0], "line,column,reason,raw_line");
     assert!(rows[1].starts_with("5,amount,"), "{rejects}");
     assert!(rows[2].starts_with("6,trans_date,"), "{rejects}");
     // Byte for byte what the converter writes for the same file locally.
-    assert_eq!(
-        (validated, rejects.into_bytes()),
-        converted(Dataset::Sales, SAMPLE)
-    );
+    assert_eq!((validated, rejects.into_bytes()), converted(Dataset::Sales, SAMPLE));
 
     // The raw object is untouched, and nothing else was written.
-    assert_eq!(
-        bucket.get("incoming/IL-101.tdf").await.as_deref(),
-        Some(SAMPLE)
-    );
+    assert_eq!(bucket.get("incoming/IL-101.tdf").await.as_deref(), Some(SAMPLE));
     assert_eq!(bucket.etag("incoming/IL-101.tdf").await, raw_etag);
-    assert_eq!(
-        bucket.keys().await,
-        [
-            "incoming/IL-101.tdf",
-            "rejected/IL-101.rejects.csv",
-            "validated/IL-101.csv"
-        ]
-    );
+    assert_eq!(bucket.keys().await, ["incoming/IL-101.tdf", "rejected/IL-101.rejects.csv", "validated/IL-101.csv"]);
 
     // The output is what the track task reads.
     let json = serde_json::to_value(&out).unwrap();
@@ -271,21 +172,9 @@ async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
 async fn an_unknown_key_is_invalid_with_a_reason_and_nothing_is_written() {
     let bucket = Bucket::new("edba-unknown").await;
     let etag = bucket.put("incoming/notes.txt", "hello\n").await;
-    let out = bucket
-        .validate(
-            &bucket.input("incoming/notes.txt", Some(etag)),
-            &ValidateOptions::default(),
-        )
-        .await;
+    let out = bucket.validate(&bucket.input("incoming/notes.txt", Some(etag)), &ValidateOptions::default()).await;
     assert_eq!(out.status, FileStatus::Invalid);
-    assert!(
-        out.reason
-            .as_deref()
-            .unwrap()
-            .starts_with("unknown dataset"),
-        "{:?}",
-        out.reason
-    );
+    assert!(out.reason.as_deref().unwrap().starts_with("unknown dataset"), "{:?}", out.reason);
     assert_eq!((out.dataset, out.partition), (None, None));
     assert_eq!((out.validated_key, out.rejected_key), (None, None));
     assert_eq!(out.counts, RowCounts::default());
@@ -304,25 +193,13 @@ async fn an_event_key_with_an_encoded_space_is_decoded() {
     // Sales file names allow no spaces: the decoded name is refused by name,
     // with the dataset registry's reason, and nothing is written.
     assert_eq!(out.status, FileStatus::Invalid);
-    assert!(
-        out.reason.as_deref().unwrap().contains("store part"),
-        "{:?}",
-        out.reason
-    );
+    assert!(out.reason.as_deref().unwrap().contains("store part"), "{:?}", out.reason);
     assert_eq!(bucket.keys().await, ["incoming/IL-101 (copy).tdf"]);
 
     // A percent-encoded key that names a valid file is read under its decoded name.
     let etag = bucket.put("incoming/CA-204.tdf", SAMPLE).await;
-    let out = bucket
-        .validate(
-            &bucket.input("incoming%2FCA-204.tdf", Some(etag)),
-            &ValidateOptions::default(),
-        )
-        .await;
-    assert_eq!(
-        (out.key.as_str(), out.status),
-        ("incoming/CA-204.tdf", FileStatus::ValidatedWithRejects)
-    );
+    let out = bucket.validate(&bucket.input("incoming%2FCA-204.tdf", Some(etag)), &ValidateOptions::default()).await;
+    assert_eq!((out.key.as_str(), out.status), ("incoming/CA-204.tdf", FileStatus::ValidatedWithRejects));
     assert!(bucket.get("validated/CA-204.csv").await.is_some());
 }
 
@@ -330,15 +207,8 @@ async fn an_event_key_with_an_encoded_space_is_decoded() {
 async fn an_invalid_file_keeps_its_rejects_but_has_no_validated_object() {
     let bucket = Bucket::new("edba-invalid").await;
     // An earlier, good version of the file left a validated object.
-    let etag = bucket
-        .put("incoming/ON-7.tdf", "ON-7\t1.00\t4\tA\t2024-05-01\n")
-        .await;
-    let out = bucket
-        .validate(
-            &bucket.input("incoming/ON-7.tdf", Some(etag)),
-            &ValidateOptions::default(),
-        )
-        .await;
+    let etag = bucket.put("incoming/ON-7.tdf", "ON-7\t1.00\t4\tA\t2024-05-01\n").await;
+    let out = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &ValidateOptions::default()).await;
     assert_eq!(out.status, FileStatus::Validated);
     assert_eq!(out.rejected_key, None);
     assert!(bucket.get("validated/ON-7.csv").await.is_some());
@@ -346,108 +216,50 @@ async fn an_invalid_file_keeps_its_rejects_but_has_no_validated_object() {
     // The new version: one good row, three bad ones; over the 50 % reject share.
     let bad = "ON-7\t1.00\t4\tA\t2024-05-01\nON-7\tx\t4\tA\t2024-05-01\nON-7\t1\t4\tA\t2024-13-01\nON-7\t1\t4\t\t2024-05-01\n";
     let etag = bucket.put("incoming/ON-7.tdf", bad).await;
-    let out = bucket
-        .validate(
-            &bucket.input("incoming/ON-7.tdf", Some(etag)),
-            &ValidateOptions::default(),
-        )
-        .await;
+    let out = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &ValidateOptions::default()).await;
     assert_eq!(out.status, FileStatus::Invalid);
-    assert_eq!(
-        out.counts,
-        RowCounts {
-            rows_valid: 1,
-            rows_rejected: 3,
-            lines_skipped: 0
-        }
-    );
+    assert_eq!(out.counts, RowCounts { rows_valid: 1, rows_rejected: 3, lines_skipped: 0 });
     assert!(out.reason.is_some());
     assert_eq!(out.validated_key, None);
-    assert_eq!(
-        out.rejected_key.as_deref(),
-        Some("rejected/ON-7.rejects.csv")
-    );
-    assert_eq!(
-        bucket.get("validated/ON-7.csv").await,
-        None,
-        "no validated object for an INVALID file"
-    );
+    assert_eq!(out.rejected_key.as_deref(), Some("rejected/ON-7.rejects.csv"));
+    assert_eq!(bucket.get("validated/ON-7.csv").await, None, "no validated object for an INVALID file");
     let rejects = bucket.get("rejected/ON-7.rejects.csv").await.unwrap();
     assert_eq!(rejects, converted(Dataset::Sales, bad.as_bytes()).1);
 
     // A lenient threshold makes the same content usable.
     let etag = bucket.etag("incoming/ON-7.tdf").await;
     let lenient = ValidateOptions {
-        convert: ConvertOptions {
-            max_reject_share: 0.8,
-            ..ConvertOptions::default()
-        },
+        convert: ConvertOptions { max_reject_share: 0.8, ..ConvertOptions::default() },
         ..ValidateOptions::default()
     };
-    let out = bucket
-        .validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &lenient)
-        .await;
+    let out = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &lenient).await;
     assert_eq!(out.status, FileStatus::ValidatedWithRejects);
     assert!(bucket.get("validated/ON-7.csv").await.is_some());
 
     // A clean version again: the stale rejects object goes away.
-    let etag = bucket
-        .put("incoming/ON-7.tdf", "ON-7\t2.00\t4\tA\t2024-05-02\n")
-        .await;
-    let out = bucket
-        .validate(
-            &bucket.input("incoming/ON-7.tdf", Some(etag)),
-            &ValidateOptions::default(),
-        )
-        .await;
-    assert_eq!(
-        (out.status, out.rejected_key),
-        (FileStatus::Validated, None)
-    );
+    let etag = bucket.put("incoming/ON-7.tdf", "ON-7\t2.00\t4\tA\t2024-05-02\n").await;
+    let out = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &ValidateOptions::default()).await;
+    assert_eq!((out.status, out.rejected_key), (FileStatus::Validated, None));
     assert_eq!(bucket.get("rejected/ON-7.rejects.csv").await, None);
-    assert_eq!(
-        bucket.get("incoming/ON-7.tdf").await.unwrap(),
-        b"ON-7\t2.00\t4\tA\t2024-05-02\n"
-    );
+    assert_eq!(bucket.get("incoming/ON-7.tdf").await.unwrap(), b"ON-7\t2.00\t4\tA\t2024-05-02\n");
 }
 
 #[tokio::test]
 async fn empty_and_binary_files_are_invalid() {
     let bucket = Bucket::new("edba-unreadable").await;
     let etag = bucket.put("incoming/IL-1.tdf", Vec::new()).await;
-    let out = bucket
-        .validate(
-            &bucket.input("incoming/IL-1.tdf", Some(etag)),
-            &ValidateOptions::default(),
-        )
-        .await;
+    let out = bucket.validate(&bucket.input("incoming/IL-1.tdf", Some(etag)), &ValidateOptions::default()).await;
     assert_eq!(out.status, FileStatus::Invalid);
     assert_eq!(out.reason.as_deref(), Some("file is empty"));
     assert_eq!((out.validated_key, out.rejected_key), (None, None));
 
     let binary: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 256) as u8).collect();
     let etag = bucket.put("incoming/IL-2.tdf", binary).await;
-    let out = bucket
-        .validate(
-            &bucket.input("incoming/IL-2.tdf", Some(etag)),
-            &ValidateOptions::default(),
-        )
-        .await;
+    let out = bucket.validate(&bucket.input("incoming/IL-2.tdf", Some(etag)), &ValidateOptions::default()).await;
     assert_eq!(out.status, FileStatus::Invalid);
-    assert!(
-        out.reason.as_deref().unwrap().contains("binary"),
-        "{:?}",
-        out.reason
-    );
+    assert!(out.reason.as_deref().unwrap().contains("binary"), "{:?}", out.reason);
     assert_eq!(out.validated_key, None);
-    assert_eq!(
-        bucket.keys().await,
-        [
-            "incoming/IL-1.tdf",
-            "incoming/IL-2.tdf",
-            "rejected/IL-2.rejects.csv"
-        ]
-    );
+    assert_eq!(bucket.keys().await, ["incoming/IL-1.tdf", "incoming/IL-2.tdf", "rejected/IL-2.rejects.csv"]);
 }
 
 #[tokio::test]
@@ -473,71 +285,38 @@ async fn a_file_larger_than_a_part_is_written_by_multipart_upload_identically() 
     let etag = bucket.put("incoming/QC-9.tdf", big.clone()).await;
     let input = bucket.input("incoming/QC-9.tdf", Some(etag));
 
-    let small_parts = ValidateOptions {
-        part_size: MIN_PART_SIZE,
-        ..ValidateOptions::default()
-    };
+    let small_parts = ValidateOptions { part_size: MIN_PART_SIZE, ..ValidateOptions::default() };
     let out = bucket.validate(&input, &small_parts).await;
     assert_eq!(out.status, FileStatus::ValidatedWithRejects);
     assert_eq!(out.counts.rows_rejected, i / 100_000);
     assert_eq!(out.counts.rows_valid, i);
     let multipart_etag = bucket.etag("validated/QC-9.csv").await;
     let multipart = bucket.get("validated/QC-9.csv").await.unwrap();
-    assert!(
-        multipart.len() > 2 * MIN_PART_SIZE,
-        "{} bytes",
-        multipart.len()
-    );
-    assert!(
-        multipart_etag.ends_with("-3"),
-        "three parts, got ETag {multipart_etag}"
-    );
+    assert!(multipart.len() > 2 * MIN_PART_SIZE, "{} bytes", multipart.len());
+    assert!(multipart_etag.ends_with("-3"), "three parts, got ETag {multipart_etag}");
 
-    let one_part = ValidateOptions {
-        part_size: 64 * 1024 * 1024,
-        ..ValidateOptions::default()
-    };
+    let one_part = ValidateOptions { part_size: 64 * 1024 * 1024, ..ValidateOptions::default() };
     let out = bucket.validate(&input, &one_part).await;
     assert_eq!(out.counts.rows_valid, i);
     let single_etag = bucket.etag("validated/QC-9.csv").await;
-    assert!(
-        !single_etag.contains('-'),
-        "a single PutObject, got ETag {single_etag}"
-    );
+    assert!(!single_etag.contains('-'), "a single PutObject, got ETag {single_etag}");
     let single = bucket.get("validated/QC-9.csv").await.unwrap();
-    assert!(
-        multipart == single,
-        "multipart and single-put outputs differ"
-    );
-    assert!(
-        multipart == converted(Dataset::Sales, big.as_bytes()).0,
-        "output differs from the local converter"
-    );
+    assert!(multipart == single, "multipart and single-put outputs differ");
+    assert!(multipart == converted(Dataset::Sales, big.as_bytes()).0, "output differs from the local converter");
 
-    assert_eq!(
-        bucket.pending_upload_files(),
-        0,
-        "completed uploads leave no parts behind"
-    );
+    assert_eq!(bucket.pending_upload_files(), 0, "completed uploads leave no parts behind");
 
     // The same parts, but the file turns out INVALID (no rejects tolerated):
     // the upload is aborted and no validated object remains.
     let strict = ValidateOptions {
-        convert: ConvertOptions {
-            max_reject_share: 0.0,
-            ..ConvertOptions::default()
-        },
+        convert: ConvertOptions { max_reject_share: 0.0, ..ConvertOptions::default() },
         part_size: MIN_PART_SIZE,
     };
     let out = bucket.validate(&input, &strict).await;
     assert_eq!((out.status, out.validated_key), (FileStatus::Invalid, None));
     assert_eq!(bucket.get("validated/QC-9.csv").await, None);
     assert!(bucket.get("rejected/QC-9.rejects.csv").await.is_some());
-    assert_eq!(
-        bucket.pending_upload_files(),
-        0,
-        "the aborted upload leaves no parts behind"
-    );
+    assert_eq!(bucket.pending_upload_files(), 0, "the aborted upload leaves no parts behind");
 }
 
 #[tokio::test]
@@ -547,38 +326,23 @@ async fn s3_trouble_is_transient() {
 
     let mut missing_bucket = bucket.input("incoming/IL-101.tdf", Some(etag.clone()));
     missing_bucket.bucket = "no-such-bucket".to_owned();
-    let err = validate_object(&bucket.s3, &missing_bucket, &ValidateOptions::default())
-        .await
-        .unwrap_err();
+    let err = validate_object(&bucket.s3, &missing_bucket, &ValidateOptions::default()).await.unwrap_err();
     assert_eq!(err.name().as_str(), "Edba.Transient", "{err}");
     assert!(err.to_string().contains("no-such-bucket"), "{err}");
 
     let input = bucket.input("incoming/IL-101.tdf", Some(etag));
-    let Bucket {
-        server, s3, _dir, ..
-    } = bucket;
+    let Bucket { server, s3, _dir, .. } = bucket;
     server.shutdown().await;
-    let err = validate_object(&s3, &input, &ValidateOptions::default())
-        .await
-        .unwrap_err();
+    let err = validate_object(&s3, &input, &ValidateOptions::default()).await.unwrap_err();
     assert_eq!(err.name().as_str(), "Edba.Transient", "{err}");
 }
 
 #[tokio::test]
 async fn a_deleted_object_is_invalid_and_writes_nothing() {
     let bucket = Bucket::new("edba-gone").await;
-    let out = bucket
-        .validate(
-            &bucket.input("incoming/IL-5.tdf", None),
-            &ValidateOptions::default(),
-        )
-        .await;
+    let out = bucket.validate(&bucket.input("incoming/IL-5.tdf", None), &ValidateOptions::default()).await;
     assert_eq!(out.status, FileStatus::Invalid);
-    assert!(
-        out.reason.as_deref().unwrap().contains("no longer exists"),
-        "{:?}",
-        out.reason
-    );
+    assert!(out.reason.as_deref().unwrap().contains("no longer exists"), "{:?}", out.reason);
     assert_eq!(out.dataset.as_deref(), Some("sales"));
     assert_eq!(bucket.keys().await, Vec::<String>::new());
 }

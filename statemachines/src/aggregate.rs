@@ -6,8 +6,8 @@
 
 use edba_asl::integrations::EmrStep;
 use edba_asl::{
-    Catcher, Choice, ChoiceRule, ComparisonOp, Condition, Fail, JitterStrategy, MapState, Pass, Retrier,
-    StateMachine, States, Succeed, Task,
+    Catcher, Choice, ChoiceRule, ComparisonOp, Condition, Fail, JitterStrategy, MapState, Pass, Retrier, StateMachine,
+    States, Succeed, Task,
 };
 use edba_payloads::ErrorName;
 use serde_json::json;

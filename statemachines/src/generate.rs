@@ -101,7 +101,10 @@ pub fn generate() -> Result<Vec<GeneratedFile>, GenerateError> {
     for (stem, schema) in edba_payloads::task_schemas() {
         let mut contents = serde_json::to_string_pretty(&schema).expect("schemas serialize");
         contents.push('\n');
-        files.push(GeneratedFile { path: PathBuf::from("statemachines/schemas").join(format!("{stem}.json")), contents });
+        files.push(GeneratedFile {
+            path: PathBuf::from("statemachines/schemas").join(format!("{stem}.json")),
+            contents,
+        });
     }
     Ok(files)
 }
@@ -151,11 +154,7 @@ pub struct Drift {
 
 impl fmt::Display for Drift {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{} generated file(s) are stale; run `edba generate` and commit the result:",
-            self.files.len()
-        )?;
+        writeln!(f, "{} generated file(s) are stale; run `edba generate` and commit the result:", self.files.len())?;
         for (path, diff) in &self.files {
             writeln!(f, "\n--- {}", path.display())?;
             f.write_str(diff)?;

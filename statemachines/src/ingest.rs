@@ -5,7 +5,7 @@
 //! A file with bad *content* is a result (tracked as INVALID), not a failure;
 //! S3 or database trouble is retried and then fails the execution.
 
-use edba_asl::{ChoiceRule, Choice, ComparisonOp, Condition, Retrier, StateMachine, Succeed, Task};
+use edba_asl::{Choice, ChoiceRule, ComparisonOp, Condition, Retrier, StateMachine, Succeed, Task};
 use serde_json::json;
 
 use crate::resources::{AGGREGATE_STATE_MACHINE, TRACK_FUNCTION, VALIDATE_FUNCTION};
@@ -101,8 +101,5 @@ pub fn machine() -> StateMachine {
             )
             .end(),
         )
-        .state(
-            NO_JOB_READY,
-            Succeed::new().comment("The file is tracked; no job that reads it can be ready yet."),
-        )
+        .state(NO_JOB_READY, Succeed::new().comment("The file is tracked; no job that reads it can be ready yet."))
 }

@@ -12,7 +12,7 @@ pub mod generate;
 pub mod ingest;
 pub mod resources;
 
-use edba_asl::{Retrier, JitterStrategy};
+use edba_asl::{JitterStrategy, Retrier};
 use edba_payloads::ErrorName;
 
 /// The retrier every Lambda task of edba carries for its own transient errors

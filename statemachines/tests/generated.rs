@@ -42,7 +42,10 @@ fn check_reports_a_stale_file_with_a_diff_and_write_fixes_it() {
     let drift = generate::check(dir.path()).unwrap().expect_err("an edited file is stale");
     let text = drift.to_string();
     assert!(text.contains("statemachines/ingest.asl.json"), "{text}");
-    assert!(text.contains("-      \"TimeoutSeconds\": 61,") && text.contains("+      \"TimeoutSeconds\": 60,"), "{text}");
+    assert!(
+        text.contains("-      \"TimeoutSeconds\": 61,") && text.contains("+      \"TimeoutSeconds\": 60,"),
+        "{text}"
+    );
     assert!(text.contains("gone-output.json") && text.contains("extra"), "{text}");
 
     generate::write(dir.path()).unwrap();
@@ -100,7 +103,10 @@ fn every_task_state_retries_transient_errors() {
 fn no_lambda_polls_emr() {
     let text = machines().into_iter().map(|m| m.definition.to_pretty_json()).collect::<String>();
     assert!(text.contains("arn:aws:states:::elasticmapreduce:addStep.sync"));
-    assert!(!text.contains("describeStep") && !text.contains("\"Wait\""), "the EMR wait is addStep.sync, not a poll loop");
+    assert!(
+        !text.contains("describeStep") && !text.contains("\"Wait\""),
+        "the EMR wait is addStep.sync, not a poll loop"
+    );
 }
 
 #[test]

@@ -10,10 +10,7 @@ use crate::TaskError;
 
 impl From<TaskError> for Diagnostic {
     fn from(err: TaskError) -> Self {
-        Diagnostic {
-            error_type: err.name().as_str().to_owned(),
-            error_message: err.to_string(),
-        }
+        Diagnostic { error_type: err.name().as_str().to_owned(), error_message: err.to_string() }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod load;
 pub mod record;
 pub mod s3;
+pub mod secrets;
 pub mod store;
 pub mod validate;
 

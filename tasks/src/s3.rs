@@ -81,21 +81,15 @@ impl ObjectBody {
         match self.body.next().await {
             None => Ok(None),
             Some(Ok(chunk)) => Ok(Some(chunk)),
-            Some(Err(err)) => Err(TaskError::transient(
-                &format!("reading the body of {}", self.target),
-                DisplayErrorContext(&err),
-            )),
+            Some(Err(err)) => {
+                Err(TaskError::transient(&format!("reading the body of {}", self.target), DisplayErrorContext(&err)))
+            }
         }
     }
 }
 
 /// Starts a streaming GetObject of `bucket`/`key` (a decoded key), pinned as `pin` says.
-pub async fn open_object(
-    s3: &Client,
-    bucket: &str,
-    key: &str,
-    pin: ReadPin<'_>,
-) -> Result<ObjectRead, TaskError> {
+pub async fn open_object(s3: &Client, bucket: &str, key: &str, pin: ReadPin<'_>) -> Result<ObjectRead, TaskError> {
     let target = s3_url(bucket, key);
     let mut request = s3.get_object().bucket(bucket).key(key);
     match pin {
@@ -115,10 +109,7 @@ pub async fn open_object(
             // NoSuchKey / NoSuchVersion / 412 are final answers about this
             // object, not trouble: the newer event (or none, after a delete)
             // is the one that counts.
-            let code = err
-                .as_service_error()
-                .and_then(|e| e.code())
-                .map(str::to_owned);
+            let code = err.as_service_error().and_then(|e| e.code()).map(str::to_owned);
             let status = err.raw_response().map(|r| r.status().as_u16());
             let gone = match (code.as_deref(), status, pin) {
                 (Some("NoSuchKey"), _, _) => Some(format!("{target} no longer exists (deleted after the event)")),
@@ -285,9 +276,7 @@ impl ObjectWriter {
                 .key(&self.key)
                 .upload_id(&upload.upload_id)
                 .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(std::mem::take(&mut upload.completed)))
-                        .build(),
+                    CompletedMultipartUpload::builder().set_parts(Some(std::mem::take(&mut upload.completed))).build(),
                 )
                 .send()
                 .await
@@ -338,16 +327,9 @@ impl ObjectWriter {
             .await
             .map_err(|e| sdk_failure("CreateMultipartUpload", &target, e))?;
         let upload_id = output.upload_id.ok_or_else(|| {
-            TaskError::Transient(format!(
-                "CreateMultipartUpload {target}: the response has no upload id"
-            ))
+            TaskError::Transient(format!("CreateMultipartUpload {target}: the response has no upload id"))
         })?;
-        Ok(MultipartUpload {
-            upload_id,
-            completed: Vec::new(),
-            in_flight: None,
-            next_part: 1,
-        })
+        Ok(MultipartUpload { upload_id, completed: Vec::new(), in_flight: None, next_part: 1 })
     }
 
     /// Waits for the part in flight (bounding memory to two parts), then starts
@@ -375,10 +357,8 @@ impl ObjectWriter {
             .body(ByteStream::from(part));
         let target = s3_url(&self.bucket, &self.key);
         upload.in_flight = Some(tokio::spawn(async move {
-            let output = request
-                .send()
-                .await
-                .map_err(|e| sdk_failure(&format!("UploadPart {part_number} of"), &target, e))?;
+            let output =
+                request.send().await.map_err(|e| sdk_failure(&format!("UploadPart {part_number} of"), &target, e))?;
             Ok(CompletedPart::builder()
                 .part_number(part_number)
                 .set_e_tag(output.e_tag)
@@ -423,12 +403,8 @@ impl Drop for ObjectWriter {
     }
 }
 
-async fn join_part(
-    in_flight: JoinHandle<Result<CompletedPart, TaskError>>,
-) -> Result<CompletedPart, TaskError> {
-    in_flight
-        .await
-        .map_err(|e| TaskError::Transient(format!("UploadPart task failed: {e}")))?
+async fn join_part(in_flight: JoinHandle<Result<CompletedPart, TaskError>>) -> Result<CompletedPart, TaskError> {
+    in_flight.await.map_err(|e| TaskError::Transient(format!("UploadPart task failed: {e}")))?
 }
 
 async fn abort_upload(s3: &Client, bucket: &str, key: &str, mut upload: MultipartUpload) {
@@ -437,13 +413,7 @@ async fn abort_upload(s3: &Client, bucket: &str, key: &str, mut upload: Multipar
         // that lands after the abort.
         let _ = in_flight.await;
     }
-    let _ = s3
-        .abort_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(&upload.upload_id)
-        .send()
-        .await;
+    let _ = s3.abort_multipart_upload().bucket(bucket).key(key).upload_id(&upload.upload_id).send().await;
 }
 
 /// `s3://bucket/key`, with the key as it is (not encoded).
@@ -457,10 +427,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    TaskError::Transient(format!(
-        "S3 {operation} {target}: {}",
-        DisplayErrorContext(&err)
-    ))
+    TaskError::Transient(format!("S3 {operation} {target}: {}", DisplayErrorContext(&err)))
 }
 
 fn quoted_etag(etag: &str) -> String {
@@ -482,15 +449,9 @@ mod tests {
 
     #[test]
     fn an_event_pins_its_version_before_its_etag() {
-        assert_eq!(
-            ReadPin::from_event(Some("v1"), Some("abc")),
-            ReadPin::Version("v1")
-        );
+        assert_eq!(ReadPin::from_event(Some("v1"), Some("abc")), ReadPin::Version("v1"));
         assert_eq!(ReadPin::from_event(None, Some("abc")), ReadPin::ETag("abc"));
-        assert_eq!(
-            ReadPin::from_event(Some(""), Some("abc")),
-            ReadPin::ETag("abc")
-        );
+        assert_eq!(ReadPin::from_event(Some(""), Some("abc")), ReadPin::ETag("abc"));
         assert_eq!(ReadPin::from_event(None, None), ReadPin::Latest);
     }
 

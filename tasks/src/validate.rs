@@ -54,10 +54,7 @@ pub struct ValidateOptions {
 
 impl Default for ValidateOptions {
     fn default() -> Self {
-        ValidateOptions {
-            convert: ConvertOptions::default(),
-            part_size: DEFAULT_PART_SIZE,
-        }
+        ValidateOptions { convert: ConvertOptions::default(), part_size: DEFAULT_PART_SIZE }
     }
 }
 
@@ -85,17 +82,11 @@ pub fn rejected_key(stem: &str) -> String {
 /// no-op, so keys edba accepts (ASCII letters, digits, `-`, `_`, `.`) read the
 /// same either way; only keys with spaces or other special bytes differ.
 pub fn decode_event_key(raw: &str) -> Result<String, TaskError> {
-    let spaced: Cow<'_, str> = if raw.contains('+') {
-        Cow::Owned(raw.replace('+', " "))
-    } else {
-        Cow::Borrowed(raw)
-    };
+    let spaced: Cow<'_, str> = if raw.contains('+') { Cow::Owned(raw.replace('+', " ")) } else { Cow::Borrowed(raw) };
     percent_decode_str(&spaced)
         .decode_utf8()
         .map(Cow::into_owned)
-        .map_err(|_| {
-            TaskError::InvalidInput(format!("event object key {raw:?} does not decode to UTF-8"))
-        })
+        .map_err(|_| TaskError::InvalidInput(format!("event object key {raw:?} does not decode to UTF-8")))
 }
 
 /// Validates the object an S3 "Object Created" event names. Content problems
@@ -108,9 +99,7 @@ pub async fn validate_object(
     opts: &ValidateOptions,
 ) -> Result<ValidateOutput, TaskError> {
     if input.bucket.is_empty() {
-        return Err(TaskError::InvalidInput(
-            "validate input has an empty bucket name".into(),
-        ));
+        return Err(TaskError::InvalidInput("validate input has an empty bucket name".into()));
     }
     let key = decode_event_key(&input.object.key)?;
     let mut output = ValidateOutput {
@@ -140,10 +129,7 @@ pub async fn validate_object(
     output.dataset = Some(matched.dataset.name().to_owned());
     output.partition = matched.partition.clone();
 
-    let pin = ReadPin::from_event(
-        input.object.version_id.as_deref(),
-        input.object.etag.as_deref(),
-    );
+    let pin = ReadPin::from_event(input.object.version_id.as_deref(), input.object.etag.as_deref());
     let body = match s3::open_object(s3, &input.bucket, &key, pin).await? {
         ObjectRead::Body(body) => body,
         ObjectRead::Gone(reason) => {
@@ -161,27 +147,10 @@ pub async fn validate_object(
     let validated = validated_key(&matched.stem);
     let rejected = rejected_key(&matched.stem);
     let with_lineage = |writer: ObjectWriter| lineage(writer, &key, &output);
-    let mut valid = with_lineage(ObjectWriter::new(
-        s3,
-        &input.bucket,
-        &validated,
-        opts.part_size,
-    ));
-    let mut rejects = with_lineage(ObjectWriter::new(
-        s3,
-        &input.bucket,
-        &rejected,
-        opts.part_size,
-    ));
+    let mut valid = with_lineage(ObjectWriter::new(s3, &input.bucket, &validated, opts.part_size));
+    let mut rejects = with_lineage(ObjectWriter::new(s3, &input.bucket, &rejected, opts.part_size));
 
-    let report = match convert(
-        body,
-        Converter::new(matched.dataset, opts.convert),
-        &mut valid,
-        &mut rejects,
-    )
-    .await
-    {
+    let report = match convert(body, Converter::new(matched.dataset, opts.convert), &mut valid, &mut rejects).await {
         Ok(report) => report,
         Err(err) => {
             valid.abort().await;
@@ -241,9 +210,7 @@ fn lineage(mut writer: ObjectWriter, key: &str, source: &ValidateOutput) -> Obje
         ("edba-source-sequencer", Some(source.sequencer.as_str())),
     ];
     for (name, value) in fields {
-        if let Some(value) =
-            value.filter(|v| v.is_ascii() && !v.chars().any(|c| c.is_ascii_control()))
-        {
+        if let Some(value) = value.filter(|v| v.is_ascii() && !v.chars().any(|c| c.is_ascii_control())) {
             writer = writer.with_metadata(name, value);
         }
     }
@@ -261,12 +228,9 @@ pub fn now_rfc3339_micros() -> String {
 }
 
 fn format_rfc3339_micros(at: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .expect("a UTC date-time of years 0-9999 formats")
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+    at.to_offset(time::UtcOffset::UTC).format(&format).expect("a UTC date-time of years 0-9999 formats")
 }
 
 #[cfg(test)]
@@ -307,9 +271,6 @@ mod tests {
         assert_eq!(format_rfc3339_micros(at), "2024-05-01T10:34:56.123456Z");
         let now = now_rfc3339_micros();
         assert_eq!(now.len(), "2024-05-01T10:34:56.123456Z".len(), "{now}");
-        assert!(
-            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
-                .is_ok()
-        );
+        assert!(time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339).is_ok());
     }
 }

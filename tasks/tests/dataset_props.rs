@@ -37,12 +37,7 @@ fn dataset() -> impl Strategy<Value = Dataset> {
     prop_oneof![Just(Dataset::Sales), Just(Dataset::Items)]
 }
 
-fn run(
-    dataset: Dataset,
-    input: &[u8],
-    chunk: usize,
-    opts: ConvertOptions,
-) -> (Vec<u8>, Vec<u8>, ConversionReport) {
+fn run(dataset: Dataset, input: &[u8], chunk: usize, opts: ConvertOptions) -> (Vec<u8>, Vec<u8>, ConversionReport) {
     let mut converter = Converter::new(dataset, opts);
     let (mut valid, mut rejects) = (Vec::new(), Vec::new());
     for piece in input.chunks(chunk.max(1)) {
@@ -58,52 +53,32 @@ fn count_lines(input: &[u8]) -> u64 {
     newlines + u64::from(input.last().is_some_and(|&b| b != b'\n'))
 }
 
-fn check(
-    dataset: Dataset,
-    input: &[u8],
-    chunk: usize,
-    max_line_bytes: usize,
-) -> Result<(), TestCaseError> {
-    let opts = ConvertOptions {
-        max_line_bytes,
-        ..ConvertOptions::default()
-    };
+fn check(dataset: Dataset, input: &[u8], chunk: usize, max_line_bytes: usize) -> Result<(), TestCaseError> {
+    let opts = ConvertOptions { max_line_bytes, ..ConvertOptions::default() };
     let (valid, rejects, report) = run(dataset, input, input.len(), opts);
     let c = report.counts;
     prop_assert_eq!(report.lines, count_lines(input));
-    prop_assert_eq!(
-        c.rows_valid + c.rows_rejected + c.lines_skipped,
-        report.lines
-    );
+    prop_assert_eq!(c.rows_valid + c.rows_rejected + c.lines_skipped, report.lines);
     prop_assert_eq!(report.bytes_in, input.len() as u64);
 
     let columns = dataset.columns().len();
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(&valid[..]);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&valid[..]);
     let mut records = 0u64;
     for record in reader.byte_records() {
-        let record =
-            record.map_err(|e| TestCaseError::fail(format!("valid CSV does not parse: {e}")))?;
+        let record = record.map_err(|e| TestCaseError::fail(format!("valid CSV does not parse: {e}")))?;
         prop_assert_eq!(record.len(), columns);
         records += 1;
     }
     prop_assert_eq!(records, c.rows_valid + 1);
 
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(&rejects[..]);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&rejects[..]);
     let mut reject_lines = Vec::new();
     for record in reader.byte_records() {
-        let record =
-            record.map_err(|e| TestCaseError::fail(format!("rejects CSV does not parse: {e}")))?;
+        let record = record.map_err(|e| TestCaseError::fail(format!("rejects CSV does not parse: {e}")))?;
         prop_assert_eq!(record.len(), 4);
         reject_lines.push(record[0].to_vec());
     }
-    let binary = report
-        .reason
-        .as_deref()
-        .is_some_and(|r| r.starts_with("binary content"));
+    let binary = report.reason.as_deref().is_some_and(|r| r.starts_with("binary content"));
     let expected_rows = if binary { 1 } else { c.rows_rejected };
     prop_assert_eq!(reject_lines.len() as u64, expected_rows + 1);
 

@@ -43,11 +43,7 @@ fn file(name: &str, dataset: &str) -> FileFixture {
         partition: None,
         status: FileStatus::Validated,
         reason: None,
-        counts: RowCounts {
-            rows_valid: 10,
-            rows_rejected: 0,
-            lines_skipped: 1,
-        },
+        counts: RowCounts { rows_valid: 10, rows_rejected: 0, lines_skipped: 1 },
         validated_key: Some(format!("validated/{stem}.csv")),
         rejected_key: None,
         validated_at: at(1),
@@ -74,11 +70,7 @@ impl FileFixture {
     }
 
     fn counts(mut self, rows_valid: u64, rows_rejected: u64, lines_skipped: u64) -> Self {
-        self.0.counts = RowCounts {
-            rows_valid,
-            rows_rejected,
-            lines_skipped,
-        };
+        self.0.counts = RowCounts { rows_valid, rows_rejected, lines_skipped };
         self
     }
 
@@ -95,9 +87,7 @@ impl FileFixture {
     }
 
     fn input(&self) -> TrackInput {
-        TrackInput {
-            file: self.0.clone(),
-        }
+        TrackInput { file: self.0.clone() }
     }
 }
 
@@ -153,33 +143,22 @@ enum Admin {
 
 enum Cleanup {
     TempDir(#[allow(dead_code)] tempfile::TempDir),
-    DropDatabase {
-        server_url: String,
-        database: String,
-    },
+    DropDatabase { server_url: String, database: String },
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if let Cleanup::DropDatabase {
-            server_url,
-            database,
-        } = self
-        {
+        if let Cleanup::DropDatabase { server_url, database } = self {
             let (server_url, name) = (server_url.clone(), database.clone());
             // Drop runs inside the test's runtime, which cannot block on
             // another future: use a thread with its own runtime.
             let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                 runtime.block_on(async {
                     let pool = MySqlPool::connect(&server_url).await?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS `{name}`"
-                    )))
-                    .execute(&pool)
-                    .await?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
+                        .execute(&pool)
+                        .await?;
                     pool.close().await;
                     Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
                 })
@@ -197,23 +176,16 @@ static DATABASE_SEQ: AtomicU32 = AtomicU32::new(0);
 impl Db {
     async fn sqlite() -> Db {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("state.db").display()
-        );
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("state.db").display());
         let store = StateStore::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let admin = SqlitePool::connect(&url).await.unwrap();
-        Db {
-            store,
-            admin: Admin::Sqlite(admin),
-            _cleanup: Cleanup::TempDir(dir),
-        }
+        Db { store, admin: Admin::Sqlite(admin), _cleanup: Cleanup::TempDir(dir) }
     }
 
     async fn mariadb() -> Db {
-        let server_url = std::env::var("EDBA_TEST_MYSQL_URL")
-            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/".to_owned());
+        let server_url =
+            std::env::var("EDBA_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/".to_owned());
         // One plain connection, not a pool: a refused connection fails at once
         // with its cause instead of after the pool's acquire timeout.
         let mut server = MySqlConnection::connect(&server_url).await.unwrap_or_else(|e| {
@@ -223,29 +195,16 @@ impl Db {
                  or point EDBA_TEST_MYSQL_URL at a MySQL-compatible server"
             )
         });
-        let database = format!(
-            "edba_store_test_{}_{}",
-            std::process::id(),
-            DATABASE_SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{database}`")))
-            .execute(&mut server)
-            .await
-            .unwrap();
+        let database =
+            format!("edba_store_test_{}_{}", std::process::id(), DATABASE_SEQ.fetch_add(1, Ordering::Relaxed));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{database}`"))).execute(&mut server).await.unwrap();
         server.close().await.unwrap();
-        let cleanup = Cleanup::DropDatabase {
-            server_url: server_url.clone(),
-            database: database.clone(),
-        };
+        let cleanup = Cleanup::DropDatabase { server_url: server_url.clone(), database: database.clone() };
         let url = database_url(&server_url, &database);
         let store = StateStore::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let admin = MySqlPool::connect(&url).await.unwrap();
-        Db {
-            store,
-            admin: Admin::MySql(admin),
-            _cleanup: cleanup,
-        }
+        Db { store, admin: Admin::MySql(admin), _cleanup: cleanup }
     }
 
     async fn track(&self, file: &FileFixture) -> TrackOutput {
@@ -253,11 +212,7 @@ impl Db {
     }
 
     async fn row(&self, file: &FileFixture) -> IngestedFileRow {
-        self.store
-            .file(file.url())
-            .await
-            .unwrap()
-            .expect("the file is tracked")
+        self.store.file(file.url()).await.unwrap().expect("the file is tracked")
     }
 
     async fn put_job(&self, job: JobRow) {
@@ -296,9 +251,7 @@ impl Db {
 /// `server_url` with its database path replaced by `database`.
 fn database_url(server_url: &str, database: &str) -> String {
     let authority_start = server_url.find("://").map_or(0, |i| i + 3);
-    let path_start = server_url[authority_start..]
-        .find('/')
-        .map_or(server_url.len(), |i| authority_start + i);
+    let path_start = server_url[authority_start..].find('/').map_or(server_url.len(), |i| authority_start + i);
     format!("{}/{database}", &server_url[..path_start])
 }
 
@@ -307,11 +260,7 @@ fn outcome(outcome: TrackOutcome, ready: bool, jobs: &[&str]) -> (TrackOutcome, 
 }
 
 fn summary(output: TrackOutput) -> (TrackOutcome, bool, Vec<String>) {
-    (
-        output.outcome,
-        output.job_may_be_ready,
-        output.candidate_jobs,
-    )
+    (output.outcome, output.job_may_be_ready, output.candidate_jobs)
 }
 
 // ------------------------------------------------------------------- cases
@@ -338,11 +287,7 @@ async fn first_event_inserts_the_file(db: &Db) {
         sequencer: "0100".into(),
         status: FileStatus::Validated,
         reason: None,
-        counts: RowCounts {
-            rows_valid: 7,
-            rows_rejected: 2,
-            lines_skipped: 3,
-        },
+        counts: RowCounts { rows_valid: 7, rows_rejected: 2, lines_skipped: 3 },
         validated_key: Some("validated/IL-101.csv".into()),
         rejected_key: None,
         last_validated_at: instant("2024-05-01T10:01:00.123456Z"),
@@ -350,13 +295,7 @@ async fn first_event_inserts_the_file(db: &Db) {
         updated_at: row.updated_at,
     };
     assert_eq!(row, expected);
-    assert_eq!(
-        db.store
-            .file("s3://edba-test/incoming/CA-1.tdf")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(db.store.file("s3://edba-test/incoming/CA-1.tdf").await.unwrap(), None);
 }
 
 async fn redelivered_event_changes_nothing(db: &Db) {
@@ -365,11 +304,7 @@ async fn redelivered_event_changes_nothing(db: &Db) {
     let before = db.row(&il).await;
     for redelivery in [il.clone(), il.clone().validated_at(9).counts(1, 1, 1)] {
         assert_eq!(db.track(&redelivery).await.outcome, TrackOutcome::Duplicate);
-        assert_eq!(
-            db.row(&il).await,
-            before,
-            "the row, updated_at included, is untouched"
-        );
+        assert_eq!(db.row(&il).await, before, "the row, updated_at included, is untouched");
     }
 }
 
@@ -379,10 +314,7 @@ async fn older_event_is_ignored(db: &Db) {
     let before = db.row(&v2).await;
     // "FF" is lexically greater than "0100" but older once left-padded.
     let v1 = sales("IL-101.tdf").version("v1", "FF").validated_at(6);
-    assert_eq!(
-        summary(db.track(&v1).await),
-        outcome(TrackOutcome::Stale, false, &[])
-    );
+    assert_eq!(summary(db.track(&v1).await), outcome(TrackOutcome::Stale, false, &[]));
     assert_eq!(db.row(&v2).await, before);
 }
 
@@ -390,24 +322,14 @@ async fn new_version_replaces_the_row_and_resets_freshness(db: &Db) {
     let v1 = sales("IL-101.tdf").validated_at(1);
     db.track(&v1).await;
     let first = db.row(&v1).await;
-    let v2 = sales("IL-101.tdf")
-        .version("v2", "0000200")
-        .validated_at(30)
-        .counts(20, 1, 0);
+    let v2 = sales("IL-101.tdf").version("v2", "0000200").validated_at(30).counts(20, 1, 0);
     assert_eq!(db.track(&v2).await.outcome, TrackOutcome::NewVersion);
 
     let row = db.row(&v2).await;
     assert_eq!(row.version_id.as_deref(), Some("v2"));
     assert_eq!(row.etag.as_deref(), Some("etag-v2"));
     assert_eq!(row.sequencer, "0000200");
-    assert_eq!(
-        row.counts,
-        RowCounts {
-            rows_valid: 20,
-            rows_rejected: 1,
-            lines_skipped: 0
-        }
-    );
+    assert_eq!(row.counts, RowCounts { rows_valid: 20, rows_rejected: 1, lines_skipped: 0 });
     assert_eq!(row.last_validated_at, instant(&at(30)));
     assert_eq!(row.first_seen_at, first.first_seen_at);
     assert!(row.updated_at >= first.updated_at);
@@ -420,27 +342,15 @@ async fn new_version_replaces_the_row_and_resets_freshness(db: &Db) {
         f.0.sequencer = sequencer.into();
         f
     };
-    assert_eq!(
-        db.track(&unversioned("a", "10")).await.outcome,
-        TrackOutcome::Inserted
-    );
-    assert_eq!(
-        db.track(&unversioned("a", "11")).await.outcome,
-        TrackOutcome::Duplicate
-    );
-    assert_eq!(
-        db.track(&unversioned("b", "12")).await.outcome,
-        TrackOutcome::NewVersion
-    );
+    assert_eq!(db.track(&unversioned("a", "10")).await.outcome, TrackOutcome::Inserted);
+    assert_eq!(db.track(&unversioned("a", "11")).await.outcome, TrackOutcome::Duplicate);
+    assert_eq!(db.track(&unversioned("b", "12")).await.outcome, TrackOutcome::NewVersion);
 }
 
 async fn invalid_file_is_recorded_and_never_makes_a_job_ready(db: &Db) {
     db.put_job(job("il-sales", "IL-*", 2)).await;
     let bad = sales("IL-1.tdf").invalid("not UTF-8 at byte 17");
-    assert_eq!(
-        summary(db.track(&bad).await),
-        outcome(TrackOutcome::Inserted, false, &[])
-    );
+    assert_eq!(summary(db.track(&bad).await), outcome(TrackOutcome::Inserted, false, &[]));
     let row = db.row(&bad).await;
     assert_eq!(row.status, FileStatus::Invalid);
     assert_eq!(row.reason.as_deref(), Some("not UTF-8 at byte 17"));
@@ -452,21 +362,13 @@ async fn invalid_file_is_recorded_and_never_makes_a_job_ready(db: &Db) {
     assert_eq!(summary(db.track(&sales("IL-3.tdf")).await), ready(true));
 
     // A usable file replaced by an invalid version stops counting.
-    let broken = sales("IL-3.tdf")
-        .version("v2", "0200")
-        .invalid("no valid rows");
-    assert_eq!(
-        summary(db.track(&broken).await),
-        outcome(TrackOutcome::NewVersion, false, &[])
-    );
+    let broken = sales("IL-3.tdf").version("v2", "0200").invalid("no valid rows");
+    assert_eq!(summary(db.track(&broken).await), outcome(TrackOutcome::NewVersion, false, &[]));
     db.track(&sales("IL-4.tdf")).await;
     let bad_unknown = file("notes.txt", "sales").invalid("unknown dataset");
     let mut bad_unknown = bad_unknown;
     bad_unknown.0.dataset = None;
-    assert_eq!(
-        summary(db.track(&bad_unknown).await),
-        outcome(TrackOutcome::Inserted, false, &[])
-    );
+    assert_eq!(summary(db.track(&bad_unknown).await), outcome(TrackOutcome::Inserted, false, &[]));
     assert_eq!(db.row(&bad_unknown).await.dataset, None);
 }
 
@@ -478,15 +380,9 @@ async fn job_is_ready_exactly_when_its_min_count_is_reached(db: &Db) {
     assert_eq!(summary(db.track(&sales("IL-2.tdf")).await), il(false));
     assert_eq!(summary(db.track(&sales("IL-3.tdf")).await), il(true));
     // No new data, no new readiness.
-    assert_eq!(
-        summary(db.track(&sales("IL-3.tdf")).await),
-        outcome(TrackOutcome::Duplicate, false, &["il-sales"])
-    );
+    assert_eq!(summary(db.track(&sales("IL-3.tdf")).await), outcome(TrackOutcome::Duplicate, false, &["il-sales"]));
     // A file of another province belongs only to its own job.
-    assert_eq!(
-        summary(db.track(&sales("OH-1.tdf")).await),
-        outcome(TrackOutcome::Inserted, false, &[])
-    );
+    assert_eq!(summary(db.track(&sales("OH-1.tdf")).await), outcome(TrackOutcome::Inserted, false, &[]));
 }
 
 async fn only_files_validated_after_the_last_fire_count(db: &Db) {
@@ -494,51 +390,29 @@ async fn only_files_validated_after_the_last_fire_count(db: &Db) {
     db.track(&sales("IL-1.tdf").validated_at(1)).await;
     db.track(&sales("IL-2.tdf").validated_at(2)).await;
     db.set_job_state("il-sales", "COMPLETED", 3).await;
-    assert!(
-        !db.track(&sales("IL-3.tdf").validated_at(4))
-            .await
-            .job_may_be_ready
-    );
+    assert!(!db.track(&sales("IL-3.tdf").validated_at(4)).await.job_may_be_ready);
     // A new version of an old file is fresh again.
-    assert!(
-        db.track(&sales("IL-1.tdf").version("v2", "0200").validated_at(5))
-            .await
-            .job_may_be_ready
-    );
+    assert!(db.track(&sales("IL-1.tdf").version("v2", "0200").validated_at(5)).await.job_may_be_ready);
 }
 
 async fn running_or_disabled_jobs_are_not_ready(db: &Db) {
     db.put_job(job("il-sales", "IL-*", 1)).await;
     db.put_job(disabled(job("il-audit", "IL-*", 1))).await;
     db.set_job_state("il-sales", "RUNNING", 0).await;
-    assert_eq!(
-        summary(db.track(&sales("IL-1.tdf")).await),
-        outcome(TrackOutcome::Inserted, false, &["il-sales"])
-    );
+    assert_eq!(summary(db.track(&sales("IL-1.tdf")).await), outcome(TrackOutcome::Inserted, false, &["il-sales"]));
     db.set_job_state("il-sales", "FAILED", 0).await;
-    assert_eq!(
-        summary(db.track(&sales("IL-2.tdf")).await),
-        outcome(TrackOutcome::Inserted, true, &["il-sales"])
-    );
+    assert_eq!(summary(db.track(&sales("IL-2.tdf")).await), outcome(TrackOutcome::Inserted, true, &["il-sales"]));
 }
 
 async fn companion_dataset_file_may_make_a_job_ready(db: &Db) {
-    db.put_job(with_companion(job("il-sales", "IL-*", 13), "items"))
-        .await;
-    db.put_job(with_companion(job("ca-sales", "CA-*", 25), "items"))
-        .await;
+    db.put_job(with_companion(job("il-sales", "IL-*", 13), "items")).await;
+    db.put_job(with_companion(job("ca-sales", "CA-*", 25), "items")).await;
     let master = items("Item-Master-Data.tdf");
-    assert_eq!(
-        summary(db.track(&master).await),
-        outcome(TrackOutcome::Inserted, true, &["ca-sales", "il-sales"])
-    );
+    assert_eq!(summary(db.track(&master).await), outcome(TrackOutcome::Inserted, true, &["ca-sales", "il-sales"]));
     db.set_job_state("il-sales", "RUNNING", 0).await;
     db.set_job_state("ca-sales", "RUNNING", 0).await;
     let next_day = master.version("v2", "0200").validated_at(50);
-    assert_eq!(
-        summary(db.track(&next_day).await),
-        outcome(TrackOutcome::NewVersion, false, &["ca-sales", "il-sales"])
-    );
+    assert_eq!(summary(db.track(&next_day).await), outcome(TrackOutcome::NewVersion, false, &["ca-sales", "il-sales"]));
 }
 
 async fn glob_characters_are_literal_and_case_sensitive(db: &Db) {
@@ -553,18 +427,9 @@ async fn glob_characters_are_literal_and_case_sensitive(db: &Db) {
         ("ab.tdf", "a%.tdf", "b%.tdf", "percent"),
         ("a-x.tdf", "a-X.tdf", "b-X.tdf", "case"),
     ] {
-        assert_eq!(
-            summary(db.track(&sales(look_alike)).await),
-            outcome(TrackOutcome::Inserted, false, &[])
-        );
-        assert_eq!(
-            summary(db.track(&sales(first)).await),
-            outcome(TrackOutcome::Inserted, false, &[job_id])
-        );
-        assert_eq!(
-            summary(db.track(&sales(second)).await),
-            outcome(TrackOutcome::Inserted, true, &[job_id])
-        );
+        assert_eq!(summary(db.track(&sales(look_alike)).await), outcome(TrackOutcome::Inserted, false, &[]));
+        assert_eq!(summary(db.track(&sales(first)).await), outcome(TrackOutcome::Inserted, false, &[job_id]));
+        assert_eq!(summary(db.track(&sales(second)).await), outcome(TrackOutcome::Inserted, true, &[job_id]));
     }
 }
 
@@ -580,10 +445,7 @@ async fn job_config_rewrite_keeps_run_state(db: &Db) {
     db.set_job_state("il-sales", "RUNNING", 0).await;
     db.put_job(job("il-sales", "IL-*", 1)).await;
     // Still RUNNING after the rewrite, so not ready despite min_files = 1.
-    assert_eq!(
-        summary(db.track(&sales("IL-1.tdf")).await),
-        outcome(TrackOutcome::Inserted, false, &["il-sales"])
-    );
+    assert_eq!(summary(db.track(&sales("IL-1.tdf")).await), outcome(TrackOutcome::Inserted, false, &["il-sales"]));
 }
 
 async fn concurrent_redeliveries_insert_once(db: &Db) {
@@ -612,11 +474,7 @@ async fn concurrent_redeliveries_insert_once(db: &Db) {
 
 async fn database_trouble_is_transient(db: &Db) {
     db.store.close().await;
-    let err = db
-        .store
-        .track(&sales("IL-1.tdf").input())
-        .await
-        .unwrap_err();
+    let err = db.store.track(&sales("IL-1.tdf").input()).await.unwrap_err();
     assert_eq!(err.name().as_str(), "Edba.Transient");
     let diagnostic = lambda_runtime::Diagnostic::from(err);
     assert_eq!(diagnostic.error_type, "Edba.Transient");
@@ -681,11 +539,7 @@ on_both_databases!(
 #[tokio::test]
 async fn mariadb_operator_queries_see_running_jobs_and_the_files_of_failed_runs() {
     let db = Db::mariadb().await;
-    for (job_id, glob) in [
-        ("il-sales", "IL-*"),
-        ("ca-sales", "CA-*"),
-        ("oh-sales", "OH-*"),
-    ] {
+    for (job_id, glob) in [("il-sales", "IL-*"), ("ca-sales", "CA-*"), ("oh-sales", "OH-*")] {
         db.put_job(job(job_id, glob, 1)).await;
     }
     for name in ["IL-1.tdf", "IL-2.tdf", "IL-3.tdf", "CA-1.tdf", "OH-1.tdf"] {
@@ -703,13 +557,7 @@ async fn mariadb_operator_queries_see_running_jobs_and_the_files_of_failed_runs(
         db.exec(
             "INSERT INTO job_runs (run_id, job_id, config_version, status, step_id, started_at) \
              VALUES (?, ?, 1, ?, ?, ?)",
-            &[
-                run_id,
-                job_id,
-                status,
-                &format!("s-{run_id}"),
-                &sql_time(minute),
-            ],
+            &[run_id, job_id, status, &format!("s-{run_id}"), &sql_time(minute)],
         )
         .await;
         for input in inputs {
@@ -725,16 +573,13 @@ async fn mariadb_operator_queries_see_running_jobs_and_the_files_of_failed_runs(
         )
         .await;
     }
-    let Admin::MySql(pool) = &db.admin else {
-        unreachable!()
-    };
+    let Admin::MySql(pool) = &db.admin else { unreachable!() };
 
-    let running: Vec<String> = sqlx::query_scalar(
-        "select job_config_id from aggrjobconfiguration where last_exec_status = 'RUNNING'",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
+    let running: Vec<String> =
+        sqlx::query_scalar("select job_config_id from aggrjobconfiguration where last_exec_status = 'RUNNING'")
+            .fetch_all(pool)
+            .await
+            .unwrap();
     assert_eq!(running, ["ca-sales"]);
 
     let failed_inputs: Vec<(String, String, time::PrimitiveDateTime)> = sqlx::query_as(
@@ -748,30 +593,19 @@ async fn mariadb_operator_queries_see_running_jobs_and_the_files_of_failed_runs(
     .unwrap();
     let validated = time::PrimitiveDateTime::parse(
         &sql_time(2),
-        time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond]"
-        ),
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond]"),
     )
     .unwrap();
     assert_eq!(
         failed_inputs,
-        [
-            ("il-sales".to_owned(), url("IL-2.tdf"), validated),
-            ("il-sales".to_owned(), url("IL-3.tdf"), validated),
-        ]
+        [("il-sales".to_owned(), url("IL-2.tdf"), validated), ("il-sales".to_owned(), url("IL-3.tdf"), validated),]
     );
 }
 
 #[test]
 fn database_url_replaces_the_path() {
-    assert_eq!(
-        database_url("mysql://root@127.0.0.1:3306/", "x"),
-        "mysql://root@127.0.0.1:3306/x"
-    );
-    assert_eq!(
-        database_url("mysql://root@127.0.0.1:3306", "x"),
-        "mysql://root@127.0.0.1:3306/x"
-    );
+    assert_eq!(database_url("mysql://root@127.0.0.1:3306/", "x"), "mysql://root@127.0.0.1:3306/x");
+    assert_eq!(database_url("mysql://root@127.0.0.1:3306", "x"), "mysql://root@127.0.0.1:3306/x");
     assert_eq!(database_url("mysql://u:p@h/test", "x"), "mysql://u:p@h/x");
 }
 
@@ -781,24 +615,13 @@ async fn sqlite_in_memory_store_keeps_its_data_between_calls() {
     let store = StateStore::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     let il = sales("IL-1.tdf");
-    assert_eq!(
-        store.track(&il.input()).await.unwrap().outcome,
-        TrackOutcome::Inserted
-    );
-    assert_eq!(
-        store.track(&il.input()).await.unwrap().outcome,
-        TrackOutcome::Duplicate
-    );
-    assert_eq!(
-        store.file(il.url()).await.unwrap().map(|row| row.status),
-        Some(FileStatus::Validated)
-    );
+    assert_eq!(store.track(&il.input()).await.unwrap().outcome, TrackOutcome::Inserted);
+    assert_eq!(store.track(&il.input()).await.unwrap().outcome, TrackOutcome::Duplicate);
+    assert_eq!(store.file(il.url()).await.unwrap().map(|row| row.status), Some(FileStatus::Validated));
 }
 
 #[tokio::test]
 async fn an_unknown_url_scheme_is_invalid_input() {
-    let err = StateStore::connect("postgres://localhost/edba")
-        .await
-        .unwrap_err();
+    let err = StateStore::connect("postgres://localhost/edba").await.unwrap_err();
     assert_eq!(err.name().as_str(), "Edba.InvalidInput");
 }

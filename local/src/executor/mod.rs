@@ -43,6 +43,8 @@ pub mod errors {
     pub const RUNTIME: &str = "States.Runtime";
     pub const TASK_FAILED: &str = "States.TaskFailed";
     pub const TIMEOUT: &str = "States.Timeout";
+    /// Named by the ASL spec, but never raised: Step Functions reports a
+    /// failed intrinsic call as [`RUNTIME`].
     pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
     pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
     /// A Task whose resource has no local binding. AWS would refuse such a

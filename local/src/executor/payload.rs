@@ -8,7 +8,7 @@ use serde_json::{Map, Number, Value};
 
 use super::path;
 use super::random;
-use super::{errors, TaskFailure};
+use super::TaskFailure;
 
 /// What `$` and `$$` stand for while a template is resolved.
 #[derive(Debug, Clone, Copy)]
@@ -70,8 +70,11 @@ pub fn read_for_field(p: &JsonPath, scope: Scope<'_>, field: &str) -> Result<Val
     })
 }
 
+/// A failed intrinsic call. Step Functions reports it as `States.Runtime`
+/// (cause "Invalid arguments in States.…"), not the spec's
+/// `States.IntrinsicFailure`, so `States.ALL` cannot catch it.
 fn fail(f: IntrinsicFunction, why: impl std::fmt::Display) -> TaskFailure {
-    TaskFailure::new(errors::INTRINSIC_FAILURE, format!("Invalid arguments in {}: {why}", f.name()))
+    TaskFailure::runtime(format!("Invalid arguments in {}: {why}", f.name()))
 }
 
 /// Evaluates an intrinsic call, its arguments first.

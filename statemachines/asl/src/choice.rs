@@ -137,8 +137,8 @@ impl Condition {
     /// against the operator's kind.
     pub fn compare(variable: impl Into<String>, op: ComparisonOp, operand: impl Into<Value>) -> Self {
         let variable = variable.into();
-        let operand = Operand::from_json(op, operand.into())
-            .unwrap_or_else(|e| panic!("Choice rule on {variable}: {e}"));
+        let operand =
+            Operand::from_json(op, operand.into()).unwrap_or_else(|e| panic!("Choice rule on {variable}: {e}"));
         Condition::Compare(Comparison { variable, op, operand })
     }
 
@@ -178,8 +178,7 @@ impl Condition {
     /// Parses a condition from a JSON object, taking out the keys it uses.
     /// `allow` lists keys the caller handles (`Next`, `Comment`).
     fn from_map(m: &Map<String, Value>, allow: &[&str]) -> Result<Self, String> {
-        let combinator_keys: Vec<&str> =
-            ["And", "Or", "Not"].into_iter().filter(|k| m.contains_key(*k)).collect();
+        let combinator_keys: Vec<&str> = ["And", "Or", "Not"].into_iter().filter(|k| m.contains_key(*k)).collect();
         let op_keys: Vec<(&String, ComparisonOp)> =
             m.keys().filter_map(|k| ComparisonOp::from_name(k).map(|op| (k, op))).collect();
         for k in m.keys() {

@@ -25,8 +25,8 @@ use serde_json::{json, Value};
 
 use crate::choice::{ComparisonOp, Condition, Operand, OperandKind};
 use crate::jsonpath::{
-    is_intrinsic, Filter, Intrinsic, IntrinsicArg, IntrinsicFunction, JsonPath, Literal,
-    PayloadValue, Root as JsonPathRoot, Segment, UnionMember,
+    is_intrinsic, Filter, Intrinsic, IntrinsicArg, IntrinsicFunction, JsonPath, Literal, PayloadValue,
+    Root as JsonPathRoot, Segment, UnionMember,
 };
 use crate::model::*;
 
@@ -67,28 +67,18 @@ impl ResourceTable {
 
     /// Registers `resource` with the schema of its input (if it is to be
     /// checked) and of its result.
-    pub fn with(
-        mut self,
-        resource: impl Into<String>,
-        input: Option<Value>,
-        result: Value,
-    ) -> Self {
-        self.by_resource
-            .insert(resource.into(), TaskTypes { input, result });
+    pub fn with(mut self, resource: impl Into<String>, input: Option<Value>, result: Value) -> Self {
+        self.by_resource.insert(resource.into(), TaskTypes { input, result });
         self
     }
 }
 
 impl ResourceSchemas for ResourceTable {
     fn task_result(&self, _state_name: &str, task: &Task) -> Option<Value> {
-        self.by_resource
-            .get(&task.resource)
-            .map(|t| t.result.clone())
+        self.by_resource.get(&task.resource).map(|t| t.result.clone())
     }
     fn task_input(&self, _state_name: &str, task: &Task) -> Option<Value> {
-        self.by_resource
-            .get(&task.resource)
-            .and_then(|t| t.input.clone())
+        self.by_resource.get(&task.resource).and_then(|t| t.input.clone())
     }
 }
 
@@ -108,17 +98,9 @@ pub struct PathError {
 impl fmt::Display for PathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
-            write!(
-                f,
-                "state `{}`, {}: {}",
-                self.state, self.field, self.message
-            )
+            write!(f, "state `{}`, {}: {}", self.state, self.field, self.message)
         } else {
-            write!(
-                f,
-                "state `{}`, {} = `{}`: {}",
-                self.state, self.field, self.path, self.message
-            )
+            write!(f, "state `{}`, {} = `{}`: {}", self.state, self.field, self.path, self.message)
         }
     }
 }
@@ -131,12 +113,7 @@ pub fn check_paths(
     resources: &dyn ResourceSchemas,
 ) -> Result<(), Vec<PathError>> {
     let input = Ty::from_root(input_schema.clone());
-    let mut checker = Checker {
-        resources,
-        execution_input: input.clone(),
-        errors: Vec::new(),
-        seen: HashSet::new(),
-    };
+    let mut checker = Checker { resources, execution_input: input.clone(), errors: Vec::new(), seen: HashSet::new() };
     checker.run_graph("", &machine.start_at, &machine.states, input);
     if checker.errors.is_empty() {
         Ok(())
@@ -226,12 +203,7 @@ struct Obj {
 
 impl Obj {
     fn open() -> Obj {
-        Obj {
-            title: None,
-            props: IndexMap::new(),
-            required: BTreeSet::new(),
-            extra: Extra::Open,
-        }
+        Obj { title: None, props: IndexMap::new(), required: BTreeSet::new(), extra: Extra::Open }
     }
 
     fn name(&self) -> String {
@@ -242,11 +214,7 @@ impl Obj {
         if self.props.is_empty() {
             "no fields".into()
         } else {
-            self.props
-                .keys()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
+            self.props.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
         }
     }
 }
@@ -274,15 +242,8 @@ const MAX_DEPTH: usize = 48;
 impl Ty {
     fn from_root(schema: Value) -> Ty {
         let hash = hash_str(&schema.to_string());
-        let root = Rc::new(Root {
-            schema: schema.clone(),
-            hash,
-        });
-        Ty::Schema {
-            root,
-            node: schema,
-            name: None,
-        }
+        let root = Rc::new(Root { schema: schema.clone(), hash });
+        Ty::Schema { root, node: schema, name: None }
     }
 
     fn object(obj: Obj) -> Ty {
@@ -360,12 +321,7 @@ impl Ty {
                 t.hash_into(h, depth + 1);
             }
             Ty::Tuple(ts) | Ty::Union(ts) => {
-                (if matches!(self, Ty::Tuple(_)) {
-                    6u8
-                } else {
-                    7u8
-                })
-                .hash(h);
+                (if matches!(self, Ty::Tuple(_)) { 6u8 } else { 7u8 }).hash(h);
                 ts.len().hash(h);
                 for t in ts {
                     t.hash_into(h, depth + 1);
@@ -398,11 +354,7 @@ impl Ty {
                 None => format!("an object with {}", o.field_list()),
             },
             Ty::Array(_) | Ty::Tuple(_) => "an array".into(),
-            Ty::Union(ts) => ts
-                .iter()
-                .map(|t| t.describe_at(depth + 1))
-                .collect::<Vec<_>>()
-                .join(" or "),
+            Ty::Union(ts) => ts.iter().map(|t| t.describe_at(depth + 1)).collect::<Vec<_>>().join(" or "),
             Ty::Schema { .. } => "a value".into(),
         }
     }
@@ -419,11 +371,7 @@ fn hash_str(s: &str) -> u64 {
 }
 
 fn lazy(root: &Rc<Root>, node: &Value) -> Ty {
-    Ty::Schema {
-        root: root.clone(),
-        node: node.clone(),
-        name: None,
-    }
+    Ty::Schema { root: root.clone(), node: node.clone(), name: None }
 }
 
 /// Resolves a `$ref` (a JSON pointer into the root document).
@@ -433,10 +381,7 @@ fn resolve_ref<'a>(root: &'a Value, reference: &str) -> Option<(&'a Value, Optio
         return Some((root, None));
     }
     let target = root.pointer(pointer)?;
-    let name = pointer
-        .rsplit('/')
-        .next()
-        .map(|s| s.replace("~1", "/").replace("~0", "~"));
+    let name = pointer.rsplit('/').next().map(|s| s.replace("~1", "/").replace("~0", "~"));
     Some((target, name))
 }
 
@@ -448,19 +393,13 @@ fn expand_node(root: &Rc<Root>, node: &Value, name: Option<String>) -> Ty {
     };
     if let Some(Value::String(r)) = m.get("$ref") {
         return match resolve_ref(&root.schema, r) {
-            Some((target, ref_name)) => Ty::Schema {
-                root: root.clone(),
-                node: target.clone(),
-                name: ref_name.or(name),
-            },
+            Some((target, ref_name)) => {
+                Ty::Schema { root: root.clone(), node: target.clone(), name: ref_name.or(name) }
+            }
             None => Ty::Any,
         };
     }
-    let title = m
-        .get("title")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .or(name);
+    let title = m.get("title").and_then(Value::as_str).map(str::to_owned).or(name);
     if let Some(c) = m.get("const") {
         return Ty::Const(c.clone());
     }
@@ -478,42 +417,26 @@ fn expand_node(root: &Rc<Root>, node: &Value, name: Option<String>) -> Ty {
     }
     match m.get("type") {
         Some(Value::String(t)) => typed_node(root, m, t, title),
-        Some(Value::Array(ts)) => Ty::union(
-            ts.iter()
-                .filter_map(Value::as_str)
-                .map(|t| typed_node(root, m, t, title.clone()))
-                .collect(),
-        ),
+        Some(Value::Array(ts)) => {
+            Ty::union(ts.iter().filter_map(Value::as_str).map(|t| typed_node(root, m, t, title.clone())).collect())
+        }
         _ if m.contains_key("properties") || m.contains_key("additionalProperties") => {
             typed_node(root, m, "object", title)
         }
-        _ if m.contains_key("items") || m.contains_key("prefixItems") => {
-            typed_node(root, m, "array", title)
-        }
+        _ if m.contains_key("items") || m.contains_key("prefixItems") => typed_node(root, m, "array", title),
         _ => Ty::Any,
     }
 }
 
-fn typed_node(
-    root: &Rc<Root>,
-    m: &serde_json::Map<String, Value>,
-    t: &str,
-    title: Option<String>,
-) -> Ty {
+fn typed_node(root: &Rc<Root>, m: &serde_json::Map<String, Value>, t: &str, title: Option<String>) -> Ty {
     match t {
         "object" => {
             let props: IndexMap<String, Ty> = match m.get("properties") {
-                Some(Value::Object(ps)) => {
-                    ps.iter().map(|(k, v)| (k.clone(), lazy(root, v))).collect()
-                }
+                Some(Value::Object(ps)) => ps.iter().map(|(k, v)| (k.clone(), lazy(root, v))).collect(),
                 _ => IndexMap::new(),
             };
             let required = match m.get("required") {
-                Some(Value::Array(rs)) => rs
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
+                Some(Value::Array(rs)) => rs.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
                 _ => BTreeSet::new(),
             };
             let extra = match m.get("additionalProperties") {
@@ -523,12 +446,7 @@ fn typed_node(
                 None => Extra::Listed,
                 Some(schema) => Extra::Map(lazy(root, schema)),
             };
-            Ty::object(Obj {
-                title,
-                props,
-                required,
-                extra,
-            })
+            Ty::object(Obj { title, props, required, extra })
         }
         "array" => match (m.get("prefixItems"), m.get("items")) {
             (Some(Value::Array(ps)), _) => Ty::Tuple(ps.iter().map(|v| lazy(root, v)).collect()),
@@ -541,20 +459,12 @@ fn typed_node(
 
 /// `allOf`: objects merge (a field of any part is a field of the whole).
 fn merge_all_of(parts: Vec<Ty>, title: Option<String>) -> Ty {
-    let parts: Vec<Ty> = parts
-        .into_iter()
-        .filter(|p| !matches!(p, Ty::Any))
-        .collect();
+    let parts: Vec<Ty> = parts.into_iter().filter(|p| !matches!(p, Ty::Any)).collect();
     if parts.len() <= 1 {
         return parts.into_iter().next().unwrap_or(Ty::Any);
     }
     if parts.iter().all(|p| matches!(p, Ty::Object(_))) {
-        let mut merged = Obj {
-            title,
-            props: IndexMap::new(),
-            required: BTreeSet::new(),
-            extra: Extra::Listed,
-        };
+        let mut merged = Obj { title, props: IndexMap::new(), required: BTreeSet::new(), extra: Extra::Listed };
         for p in parts {
             if let Ty::Object(o) = p {
                 for (k, v) in &o.props {
@@ -574,10 +484,7 @@ fn merge_all_of(parts: Vec<Ty>, title: Option<String>) -> Ty {
 fn obj_from_const(m: &serde_json::Map<String, Value>) -> Obj {
     Obj {
         title: None,
-        props: m
-            .iter()
-            .map(|(k, v)| (k.clone(), Ty::Const(v.clone())))
-            .collect(),
+        props: m.iter().map(|(k, v)| (k.clone(), Ty::Const(v.clone()))).collect(),
         required: m.keys().cloned().collect(),
         extra: Extra::Closed,
     }
@@ -595,28 +502,15 @@ fn field(ty: &Ty, name: &str, allow_optional: bool) -> Result<Ty, String> {
         Ty::Const(Value::Object(m)) => object_field(&obj_from_const(&m), name, allow_optional),
         Ty::Union(vs) => {
             let candidates: Vec<&Ty> = vs.iter().filter(|v| !v.is_null()).collect();
-            let results: Vec<Result<Ty, String>> = candidates
-                .iter()
-                .map(|v| field(v, name, allow_optional))
-                .collect();
-            let oks: Vec<Ty> = results
-                .iter()
-                .filter_map(|r| r.as_ref().ok().cloned())
-                .collect();
+            let results: Vec<Result<Ty, String>> = candidates.iter().map(|v| field(v, name, allow_optional)).collect();
+            let oks: Vec<Ty> = results.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
             if oks.len() == results.len() || (allow_optional && !oks.is_empty()) {
                 Ok(Ty::union(oks))
             } else if oks.is_empty() {
-                Err(results
-                    .into_iter()
-                    .find_map(Result::err)
-                    .unwrap_or_default())
+                Err(results.into_iter().find_map(Result::err).unwrap_or_default())
             } else {
-                let have: Vec<String> = candidates
-                    .iter()
-                    .zip(&results)
-                    .filter(|(_, r)| r.is_ok())
-                    .map(|(v, _)| v.describe())
-                    .collect();
+                let have: Vec<String> =
+                    candidates.iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(v, _)| v.describe()).collect();
                 Err(format!(
                     "field \"{name}\" exists only in some of the shapes the data can take ({}), \
                      so it may be absent at run time",
@@ -624,10 +518,7 @@ fn field(ty: &Ty, name: &str, allow_optional: bool) -> Result<Ty, String> {
                 ))
             }
         }
-        other => Err(format!(
-            "cannot read field \"{name}\" of {}: it is not an object",
-            other.describe()
-        )),
+        other => Err(format!("cannot read field \"{name}\" of {}: it is not an object", other.describe())),
     }
 }
 
@@ -646,11 +537,9 @@ fn object_field(o: &Obj, name: &str, allow_optional: bool) -> Result<Ty, String>
     match &o.extra {
         Extra::Open => Ok(Ty::Any),
         Extra::Map(t) => Ok(t.clone()),
-        Extra::Listed | Extra::Closed => Err(format!(
-            "field \"{name}\" does not exist in {}; it has: {}",
-            o.name(),
-            o.field_list()
-        )),
+        Extra::Listed | Extra::Closed => {
+            Err(format!("field \"{name}\" does not exist in {}; it has: {}", o.name(), o.field_list()))
+        }
     }
 }
 
@@ -664,9 +553,7 @@ fn index(ty: &Ty, n: i64) -> Result<Ty, String> {
             if (0..len).contains(&i) {
                 Ok(ts[i as usize].clone())
             } else {
-                Err(format!(
-                    "index [{n}] is out of range of an array of {len} elements"
-                ))
+                Err(format!("index [{n}] is out of range of an array of {len} elements"))
             }
         }
         Ty::Const(Value::Array(vs)) => {
@@ -675,23 +562,14 @@ fn index(ty: &Ty, n: i64) -> Result<Ty, String> {
             if (0..len).contains(&i) {
                 Ok(Ty::Const(vs[i as usize].clone()))
             } else {
-                Err(format!(
-                    "index [{n}] is out of range of an array of {len} elements"
-                ))
+                Err(format!("index [{n}] is out of range of an array of {len} elements"))
             }
         }
         Ty::Union(vs) => {
-            let r: Result<Vec<Ty>, String> = vs
-                .iter()
-                .filter(|v| !v.is_null())
-                .map(|v| index(v, n))
-                .collect();
+            let r: Result<Vec<Ty>, String> = vs.iter().filter(|v| !v.is_null()).map(|v| index(v, n)).collect();
             r.map(Ty::union)
         }
-        other => Err(format!(
-            "cannot index [{n}] into {}: it is not an array",
-            other.describe()
-        )),
+        other => Err(format!("cannot index [{n}] into {}: it is not an array", other.describe())),
     }
 }
 
@@ -707,15 +585,12 @@ fn items(ty: &Ty, allow_object: bool) -> Result<Ty, String> {
             Extra::Map(t) => Ty::union(o.props.values().cloned().chain([t.clone()]).collect()),
             _ => Ty::union(o.props.values().cloned().collect()),
         }),
-        Ty::Const(Value::Object(m)) if allow_object => Ok(Ty::union(
-            m.into_iter().map(|(_, v)| Ty::Const(v)).collect(),
-        )),
+        Ty::Const(Value::Object(m)) if allow_object => {
+            Ok(Ty::union(m.into_iter().map(|(_, v)| Ty::Const(v)).collect()))
+        }
         Ty::Union(vs) => {
-            let r: Result<Vec<Ty>, String> = vs
-                .iter()
-                .filter(|v| !v.is_null())
-                .map(|v| items(v, allow_object))
-                .collect();
+            let r: Result<Vec<Ty>, String> =
+                vs.iter().filter(|v| !v.is_null()).map(|v| items(v, allow_object)).collect();
             r.map(Ty::union)
         }
         other => Err(format!("{} is not an array", other.describe())),
@@ -728,12 +603,7 @@ fn read(path: &str, input: &Ty, context: &Ty, allow_optional: bool) -> Result<Ty
     read_path(&parsed, input, context, allow_optional)
 }
 
-fn read_path(
-    path: &JsonPath,
-    input: &Ty,
-    context: &Ty,
-    allow_optional: bool,
-) -> Result<Ty, String> {
+fn read_path(path: &JsonPath, input: &Ty, context: &Ty, allow_optional: bool) -> Result<Ty, String> {
     let (start, walked) = match path.root {
         JsonPathRoot::Context => (context, "$$"),
         JsonPathRoot::Input => (input, "$"),
@@ -741,13 +611,7 @@ fn read_path(
     read_segments(&path.segments, start, walked, context, allow_optional)
 }
 
-fn read_segments(
-    segs: &[Segment],
-    start: &Ty,
-    root: &str,
-    context: &Ty,
-    allow_optional: bool,
-) -> Result<Ty, String> {
+fn read_segments(segs: &[Segment], start: &Ty, root: &str, context: &Ty, allow_optional: bool) -> Result<Ty, String> {
     let mut ty = start.clone();
     let mut many = false;
     let mut walked = String::from(root);
@@ -780,8 +644,7 @@ fn read_segments(
             Segment::Filter(filter) => {
                 many = true;
                 items(&ty, false).and_then(|item| {
-                    check_filter(filter, &item, context)
-                        .map_err(|e| format!("in the filter `{seg}`: {e}"))?;
+                    check_filter(filter, &item, context).map_err(|e| format!("in the filter `{seg}`: {e}"))?;
                     Ok(item)
                 })
             }
@@ -839,13 +702,7 @@ fn read_all_optional(segs: &[Segment], item: &Ty, context: &Ty) -> Result<Ty, St
             if i == 0 {
                 e
             } else {
-                format!(
-                    "at `@{}`: {e}",
-                    segs[..i]
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<String>()
-                )
+                format!("at `@{}`: {e}", segs[..i].iter().map(ToString::to_string).collect::<String>())
             }
         })?;
     }
@@ -862,25 +719,13 @@ fn set(ty: &Ty, fields: &[String], value: Ty) -> Result<Ty, String> {
         Ty::Const(Value::Object(m)) => obj_from_const(&m),
         Ty::Any => Obj::open(),
         Ty::Union(vs) => {
-            let r: Result<Vec<Ty>, String> = vs
-                .iter()
-                .filter(|v| !v.is_null())
-                .map(|v| set(v, fields, value.clone()))
-                .collect();
+            let r: Result<Vec<Ty>, String> =
+                vs.iter().filter(|v| !v.is_null()).map(|v| set(v, fields, value.clone())).collect();
             return r.map(Ty::union);
         }
-        other => {
-            return Err(format!(
-                "cannot set field \"{name}\" in {}: it is not an object",
-                other.describe()
-            ))
-        }
+        other => return Err(format!("cannot set field \"{name}\" in {}: it is not an object", other.describe())),
     };
-    let child = obj
-        .props
-        .get(name)
-        .cloned()
-        .unwrap_or_else(|| Ty::Const(json!({})));
+    let child = obj.props.get(name).cloned().unwrap_or_else(|| Ty::Const(json!({})));
     let new_child = set(&child, rest, value)?;
     obj.props.insert(name.clone(), new_child);
     obj.required.insert(name.clone());
@@ -960,12 +805,8 @@ impl Checker<'_> {
         path: impl Into<String>,
         message: impl Into<String>,
     ) {
-        let e = PathError {
-            state: site.state.to_owned(),
-            field: field.into(),
-            path: path.into(),
-            message: message.into(),
-        };
+        let e =
+            PathError { state: site.state.to_owned(), field: field.into(), path: path.into(), message: message.into() };
         if self.seen.insert(e.clone()) {
             self.errors.push(e);
         }
@@ -991,11 +832,7 @@ impl Checker<'_> {
             let Some(state) = states.get(&name) else {
                 continue;
             };
-            let qualified = if scope.is_empty() {
-                name.clone()
-            } else {
-                format!("{scope}/{name}")
-            };
+            let qualified = if scope.is_empty() { name.clone() } else { format!("{scope}/{name}") };
             let outcome = self.state(&qualified, &name, state, &ty);
             queue.extend(outcome.next);
             if let Some(out) = outcome.terminal {
@@ -1033,24 +870,11 @@ impl Checker<'_> {
                 "State",
                 obj(
                     "the context object's State",
-                    vec![
-                        ("Name", s()),
-                        ("EnteredTime", s()),
-                        ("RetryCount", Ty::Prim(Prim::Integer)),
-                    ],
+                    vec![("Name", s()), ("EnteredTime", s()), ("RetryCount", Ty::Prim(Prim::Integer))],
                 ),
             ),
-            (
-                "StateMachine",
-                obj(
-                    "the context object's StateMachine",
-                    vec![("Id", s()), ("Name", s())],
-                ),
-            ),
-            (
-                "Task",
-                obj("the context object's Task", vec![("Token", s())]),
-            ),
+            ("StateMachine", obj("the context object's StateMachine", vec![("Id", s()), ("Name", s())])),
+            ("Task", obj("the context object's Task", vec![("Token", s())])),
         ];
         if let Some(item) = map_item {
             fields.push((
@@ -1059,10 +883,7 @@ impl Checker<'_> {
                     "the context object's Map",
                     vec![(
                         "Item",
-                        obj(
-                            "the context object's Map.Item",
-                            vec![("Index", Ty::Prim(Prim::Integer)), ("Value", item)],
-                        ),
+                        obj("the context object's Map.Item", vec![("Index", Ty::Prim(Prim::Integer)), ("Value", item)]),
                     )],
                 ),
             ));
@@ -1090,14 +911,7 @@ impl Checker<'_> {
     }
 
     /// `InputPath` / `OutputPath`: absent keeps, `null` gives `{}`.
-    fn filter_path(
-        &mut self,
-        site: &Site<'_>,
-        field_name: &str,
-        p: &NullablePath,
-        input: &Ty,
-        ctx: &Ty,
-    ) -> Ty {
+    fn filter_path(&mut self, site: &Site<'_>, field_name: &str, p: &NullablePath, input: &Ty, ctx: &Ty) -> Ty {
         match p {
             None => input.clone(),
             Some(None) => Ty::Const(json!({})),
@@ -1106,14 +920,7 @@ impl Checker<'_> {
     }
 
     /// Evaluates a `Parameters` / `ItemSelector` / `ResultSelector` template.
-    fn template(
-        &mut self,
-        site: &Site<'_>,
-        field_name: &str,
-        tpl: &Value,
-        input: &Ty,
-        ctx: &Ty,
-    ) -> Ty {
+    fn template(&mut self, site: &Site<'_>, field_name: &str, tpl: &Value, input: &Ty, ctx: &Ty) -> Ty {
         match tpl {
             Value::Object(m) => {
                 let mut obj = Obj {
@@ -1143,27 +950,13 @@ impl Checker<'_> {
         }
     }
 
-    fn dynamic_value(
-        &mut self,
-        site: &Site<'_>,
-        field_name: &str,
-        v: &Value,
-        input: &Ty,
-        ctx: &Ty,
-    ) -> Ty {
+    fn dynamic_value(&mut self, site: &Site<'_>, field_name: &str, v: &Value, input: &Ty, ctx: &Ty) -> Ty {
         let Some(text) = v.as_str() else {
-            self.error(
-                site,
-                field_name,
-                "",
-                "the value of a `.$` field must be a path or an intrinsic function call",
-            );
+            self.error(site, field_name, "", "the value of a `.$` field must be a path or an intrinsic function call");
             return Ty::Any;
         };
         match PayloadValue::parse(text) {
-            Ok(PayloadValue::Intrinsic(call)) => {
-                self.intrinsic(site, field_name, text, &call, input, ctx)
-            }
+            Ok(PayloadValue::Intrinsic(call)) => self.intrinsic(site, field_name, text, &call, input, ctx),
             Ok(PayloadValue::Path(path)) => match read_path(&path, input, ctx, false) {
                 Ok(t) => t,
                 Err(e) => {
@@ -1172,11 +965,7 @@ impl Checker<'_> {
                 }
             },
             Err(e) => {
-                let what = if is_intrinsic(text) {
-                    "intrinsic function call"
-                } else {
-                    "path"
-                };
+                let what = if is_intrinsic(text) { "intrinsic function call" } else { "path" };
                 self.error(site, field_name, text, format!("not a valid {what}: {e}"));
                 Ty::Any
             }
@@ -1204,18 +993,11 @@ impl Checker<'_> {
                 IntrinsicArg::Path(p) => match read_path(p, input, ctx, false) {
                     Ok(t) => t,
                     Err(e) => {
-                        self.error(
-                            site,
-                            field_name,
-                            text,
-                            format!("argument `{p}` of {}: {e}", call.function.name()),
-                        );
+                        self.error(site, field_name, text, format!("argument `{p}` of {}: {e}", call.function.name()));
                         Ty::Any
                     }
                 },
-                IntrinsicArg::Intrinsic(inner) => {
-                    self.intrinsic(site, field_name, text, inner, input, ctx)
-                }
+                IntrinsicArg::Intrinsic(inner) => self.intrinsic(site, field_name, text, inner, input, ctx),
             });
         }
         let string = Ty::Prim(Prim::String);
@@ -1231,7 +1013,9 @@ impl Checker<'_> {
                             site,
                             field_name,
                             text,
-                            format!("States.Format has {wanted} `{{}}` placeholders but {given} arguments to put in them"),
+                            format!(
+                                "States.Format has {wanted} `{{}}` placeholders but {given} arguments to put in them"
+                            ),
                         );
                     }
                 }
@@ -1250,24 +1034,14 @@ impl Checker<'_> {
     }
 
     /// `ResultPath`: where the result goes in the state's raw input.
-    fn result_path(
-        &mut self,
-        site: &Site<'_>,
-        field_name: &str,
-        p: &NullablePath,
-        input: &Ty,
-        result: Ty,
-    ) -> Ty {
+    fn result_path(&mut self, site: &Site<'_>, field_name: &str, p: &NullablePath, input: &Ty, result: Ty) -> Ty {
         let path = match p {
             None => return result,
             Some(None) => return input.clone(),
             Some(Some(path)) => path,
         };
         let fields = match JsonPath::parse(path) {
-            Ok(JsonPath {
-                root: JsonPathRoot::Input,
-                segments,
-            }) => segments
+            Ok(JsonPath { root: JsonPathRoot::Input, segments }) => segments
                 .into_iter()
                 .map(|s| match s {
                     Segment::Child(n) => Ok(n),
@@ -1290,12 +1064,9 @@ impl Checker<'_> {
     fn catches(&mut self, site: &Site<'_>, catchers: &[Catcher], input: &Ty) -> Vec<(String, Ty)> {
         let error_output = Ty::object(Obj {
             title: Some("the error output".into()),
-            props: [
-                ("Error".to_owned(), Ty::Prim(Prim::String)),
-                ("Cause".to_owned(), Ty::Prim(Prim::String)),
-            ]
-            .into_iter()
-            .collect(),
+            props: [("Error".to_owned(), Ty::Prim(Prim::String)), ("Cause".to_owned(), Ty::Prim(Prim::String))]
+                .into_iter()
+                .collect(),
             required: ["Error".to_owned()].into_iter().collect(),
             extra: Extra::Closed,
         });
@@ -1315,22 +1086,14 @@ impl Checker<'_> {
             .collect()
     }
 
-    fn finish(
-        next: Option<&String>,
-        end: Option<bool>,
-        output: Ty,
-        mut others: Vec<(String, Ty)>,
-    ) -> Outcome {
+    fn finish(next: Option<&String>, end: Option<bool>, output: Ty, mut others: Vec<(String, Ty)>) -> Outcome {
         let mut terminal = None;
         match next {
             Some(n) => others.insert(0, (n.clone(), output)),
             None if end == Some(true) => terminal = Some(output),
             None => {}
         }
-        Outcome {
-            next: others,
-            terminal,
-        }
+        Outcome { next: others, terminal }
     }
 
     fn state(&mut self, qualified: &str, name: &str, state: &State, input: &Ty) -> Outcome {
@@ -1358,18 +1121,10 @@ impl Checker<'_> {
                 }
                 if let Some(expected) = self.resources.task_input(name, t) {
                     let expected = Ty::from_root(expected);
-                    let what = if t.parameters.is_some() {
-                        "Parameters"
-                    } else {
-                        "the state's input"
-                    };
+                    let what = if t.parameters.is_some() { "Parameters" } else { "the state's input" };
                     let mut problems = Vec::new();
                     conforms(&sent, &expected, what, &mut problems, 0);
-                    let field_name = if t.parameters.is_some() {
-                        "Parameters"
-                    } else {
-                        "InputPath"
-                    };
+                    let field_name = if t.parameters.is_some() { "Parameters" } else { "InputPath" };
                     for p in problems {
                         self.error(site, field_name, "", p);
                     }
@@ -1391,15 +1146,8 @@ impl Checker<'_> {
                     }
                 };
                 let catches = self.catches(site, &t.catch, input);
-                let output = self.after_result(
-                    site,
-                    input,
-                    result,
-                    &t.result_selector,
-                    &t.result_path,
-                    &t.output_path,
-                    &ctx,
-                );
+                let output =
+                    self.after_result(site, input, result, &t.result_selector, &t.result_path, &t.output_path, &ctx);
                 Self::finish(t.next.as_ref(), t.end, output, catches)
             }
             State::Pass(p) => {
@@ -1412,65 +1160,33 @@ impl Checker<'_> {
                     Some(r) => Ty::Const(r.clone()),
                     None => sent,
                 };
-                let output = self.after_result(
-                    site,
-                    input,
-                    result,
-                    &None,
-                    &p.result_path,
-                    &p.output_path,
-                    &ctx,
-                );
+                let output = self.after_result(site, input, result, &None, &p.result_path, &p.output_path, &ctx);
                 Self::finish(p.next.as_ref(), p.end, output, Vec::new())
             }
             State::Choice(c) => {
                 let effective = self.filter_path(site, "InputPath", &c.input_path, input, &ctx);
                 let mut next = Vec::new();
                 for (i, rule) in c.choices.iter().enumerate() {
-                    self.condition(
-                        site,
-                        &format!("Choices[{i}]"),
-                        &rule.condition,
-                        &effective,
-                        &ctx,
-                    );
+                    self.condition(site, &format!("Choices[{i}]"), &rule.condition, &effective, &ctx);
                     let narrowed = narrow(&rule.condition, &effective);
                     let out = self.filter_path(site, "OutputPath", &c.output_path, &narrowed, &ctx);
                     next.push((rule.next.clone(), out));
                 }
                 if let Some(d) = &c.default {
-                    let out =
-                        self.filter_path(site, "OutputPath", &c.output_path, &effective, &ctx);
+                    let out = self.filter_path(site, "OutputPath", &c.output_path, &effective, &ctx);
                     next.push((d.clone(), out));
                 }
-                Outcome {
-                    next,
-                    terminal: None,
-                }
+                Outcome { next, terminal: None }
             }
             State::Wait(w) => {
                 let effective = self.filter_path(site, "InputPath", &w.input_path, input, &ctx);
                 if let Some(p) = &w.seconds_path {
                     let t = self.read(site, "SecondsPath", p, &effective, &ctx, false);
-                    self.expect_kind(
-                        site,
-                        "SecondsPath",
-                        p,
-                        &t,
-                        &[Prim::Integer, Prim::Number],
-                        "a number of seconds",
-                    );
+                    self.expect_kind(site, "SecondsPath", p, &t, &[Prim::Integer, Prim::Number], "a number of seconds");
                 }
                 if let Some(p) = &w.timestamp_path {
                     let t = self.read(site, "TimestampPath", p, &effective, &ctx, false);
-                    self.expect_kind(
-                        site,
-                        "TimestampPath",
-                        p,
-                        &t,
-                        &[Prim::String],
-                        "a timestamp string",
-                    );
+                    self.expect_kind(site, "TimestampPath", p, &t, &[Prim::String], "a timestamp string");
                 }
                 let output = self.filter_path(site, "OutputPath", &w.output_path, &effective, &ctx);
                 Self::finish(w.next.as_ref(), w.end, output, Vec::new())
@@ -1478,30 +1194,17 @@ impl Checker<'_> {
             State::Succeed(s) => {
                 let effective = self.filter_path(site, "InputPath", &s.input_path, input, &ctx);
                 let output = self.filter_path(site, "OutputPath", &s.output_path, &effective, &ctx);
-                Outcome {
-                    next: Vec::new(),
-                    terminal: Some(output),
-                }
+                Outcome { next: Vec::new(), terminal: Some(output) }
             }
             State::Fail(f) => {
-                for (field_name, p) in [("ErrorPath", &f.error_path), ("CausePath", &f.cause_path)]
-                {
+                for (field_name, p) in [("ErrorPath", &f.error_path), ("CausePath", &f.cause_path)] {
                     if let Some(p) = p {
                         // ErrorPath / CausePath may also be an intrinsic call.
-                        let t = self.dynamic_value(
-                            site,
-                            field_name,
-                            &Value::String(p.clone()),
-                            input,
-                            &ctx,
-                        );
+                        let t = self.dynamic_value(site, field_name, &Value::String(p.clone()), input, &ctx);
                         self.expect_kind(site, field_name, p, &t, &[Prim::String], "a string");
                     }
                 }
-                Outcome {
-                    next: Vec::new(),
-                    terminal: None,
-                }
+                Outcome { next: Vec::new(), terminal: None }
             }
             State::Parallel(p) => {
                 let effective = self.filter_path(site, "InputPath", &p.input_path, input, &ctx);
@@ -1538,10 +1241,7 @@ impl Checker<'_> {
                                     site,
                                     "ItemsPath",
                                     p.as_str(),
-                                    format!(
-                                        "ItemsPath must point to an array; this is {}",
-                                        array.describe()
-                                    ),
+                                    format!("ItemsPath must point to an array; this is {}", array.describe()),
                                 );
                                 Ty::Any
                             }
@@ -1575,12 +1275,8 @@ impl Checker<'_> {
                     }
                     None => item,
                 };
-                let out = self.run_graph(
-                    qualified,
-                    &m.item_processor.start_at,
-                    &m.item_processor.states,
-                    processor_input,
-                );
+                let out =
+                    self.run_graph(qualified, &m.item_processor.start_at, &m.item_processor.states, processor_input);
                 let catches = self.catches(site, &m.catch, input);
                 let output = self.after_result(
                     site,
@@ -1615,33 +1311,16 @@ impl Checker<'_> {
         self.filter_path(site, "OutputPath", output_path, &merged, ctx)
     }
 
-    fn expect_kind(
-        &mut self,
-        site: &Site<'_>,
-        field_name: &str,
-        path: &str,
-        ty: &Ty,
-        ok: &[Prim],
-        wanted: &str,
-    ) {
+    fn expect_kind(&mut self, site: &Site<'_>, field_name: &str, path: &str, ty: &Ty, ok: &[Prim], wanted: &str) {
         if let Some(found) = definitely_not(ty, ok) {
-            self.error(
-                site,
-                field_name,
-                path,
-                format!("{field_name} needs {wanted}, but `{path}` is {found}"),
-            );
+            self.error(site, field_name, path, format!("{field_name} needs {wanted}, but `{path}` is {found}"));
         }
     }
 
     fn condition(&mut self, site: &Site<'_>, at: &str, cond: &Condition, input: &Ty, ctx: &Ty) {
         match cond {
             Condition::And(cs) | Condition::Or(cs) => {
-                let kw = if matches!(cond, Condition::And(_)) {
-                    "And"
-                } else {
-                    "Or"
-                };
+                let kw = if matches!(cond, Condition::And(_)) { "And" } else { "Or" };
                 for (i, c) in cs.iter().enumerate() {
                     self.condition(site, &format!("{at}.{kw}[{i}]"), c, input, ctx);
                 }
@@ -1664,9 +1343,7 @@ impl Checker<'_> {
                     let (ok, wanted): (&[Prim], &str) = match cmp.op.operand_kind() {
                         OperandKind::Bool => (&[Prim::Boolean], "a boolean"),
                         OperandKind::Number => (&[Prim::Integer, Prim::Number], "a number"),
-                        OperandKind::String | OperandKind::Timestamp => {
-                            (&[Prim::String], "a string")
-                        }
+                        OperandKind::String | OperandKind::Timestamp => (&[Prim::String], "a string"),
                         OperandKind::Path => (op_prims(cmp.op), "a value of the operator's type"),
                     };
                     if let Some(found) = definitely_not(&t, ok) {
@@ -1674,23 +1351,12 @@ impl Checker<'_> {
                             site,
                             var_field,
                             cmp.variable.as_str(),
-                            format!(
-                                "{} compares {wanted}, but `{}` is {found}",
-                                cmp.op.name(),
-                                cmp.variable
-                            ),
+                            format!("{} compares {wanted}, but `{}` is {found}", cmp.op.name(), cmp.variable),
                         );
                     }
                 }
                 if let Operand::Path(p) = &cmp.operand {
-                    self.read(
-                        site,
-                        &format!("{at}.{}", cmp.op.name()),
-                        p,
-                        input,
-                        ctx,
-                        false,
-                    );
+                    self.read(site, &format!("{at}.{}", cmp.op.name()), p, input, ctx, false);
                 }
             }
         }
@@ -1717,14 +1383,8 @@ fn definitely_not(ty: &Ty, ok: &[Prim]) -> Option<String> {
             return true;
         }
         match ty.expand() {
-            Ty::Prim(p) => {
-                ok.contains(&p)
-                    || (p == Prim::Integer && ok.contains(&Prim::Number))
-                    || p == Prim::Null
-            }
-            Ty::Const(v) => {
-                Prim::of_value(&v).is_some_and(|p| possible(&Ty::Prim(p), ok, depth + 1))
-            }
+            Ty::Prim(p) => ok.contains(&p) || (p == Prim::Integer && ok.contains(&Prim::Number)) || p == Prim::Null,
+            Ty::Const(v) => Prim::of_value(&v).is_some_and(|p| possible(&Ty::Prim(p), ok, depth + 1)),
             Ty::Object(_) | Ty::Array(_) | Ty::Tuple(_) => false,
             Ty::Union(vs) => vs.iter().any(|v| possible(v, ok, depth + 1)),
             Ty::Any | Ty::Schema { .. } => true,
@@ -1743,24 +1403,17 @@ fn definitely_not(ty: &Ty, ok: &[Prim]) -> Option<String> {
 /// whose tag is a `const`). Only conditions joined by `And` narrow.
 fn narrow(cond: &Condition, ty: &Ty) -> Ty {
     let input_path = |variable: &str| match JsonPath::parse(variable) {
-        Ok(JsonPath {
-            root: JsonPathRoot::Input,
-            segments,
-        }) => Some(segments),
+        Ok(JsonPath { root: JsonPathRoot::Input, segments }) => Some(segments),
         _ => None,
     };
     match cond {
-        Condition::Compare(c)
-            if c.op == ComparisonOp::IsPresent && c.operand == Operand::Bool(true) =>
-        {
+        Condition::Compare(c) if c.op == ComparisonOp::IsPresent && c.operand == Operand::Bool(true) => {
             input_path(&c.variable).map_or_else(|| ty.clone(), |segs| require(ty, &segs))
         }
         Condition::Compare(c)
             if matches!(
                 c.op,
-                ComparisonOp::StringEquals
-                    | ComparisonOp::BooleanEquals
-                    | ComparisonOp::NumericEquals
+                ComparisonOp::StringEquals | ComparisonOp::BooleanEquals | ComparisonOp::NumericEquals
             ) =>
         {
             let value = match &c.operand {
@@ -1769,8 +1422,7 @@ fn narrow(cond: &Condition, ty: &Ty) -> Ty {
                 Operand::Number(n) => Value::Number(n.clone()),
                 Operand::Path(_) => return ty.clone(),
             };
-            input_path(&c.variable)
-                .map_or_else(|| ty.clone(), |segs| select_variants(ty, &segs, &value, 0))
+            input_path(&c.variable).map_or_else(|| ty.clone(), |segs| select_variants(ty, &segs, &value, 0))
         }
         Condition::And(cs) => cs.iter().fold(ty.clone(), |t, c| narrow(c, &t)),
         _ => ty.clone(),
@@ -1803,11 +1455,7 @@ fn select_variants(ty: &Ty, segs: &[Segment], value: &Value, depth: usize) -> Ty
                 Ty::union(kept)
             }
         }
-        Ty::Union(vs) => Ty::union(
-            vs.iter()
-                .map(|v| select_variants(v, segs, value, depth + 1))
-                .collect(),
-        ),
+        Ty::Union(vs) => Ty::union(vs.iter().map(|v| select_variants(v, segs, value, depth + 1)).collect()),
         Ty::Object(o) if !rest.is_empty() && o.props.contains_key(name) => {
             let mut obj = (*o).clone();
             let child = select_variants(&obj.props[name], rest, value, depth + 1);
@@ -1842,10 +1490,8 @@ fn conforms(actual: &Ty, expected: &Ty, at: &str, out: &mut Vec<String>, depth: 
                     return;
                 }
                 // Report against the variant of the same kind, if any.
-                let same_kind = matches!(
-                    (&a, v.expand()),
-                    (Ty::Object(_) | Ty::Const(Value::Object(_)), Ty::Object(_))
-                );
+                let same_kind =
+                    matches!((&a, v.expand()), (Ty::Object(_) | Ty::Const(Value::Object(_)), Ty::Object(_)));
                 if best.is_none() || same_kind {
                     best = Some(trial);
                 }
@@ -1859,11 +1505,7 @@ fn conforms(actual: &Ty, expected: &Ty, at: &str, out: &mut Vec<String>, depth: 
                 Ty::Object(o) => (**o).clone(),
                 Ty::Const(Value::Object(m)) => obj_from_const(m),
                 _ => {
-                    out.push(format!(
-                        "{at} is {} but {} expects an object",
-                        a.describe(),
-                        eo.name()
-                    ));
+                    out.push(format!("{at} is {} but {} expects an object", a.describe(), eo.name()));
                     return;
                 }
             };
@@ -1902,19 +1544,10 @@ fn conforms(actual: &Ty, expected: &Ty, at: &str, out: &mut Vec<String>, depth: 
             }
             Ty::Const(Value::Array(vs)) => {
                 for (i, v) in vs.iter().enumerate() {
-                    conforms(
-                        &Ty::Const(v.clone()),
-                        et,
-                        &format!("{at}[{i}]"),
-                        out,
-                        depth + 1,
-                    );
+                    conforms(&Ty::Const(v.clone()), et, &format!("{at}[{i}]"), out, depth + 1);
                 }
             }
-            _ => out.push(format!(
-                "{at} is {} but the task expects an array",
-                a.describe()
-            )),
+            _ => out.push(format!("{at} is {} but the task expects an array", a.describe())),
         },
         (_, Ty::Tuple(ets)) => {
             if let Ty::Tuple(ts) = &a {
@@ -1922,25 +1555,19 @@ fn conforms(actual: &Ty, expected: &Ty, at: &str, out: &mut Vec<String>, depth: 
                     conforms(t, et, &format!("{at}[{i}]"), out, depth + 1);
                 }
             } else if !matches!(a, Ty::Array(_) | Ty::Const(Value::Array(_))) {
-                out.push(format!(
-                    "{at} is {} but the task expects an array",
-                    a.describe()
-                ));
+                out.push(format!("{at} is {} but the task expects an array", a.describe()));
             }
         }
         (_, Ty::Prim(p)) => {
             let ok = match &a {
                 Ty::Prim(q) => q == p || (*q == Prim::Integer && *p == Prim::Number),
-                Ty::Const(v) => Prim::of_value(v)
-                    .is_some_and(|q| q == *p || (q == Prim::Integer && *p == Prim::Number)),
+                Ty::Const(v) => {
+                    Prim::of_value(v).is_some_and(|q| q == *p || (q == Prim::Integer && *p == Prim::Number))
+                }
                 _ => false,
             };
             if !ok {
-                out.push(format!(
-                    "{at} is {} but the task expects {}",
-                    a.describe(),
-                    p.describe()
-                ));
+                out.push(format!("{at} is {} but the task expects {}", a.describe(), p.describe()));
             }
         }
         (_, Ty::Const(ev)) => {
@@ -1950,11 +1577,7 @@ fn conforms(actual: &Ty, expected: &Ty, at: &str, out: &mut Vec<String>, depth: 
                 _ => false,
             };
             if !ok {
-                out.push(format!(
-                    "{at} is {} but the task expects {}",
-                    a.describe(),
-                    e.describe()
-                ));
+                out.push(format!("{at} is {} but the task expects {}", a.describe(), e.describe()));
             }
         }
         (_, Ty::Schema { .. }) => {}

@@ -80,10 +80,7 @@ impl Task {
             step_json.insert("Name".into(), Value::String(step.name));
         }
         step_json.insert("ActionOnFailure".into(), Value::String(step.action_on_failure));
-        step_json.insert(
-            "HadoopJarStep".into(),
-            json!({ "Jar": step.jar, "Args.$": step.args_path }),
-        );
+        step_json.insert("HadoopJarStep".into(), json!({ "Jar": step.jar, "Args.$": step.args_path }));
         Task::new(EMR_ADD_STEP_SYNC).parameters(json!({
             "ClusterId.$": cluster_id_path.into(),
             "Step": Value::Object(step_json),
@@ -279,7 +276,13 @@ impl MapState {
 
 impl StateMachine {
     pub fn new(start_at: impl Into<String>) -> Self {
-        StateMachine { comment: None, start_at: start_at.into(), states: States::new(), version: None, timeout_seconds: None }
+        StateMachine {
+            comment: None,
+            start_at: start_at.into(),
+            states: States::new(),
+            version: None,
+            timeout_seconds: None,
+        }
     }
     pub fn comment(mut self, c: impl Into<String>) -> Self {
         self.comment = Some(c.into());

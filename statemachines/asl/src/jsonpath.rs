@@ -47,11 +47,7 @@ pub enum Segment {
     /// `['a','b']` or `[0,2]`.
     Union(Vec<UnionMember>),
     /// `[start:end:step]`, each part optional.
-    Slice {
-        start: Option<i64>,
-        end: Option<i64>,
-        step: Option<i64>,
-    },
+    Slice { start: Option<i64>, end: Option<i64>, step: Option<i64> },
     /// `[?(…)]`.
     Filter(Filter),
     /// `..` followed by a selector (never another `Descendant`).
@@ -139,9 +135,7 @@ impl JsonPath {
     /// A Reference Path identifies a single node: only `.name`, `['name']`
     /// and `[n]` steps (no wildcard, filter, slice, union or `..`).
     pub fn is_reference_path(&self) -> bool {
-        self.segments
-            .iter()
-            .all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)))
+        self.segments.iter().all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)))
     }
 
     pub fn is_context(&self) -> bool {
@@ -340,10 +334,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn err_at<T>(&self, pos: usize, message: impl Into<String>) -> PResult<T> {
-        Err(JsonPathError {
-            column: self.src[..pos].chars().count() + 1,
-            message: message.into(),
-        })
+        Err(JsonPathError { column: self.src[..pos].chars().count() + 1, message: message.into() })
     }
 
     fn err<T>(&self, message: impl Into<String>) -> PResult<T> {
@@ -374,16 +365,9 @@ impl<'a> Cursor<'a> {
 
     fn path(&mut self) -> PResult<JsonPath> {
         if !self.eat('$') {
-            return self.err(format!(
-                "a path starts with `$` or `$$`, not {}",
-                self.found()
-            ));
+            return self.err(format!("a path starts with `$` or `$$`, not {}", self.found()));
         }
-        let root = if self.eat('$') {
-            Root::Context
-        } else {
-            Root::Input
-        };
+        let root = if self.eat('$') { Root::Context } else { Root::Input };
         let segments = self.segments()?;
         Ok(JsonPath { root, segments })
     }
@@ -429,10 +413,7 @@ impl<'a> Cursor<'a> {
             self.bump();
         }
         if self.pos == start {
-            return self.err(format!(
-                "expected a field name after {after}, found {}",
-                self.found()
-            ));
+            return self.err(format!("expected a field name after {after}, found {}", self.found()));
         }
         Ok(self.src[start..self.pos].to_string())
     }
@@ -478,9 +459,9 @@ impl<'a> Cursor<'a> {
             Some(c) if c == '-' || c == ':' || c.is_ascii_digit() => self.index_or_slice()?,
             _ => {
                 return self.err(format!(
-                "expected a quoted name, an index, `*`, a slice or a filter after `[`, found {}",
-                self.found()
-            ))
+                    "expected a quoted name, an index, `*`, a slice or a filter after `[`, found {}",
+                    self.found()
+                ))
             }
         };
         self.skip_ws();
@@ -506,11 +487,7 @@ impl<'a> Cursor<'a> {
             } else {
                 None
             };
-            return Ok(Segment::Slice {
-                start: first,
-                end,
-                step,
-            });
+            return Ok(Segment::Slice { start: first, end, step });
         }
         let Some(first) = first else {
             return self.err(format!("expected an index, found {}", self.found()));
@@ -522,10 +499,8 @@ impl<'a> Cursor<'a> {
                 match self.opt_int()? {
                     Some(i) => members.push(UnionMember::Index(i)),
                     None => {
-                        return self.err(format!(
-                            "a union lists quoted names or indices, not both; found {}",
-                            self.found()
-                        ))
+                        return self
+                            .err(format!("a union lists quoted names or indices, not both; found {}", self.found()))
                     }
                 }
                 self.skip_ws();
@@ -565,12 +540,7 @@ impl<'a> Cursor<'a> {
                 Some(c) if c == quote => return Ok(out),
                 Some('\\') => match self.bump() {
                     Some(c @ ('\'' | '"' | '\\')) => out.push(c),
-                    Some(c) => {
-                        return self.err_at(
-                            self.pos - c.len_utf8() - 1,
-                            format!("unknown escape `\\{c}`"),
-                        )
-                    }
+                    Some(c) => return self.err_at(self.pos - c.len_utf8() - 1, format!("unknown escape `\\{c}`")),
                     None => return self.err_at(start, "unterminated string"),
                 },
                 Some(c) => out.push(c),
@@ -611,10 +581,7 @@ impl<'a> Cursor<'a> {
             return Ok(f);
         }
         if !self.eat('@') {
-            return self.err(format!(
-                "a filter tests `@`, the current element; found {}",
-                self.found()
-            ));
+            return self.err(format!("a filter tests `@`, the current element; found {}", self.found()));
         }
         let path = self.segments()?;
         self.skip_ws();
@@ -652,10 +619,7 @@ impl<'a> Cursor<'a> {
                 } else if self.eat_word("null") {
                     Ok(Literal::Null)
                 } else {
-                    self.err(format!(
-                        "expected a string, number, boolean or null, found {}",
-                        self.found()
-                    ))
+                    self.err(format!("expected a string, number, boolean or null, found {}", self.found()))
                 }
             }
         }
@@ -664,9 +628,7 @@ impl<'a> Cursor<'a> {
     /// `word` not followed by a name character.
     fn eat_word(&mut self, word: &str) -> bool {
         let rest = self.rest();
-        if rest.starts_with(word)
-            && !rest[word.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
-        {
+        if rest.starts_with(word) && !rest[word.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_') {
             self.pos += word.len();
             true
         } else {
@@ -724,13 +686,7 @@ impl<'a> Cursor<'a> {
         let name = &self.src[start..self.pos];
         let Some(function) = IntrinsicFunction::from_name(name) else {
             let known: Vec<&str> = IntrinsicFunction::ALL.iter().map(|f| f.name()).collect();
-            return self.err_at(
-                start,
-                format!(
-                    "unknown intrinsic function `{name}`; known: {}",
-                    known.join(", ")
-                ),
-            );
+            return self.err_at(start, format!("unknown intrinsic function `{name}`; known: {}", known.join(", ")));
         };
         self.skip_ws();
         self.expect('(', &format!("after `{name}`"))?;
@@ -745,10 +701,8 @@ impl<'a> Cursor<'a> {
                     break;
                 }
                 if !self.eat(',') {
-                    return self.err(format!(
-                        "expected `,` or `)` in the arguments of `{name}`, found {}",
-                        self.found()
-                    ));
+                    return self
+                        .err(format!("expected `,` or `)` in the arguments of `{name}`, found {}", self.found()));
                 }
             }
         }
@@ -760,15 +714,8 @@ impl<'a> Cursor<'a> {
                 Some(m) => format!("{min} to {m}"),
                 None => format!("at least {min}"),
             };
-            let s = if expected.ends_with(" 1") || expected == "1" {
-                ""
-            } else {
-                "s"
-            };
-            return self.err_at(
-                start,
-                format!("`{name}` takes {expected} argument{s}, not {n}"),
-            );
+            let s = if expected.ends_with(" 1") || expected == "1" { "" } else { "s" };
+            return self.err_at(start, format!("`{name}` takes {expected} argument{s}, not {n}"));
         }
         Ok(Intrinsic { function, args })
     }
@@ -778,9 +725,7 @@ impl<'a> Cursor<'a> {
             Some('\'') => self.intrinsic_string(),
             Some('$') => Ok(IntrinsicArg::Path(self.path()?)),
             Some(c) if c == '-' || c.is_ascii_digit() => Ok(IntrinsicArg::Number(self.number()?)),
-            _ if self.rest().starts_with("States.") => {
-                Ok(IntrinsicArg::Intrinsic(self.intrinsic()?))
-            }
+            _ if self.rest().starts_with("States.") => Ok(IntrinsicArg::Intrinsic(self.intrinsic()?)),
             _ => {
                 if self.eat_word("true") {
                     Ok(IntrinsicArg::Bool(true))
@@ -813,9 +758,7 @@ impl<'a> Cursor<'a> {
                     Some(c) => {
                         return self.err_at(
                             self.pos - c.len_utf8() - 1,
-                            format!(
-                                "unknown escape `\\{c}`; only \\', \\{{, \\}} and \\\\ are escapes"
-                            ),
+                            format!("unknown escape `\\{c}`; only \\', \\{{, \\}} and \\\\ are escapes"),
                         )
                     }
                     None => return self.err_at(start, "unterminated string"),
@@ -987,33 +930,12 @@ mod tests {
 
     #[test]
     fn parses_roots_and_simple_steps() {
-        assert_eq!(
-            ok("$"),
-            JsonPath {
-                root: Root::Input,
-                segments: vec![]
-            }
-        );
-        assert_eq!(
-            ok("$$"),
-            JsonPath {
-                root: Root::Context,
-                segments: vec![]
-            }
-        );
-        assert_eq!(
-            ok("$$.Map.Item.Value").segments,
-            vec![child("Map"), child("Item"), child("Value")]
-        );
+        assert_eq!(ok("$"), JsonPath { root: Root::Input, segments: vec![] });
+        assert_eq!(ok("$$"), JsonPath { root: Root::Context, segments: vec![] });
+        assert_eq!(ok("$$.Map.Item.Value").segments, vec![child("Map"), child("Item"), child("Value")]);
         assert_eq!(
             ok("$.jobs[0]['run id'][\"x\"].a-b:c").segments,
-            vec![
-                child("jobs"),
-                Segment::Index(0),
-                child("run id"),
-                child("x"),
-                child("a-b:c")
-            ]
+            vec![child("jobs"), Segment::Index(0), child("run id"), child("x"), child("a-b:c")]
         );
         assert_eq!(ok("$.a[-1]").segments, vec![child("a"), Segment::Index(-1)]);
         assert_eq!(ok("$['it\\'s']").segments, vec![child("it's")]);
@@ -1023,56 +945,17 @@ mod tests {
     fn parses_wildcards_unions_slices_and_descent() {
         assert_eq!(ok("$.a.*").segments, vec![child("a"), Segment::Wildcard]);
         assert_eq!(ok("$.a[*]").segments, vec![child("a"), Segment::Wildcard]);
-        assert_eq!(
-            ok("$..name").segments,
-            vec![Segment::Descendant(Box::new(child("name")))]
-        );
-        assert_eq!(
-            ok("$..*").segments,
-            vec![Segment::Descendant(Box::new(Segment::Wildcard))]
-        );
-        assert_eq!(
-            ok("$..[0]").segments,
-            vec![Segment::Descendant(Box::new(Segment::Index(0)))]
-        );
+        assert_eq!(ok("$..name").segments, vec![Segment::Descendant(Box::new(child("name")))]);
+        assert_eq!(ok("$..*").segments, vec![Segment::Descendant(Box::new(Segment::Wildcard))]);
+        assert_eq!(ok("$..[0]").segments, vec![Segment::Descendant(Box::new(Segment::Index(0)))]);
         assert_eq!(
             ok("$['a', 'b']").segments,
-            vec![Segment::Union(vec![
-                UnionMember::Name("a".into()),
-                UnionMember::Name("b".into())
-            ])]
+            vec![Segment::Union(vec![UnionMember::Name("a".into()), UnionMember::Name("b".into())])]
         );
-        assert_eq!(
-            ok("$[0,2]").segments,
-            vec![Segment::Union(vec![
-                UnionMember::Index(0),
-                UnionMember::Index(2)
-            ])]
-        );
-        assert_eq!(
-            ok("$[1:3]").segments,
-            vec![Segment::Slice {
-                start: Some(1),
-                end: Some(3),
-                step: None
-            }]
-        );
-        assert_eq!(
-            ok("$[:-1]").segments,
-            vec![Segment::Slice {
-                start: None,
-                end: Some(-1),
-                step: None
-            }]
-        );
-        assert_eq!(
-            ok("$[::2]").segments,
-            vec![Segment::Slice {
-                start: None,
-                end: None,
-                step: Some(2)
-            }]
-        );
+        assert_eq!(ok("$[0,2]").segments, vec![Segment::Union(vec![UnionMember::Index(0), UnionMember::Index(2)])]);
+        assert_eq!(ok("$[1:3]").segments, vec![Segment::Slice { start: Some(1), end: Some(3), step: None }]);
+        assert_eq!(ok("$[:-1]").segments, vec![Segment::Slice { start: None, end: Some(-1), step: None }]);
+        assert_eq!(ok("$[::2]").segments, vec![Segment::Slice { start: None, end: None, step: Some(2) }]);
     }
 
     #[test]
@@ -1095,40 +978,23 @@ mod tests {
             (">=", FilterOp::Ge),
         ] {
             let p = ok(&format!("$[?(@.n{text}3)]"));
-            assert!(
-                matches!(&p.segments[0], Segment::Filter(Filter::Compare { op: o, .. }) if *o == op),
-                "{text}"
-            );
+            assert!(matches!(&p.segments[0], Segment::Filter(Filter::Compare { op: o, .. }) if *o == op), "{text}");
         }
         assert!(matches!(
             ok("$[?(@.ok == true)]").segments[0],
-            Segment::Filter(Filter::Compare {
-                value: Literal::Bool(true),
-                ..
-            })
+            Segment::Filter(Filter::Compare { value: Literal::Bool(true), .. })
         ));
         assert!(matches!(
             ok("$[?(@.x != null)]").segments[0],
-            Segment::Filter(Filter::Compare {
-                value: Literal::Null,
-                ..
-            })
+            Segment::Filter(Filter::Compare { value: Literal::Null, .. })
         ));
         assert!(matches!(
             ok("$[?(@.n > -1.5e2)]").segments[0],
-            Segment::Filter(Filter::Compare {
-                value: Literal::Number(_),
-                ..
-            })
+            Segment::Filter(Filter::Compare { value: Literal::Number(_), .. })
         ));
-        assert!(matches!(
-            ok("$[?(@.tags)]").segments[0],
-            Segment::Filter(Filter::Exists(_))
-        ));
+        assert!(matches!(ok("$[?(@.tags)]").segments[0], Segment::Filter(Filter::Exists(_))));
         let p = ok("$[?(@.a == 1 && (@.b == 'x)]' || @.c))]");
-        assert!(
-            matches!(&p.segments[0], Segment::Filter(Filter::And(_, b)) if matches!(**b, Filter::Or(..)))
-        );
+        assert!(matches!(&p.segments[0], Segment::Filter(Filter::And(_, b)) if matches!(**b, Filter::Or(..))));
     }
 
     #[test]
@@ -1160,9 +1026,7 @@ mod tests {
         assert!(bad("").contains("a path starts with `$`"), "{}", bad(""));
         assert!(bad("a.b").contains("a path starts with `$`"));
         assert!(bad("$.").contains("expected a field name after `.`"));
-        assert!(
-            bad("$.a.").contains("expected a field name after `.`, found the end (at character 5)")
-        );
+        assert!(bad("$.a.").contains("expected a field name after `.`, found the end (at character 5)"));
         assert!(bad("$...a").contains("`...` is not a path step"));
         assert!(bad("$.a[").contains("after `[`"));
         assert!(bad("$.a[0").contains("expected `]` to close `[`"));
@@ -1196,16 +1060,8 @@ mod tests {
         let c = call("States.Format('s3://{}/{}', $.bucket, States.ArrayGetItem($.keys[0,1], 0))");
         assert_eq!(c.function, IntrinsicFunction::Format);
         assert_eq!(c.args.len(), 3);
-        assert_eq!(
-            c.args[0],
-            IntrinsicArg::String {
-                raw: "s3://{}/{}".into(),
-                value: "s3://{}/{}".into()
-            }
-        );
-        let IntrinsicArg::Intrinsic(inner) = &c.args[2] else {
-            panic!("{:?}", c.args[2])
-        };
+        assert_eq!(c.args[0], IntrinsicArg::String { raw: "s3://{}/{}".into(), value: "s3://{}/{}".into() });
+        let IntrinsicArg::Intrinsic(inner) = &c.args[2] else { panic!("{:?}", c.args[2]) };
         assert_eq!(inner.function, IntrinsicFunction::ArrayGetItem);
         assert_eq!(inner.args[1], IntrinsicArg::Number(0.into()));
         let paths: Vec<String> = c.paths().iter().map(|p| p.to_string()).collect();
@@ -1214,10 +1070,7 @@ mod tests {
         let c = call(r"States.Format('it\'s \{literal\} {} \\', $$.Execution.Id)");
         assert_eq!(
             c.args[0],
-            IntrinsicArg::String {
-                raw: r"it\'s \{literal\} {} \\".into(),
-                value: r"it's {literal} {} \".into()
-            }
+            IntrinsicArg::String { raw: r"it\'s \{literal\} {} \\".into(), value: r"it's {literal} {} \".into() }
         );
         assert_eq!(call("States.UUID()").args, vec![]);
         assert_eq!(
@@ -1228,43 +1081,30 @@ mod tests {
                 IntrinsicArg::Bool(true),
                 IntrinsicArg::Bool(false),
                 IntrinsicArg::Null,
-                IntrinsicArg::String {
-                    raw: "a,b)".into(),
-                    value: "a,b)".into()
-                },
+                IntrinsicArg::String { raw: "a,b)".into(), value: "a,b)".into() },
             ]
         );
         assert_eq!(call("States.MathRandom($.lo,$.hi,7)").args.len(), 3);
-        assert!(matches!(
-            PayloadValue::parse("States.JsonToString($.a)"),
-            Ok(PayloadValue::Intrinsic(_))
-        ));
-        assert!(matches!(
-            PayloadValue::parse("$.a"),
-            Ok(PayloadValue::Path(_))
-        ));
+        assert!(matches!(PayloadValue::parse("States.JsonToString($.a)"), Ok(PayloadValue::Intrinsic(_))));
+        assert!(matches!(PayloadValue::parse("$.a"), Ok(PayloadValue::Path(_))));
         let text = "States.Format('{}-{}', $.a[?(@.x == ')')], States.UUID())";
         assert_eq!(call(text).to_string(), text);
     }
 
     #[test]
     fn rejects_malformed_intrinsics_with_a_reason() {
-        assert!(bad_call("States.Nope($.a)")
-            .contains("unknown intrinsic function `States.Nope`; known: States.Format"));
+        assert!(bad_call("States.Nope($.a)").contains("unknown intrinsic function `States.Nope`; known: States.Format"));
         assert!(bad_call("States.Format").contains("expected `(` after `States.Format`"));
         assert!(bad_call("States.Format('a'").contains("expected `,` or `)`"));
         assert!(bad_call("States.Format('a)").contains("unterminated string"));
         assert!(bad_call(r"States.Format('\n')").contains("unknown escape `\\n`"));
-        assert!(bad_call("States.ArrayRange(1, 2)")
-            .contains("`States.ArrayRange` takes 3 arguments, not 2"));
+        assert!(bad_call("States.ArrayRange(1, 2)").contains("`States.ArrayRange` takes 3 arguments, not 2"));
         assert!(bad_call("States.UUID(1)").contains("takes 0 arguments, not 1"));
         assert!(bad_call("States.StringToJson($.a, $.b)").contains("takes 1 argument, not 2"));
         assert!(bad_call("States.Format()").contains("takes at least 1 argument, not 0"));
         assert!(bad_call("States.Format('{}', $.a..)").contains("expected a field name after `..`"));
-        assert!(bad_call("States.Format('{}', x)")
-            .contains("expected a string, number, boolean, null, path"));
+        assert!(bad_call("States.Format('{}', x)").contains("expected a string, number, boolean, null, path"));
         assert!(bad_call("States.Format('{}', $.a) x").contains("unexpected ` `"));
-        assert!(bad_call("States.Array(States.Bad())")
-            .contains("unknown intrinsic function `States.Bad`"));
+        assert!(bad_call("States.Array(States.Bad())").contains("unknown intrinsic function `States.Bad`"));
     }
 }

@@ -159,11 +159,7 @@ pub struct Catcher {
     pub next: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "deserialize_nullable_path"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub result_path: NullablePath,
 }
 
@@ -186,7 +182,6 @@ impl Catcher {
         self
     }
 }
-
 
 /// A Task state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -511,4 +506,3 @@ pub enum TransitionKind {
     Default,
     Catch,
 }
-

@@ -59,11 +59,7 @@ pub struct ValidationError {
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.state, self.field.is_empty()) {
-            (Some(s), false) => write!(
-                f,
-                "state \"{s}\", field \"{}\": {}",
-                self.field, self.message
-            ),
+            (Some(s), false) => write!(f, "state \"{s}\", field \"{}\": {}", self.field, self.message),
             (Some(s), true) => write!(f, "state \"{s}\": {}", self.message),
             (None, false) => write!(f, "field \"{}\": {}", self.field, self.message),
             (None, true) => f.write_str(&self.message),
@@ -99,12 +95,7 @@ pub fn validate_json(text: &str) -> Result<StateMachine, Vec<ValidationError>> {
     let mut errors = Vec::new();
     let mut path = Vec::new();
     let mut de = serde_json::Deserializer::from_str(text);
-    let scanned = KeyScan {
-        path: &mut path,
-        errors: &mut errors,
-    }
-    .deserialize(&mut de)
-    .and_then(|()| de.end());
+    let scanned = KeyScan { path: &mut path, errors: &mut errors }.deserialize(&mut de).and_then(|()| de.end());
     if let Err(e) = scanned {
         return Err(vec![document_error(&e)]);
     }
@@ -127,11 +118,7 @@ pub fn validate_json(text: &str) -> Result<StateMachine, Vec<ValidationError>> {
 }
 
 fn document_error(e: &serde_json::Error) -> ValidationError {
-    ValidationError {
-        state: None,
-        field: String::new(),
-        message: format!("not a valid ASL document: {e}"),
-    }
+    ValidationError { state: None, field: String::new(), message: format!("not a valid ASL document: {e}") }
 }
 
 // ---------------------------------------------------------------------------
@@ -165,19 +152,8 @@ struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     fn new(machine: &'a StateMachine) -> Self {
-        let mut c = Checker {
-            scopes: Vec::new(),
-            states: Vec::new(),
-            by_name: HashMap::new(),
-            errors: Vec::new(),
-        };
-        c.add_scope(
-            None,
-            None,
-            &machine.start_at,
-            &machine.states,
-            String::new(),
-        );
+        let mut c = Checker { scopes: Vec::new(), states: Vec::new(), by_name: HashMap::new(), errors: Vec::new() };
+        c.add_scope(None, None, &machine.start_at, &machine.states, String::new());
         c
     }
 
@@ -190,46 +166,21 @@ impl<'a> Checker<'a> {
         field_prefix: String,
     ) {
         let scope = self.scopes.len();
-        self.scopes.push(Scope {
-            owner,
-            parent,
-            start_at,
-            states,
-            field_prefix,
-        });
-        let prefix = owner
-            .map(|o| format!("{}/", self.states[o].path))
-            .unwrap_or_default();
+        self.scopes.push(Scope { owner, parent, start_at, states, field_prefix });
+        let prefix = owner.map(|o| format!("{}/", self.states[o].path)).unwrap_or_default();
         for (name, state) in states {
             let index = self.states.len();
-            self.states.push(StateRef {
-                path: format!("{prefix}{name}"),
-                name,
-                state,
-                scope,
-            });
+            self.states.push(StateRef { path: format!("{prefix}{name}"), name, state, scope });
             self.by_name.entry(name).or_default().push(index);
             match state {
                 State::Parallel(p) => {
                     for (i, b) in p.branches.iter().enumerate() {
-                        self.add_scope(
-                            Some(scope),
-                            Some(index),
-                            &b.start_at,
-                            &b.states,
-                            format!("Branches[{i}]."),
-                        );
+                        self.add_scope(Some(scope), Some(index), &b.start_at, &b.states, format!("Branches[{i}]."));
                     }
                 }
                 State::Map(m) => {
                     let ip = &m.item_processor;
-                    self.add_scope(
-                        Some(scope),
-                        Some(index),
-                        &ip.start_at,
-                        &ip.states,
-                        "ItemProcessor.".into(),
-                    );
+                    self.add_scope(Some(scope), Some(index), &ip.start_at, &ip.states, "ItemProcessor.".into());
                 }
                 _ => {}
             }
@@ -238,11 +189,7 @@ impl<'a> Checker<'a> {
 
     fn push(&mut self, state: Option<usize>, field: impl Into<String>, message: impl Into<String>) {
         let state = state.map(|s| self.states[s].path.clone());
-        self.errors.push(ValidationError {
-            state,
-            field: field.into(),
-            message: message.into(),
-        });
+        self.errors.push(ValidationError { state, field: field.into(), message: message.into() });
     }
 
     fn describe(&self, state: usize) -> String {
@@ -294,13 +241,7 @@ impl<'a> Checker<'a> {
     // -- rules 2 to 4, per scope ---------------------------------------------
 
     fn check_scope(&mut self, scope: usize) {
-        let Scope {
-            owner,
-            start_at,
-            states,
-            ref field_prefix,
-            ..
-        } = self.scopes[scope];
+        let Scope { owner, start_at, states, ref field_prefix, .. } = self.scopes[scope];
         let prefix = field_prefix.clone();
         let start_ok = self.check_target(scope, owner, format!("{prefix}StartAt"), start_at);
         if states.is_empty() {
@@ -332,24 +273,14 @@ impl<'a> Checker<'a> {
             .filter(|&i| self.states[i].scope == scope && !seen.contains(self.states[i].name))
             .collect();
         for i in unreachable {
-            self.push(
-                Some(i),
-                "",
-                format!("the state is not reachable from `StartAt` \"{start_at}\""),
-            );
+            self.push(Some(i), "", format!("the state is not reachable from `StartAt` \"{start_at}\""));
         }
     }
 
     /// Checks that `target` names a state of `scope`; the error goes to
     /// `state` (the state holding the field, or the scope owner for
     /// `StartAt`).
-    fn check_target(
-        &mut self,
-        scope: usize,
-        state: Option<usize>,
-        field: String,
-        target: &str,
-    ) -> bool {
+    fn check_target(&mut self, scope: usize, state: Option<usize>, field: String, target: &str) -> bool {
         if self.scopes[scope].states.contains_key(target) {
             return true;
         }
@@ -365,18 +296,10 @@ impl<'a> Checker<'a> {
                         s = self.scopes[s].parent.expect("scope is an ancestor");
                     }
                     let owner = self.scopes[s].owner.expect("a nested scope has an owner");
-                    format!(
-                        "`{key}` \"{target}\" enters the branch of {}; {rule}",
-                        self.describe(owner)
-                    )
+                    format!("`{key}` \"{target}\" enters the branch of {}; {rule}", self.describe(owner))
                 } else {
-                    let owner = self.scopes[scope]
-                        .owner
-                        .expect("the machine scope is everyone's ancestor");
-                    format!(
-                        "`{key}` \"{target}\" leaves the branch of {}; {rule}",
-                        self.describe(owner)
-                    )
+                    let owner = self.scopes[scope].owner.expect("the machine scope is everyone's ancestor");
+                    format!("`{key}` \"{target}\" leaves the branch of {}; {rule}", self.describe(owner))
                 }
             }
         };
@@ -420,11 +343,7 @@ impl<'a> Checker<'a> {
                 self.check_template(i, "Parameters", p.parameters.as_ref());
                 self.check_template(i, "ResultSelector", p.result_selector.as_ref());
                 if p.branches.is_empty() {
-                    self.push(
-                        Some(i),
-                        "Branches",
-                        "a Parallel state needs at least one branch",
-                    );
+                    self.push(Some(i), "Branches", "a Parallel state needs at least one branch");
                 }
             }
             State::Map(m) => {
@@ -462,14 +381,10 @@ impl<'a> Checker<'a> {
             }
             State::Succeed(_) | State::Fail(_) => {}
             _ => match (state.next(), state.end() == Some(true)) {
-                (Some(_), true) => {
-                    self.push(Some(i), "End", "`Next` and `End: true` are exclusive")
+                (Some(_), true) => self.push(Some(i), "End", "`Next` and `End: true` are exclusive"),
+                (None, false) => {
+                    self.push(Some(i), "Next", format!("a {} state needs `Next` or `End: true`", state.type_name()))
                 }
-                (None, false) => self.push(
-                    Some(i),
-                    "Next",
-                    format!("a {} state needs `Next` or `End: true`", state.type_name()),
-                ),
                 _ => {}
             },
         }
@@ -477,44 +392,18 @@ impl<'a> Checker<'a> {
 
     // -- rule 6 ---------------------------------------------------------------
 
-    fn check_error_names(
-        &mut self,
-        i: usize,
-        field: &str,
-        names: &[String],
-        last: bool,
-        what: &str,
-    ) {
+    fn check_error_names(&mut self, i: usize, field: &str, names: &[String], last: bool, what: &str) {
         if names.is_empty() {
-            self.push(
-                Some(i),
-                field,
-                "`ErrorEquals` needs at least one error name",
-            );
+            self.push(Some(i), field, "`ErrorEquals` needs at least one error name");
         } else if names.iter().any(|n| n == "States.ALL") && (names.len() > 1 || !last) {
-            self.push(
-                Some(i),
-                field,
-                format!("States.ALL must be the only error name and in the last {what}"),
-            );
+            self.push(Some(i), field, format!("States.ALL must be the only error name and in the last {what}"));
         }
     }
 
-    fn check_range(
-        &mut self,
-        i: Option<usize>,
-        field: &str,
-        value: Option<u64>,
-        min: u64,
-        max: u64,
-    ) {
+    fn check_range(&mut self, i: Option<usize>, field: &str, value: Option<u64>, min: u64, max: u64) {
         if let Some(v) = value {
             if v < min || v > max {
-                self.push(
-                    i,
-                    field,
-                    format!("must be between {min} and {max}, not {v}"),
-                );
+                self.push(i, field, format!("must be between {min} and {max}, not {v}"));
             }
         }
     }
@@ -522,35 +411,13 @@ impl<'a> Checker<'a> {
     fn check_retry_catch(&mut self, i: usize, retry: &[Retrier], catch: &[Catcher]) {
         for (n, r) in retry.iter().enumerate() {
             let f = |name: &str| format!("Retry[{n}].{name}");
-            self.check_error_names(
-                i,
-                &f("ErrorEquals"),
-                &r.error_equals,
-                n + 1 == retry.len(),
-                "retrier",
-            );
-            self.check_range(
-                Some(i),
-                &f("IntervalSeconds"),
-                r.interval_seconds,
-                1,
-                MAX_SECONDS,
-            );
+            self.check_error_names(i, &f("ErrorEquals"), &r.error_equals, n + 1 == retry.len(), "retrier");
+            self.check_range(Some(i), &f("IntervalSeconds"), r.interval_seconds, 1, MAX_SECONDS);
             self.check_range(Some(i), &f("MaxAttempts"), r.max_attempts, 0, MAX_SECONDS);
-            self.check_range(
-                Some(i),
-                &f("MaxDelaySeconds"),
-                r.max_delay_seconds,
-                1,
-                MAX_DELAY_SECONDS,
-            );
+            self.check_range(Some(i), &f("MaxDelaySeconds"), r.max_delay_seconds, 1, MAX_DELAY_SECONDS);
             if let Some(rate) = r.backoff_rate {
                 if !(rate.is_finite() && rate >= 1.0) {
-                    self.push(
-                        Some(i),
-                        f("BackoffRate"),
-                        format!("must be at least 1.0, not {rate}"),
-                    );
+                    self.push(Some(i), f("BackoffRate"), format!("must be at least 1.0, not {rate}"));
                 }
             }
         }
@@ -564,11 +431,7 @@ impl<'a> Checker<'a> {
     fn check_machine(&mut self, m: &StateMachine) {
         if let Some(v) = &m.version {
             if v != "1.0" {
-                self.push(
-                    None,
-                    "Version",
-                    format!("the only ASL version is \"1.0\", not \"{v}\""),
-                );
+                self.push(None, "Version", format!("the only ASL version is \"1.0\", not \"{v}\""));
             }
         }
         self.check_range(None, "TimeoutSeconds", m.timeout_seconds, 1, MAX_SECONDS);
@@ -576,42 +439,20 @@ impl<'a> Checker<'a> {
 
     fn check_timeouts(&mut self, i: usize, t: &Task) {
         self.check_range(Some(i), "TimeoutSeconds", t.timeout_seconds, 1, MAX_SECONDS);
-        self.check_range(
-            Some(i),
-            "HeartbeatSeconds",
-            t.heartbeat_seconds,
-            1,
-            MAX_SECONDS,
-        );
+        self.check_range(Some(i), "HeartbeatSeconds", t.heartbeat_seconds, 1, MAX_SECONDS);
         if let (Some(h), Some(t)) = (t.heartbeat_seconds, t.timeout_seconds) {
             if h >= t {
-                self.push(
-                    Some(i),
-                    "HeartbeatSeconds",
-                    format!("must be smaller than `TimeoutSeconds` ({t}), not {h}"),
-                );
+                self.push(Some(i), "HeartbeatSeconds", format!("must be smaller than `TimeoutSeconds` ({t}), not {h}"));
             }
         }
         for (value, path, name) in [
-            (
-                t.timeout_seconds.is_some(),
-                &t.timeout_seconds_path,
-                "TimeoutSeconds",
-            ),
-            (
-                t.heartbeat_seconds.is_some(),
-                &t.heartbeat_seconds_path,
-                "HeartbeatSeconds",
-            ),
+            (t.timeout_seconds.is_some(), &t.timeout_seconds_path, "TimeoutSeconds"),
+            (t.heartbeat_seconds.is_some(), &t.heartbeat_seconds_path, "HeartbeatSeconds"),
         ] {
             if let Some(p) = path {
                 let field = format!("{name}Path");
                 if value {
-                    self.push(
-                        Some(i),
-                        &field,
-                        format!("`{name}` and `{name}Path` are exclusive"),
-                    );
+                    self.push(Some(i), &field, format!("`{name}` and `{name}Path` are exclusive"));
                 }
                 self.check_reference_path(i, &field, p);
             }
@@ -638,7 +479,10 @@ impl<'a> Checker<'a> {
             [_, second, ..] => self.push(
                 Some(i),
                 *second,
-                format!("a Wait state takes exactly one of Seconds, Timestamp, SecondsPath and TimestampPath, not {}", given.join(" and ")),
+                format!(
+                    "a Wait state takes exactly one of Seconds, Timestamp, SecondsPath and TimestampPath, not {}",
+                    given.join(" and ")
+                ),
             ),
         }
         self.check_range(Some(i), "Seconds", w.seconds, 0, MAX_SECONDS);
@@ -656,18 +500,11 @@ impl<'a> Checker<'a> {
     }
 
     fn check_fail(&mut self, i: usize, f: &Fail) {
-        for (value, path, name) in [
-            (&f.error, &f.error_path, "Error"),
-            (&f.cause, &f.cause_path, "Cause"),
-        ] {
+        for (value, path, name) in [(&f.error, &f.error_path, "Error"), (&f.cause, &f.cause_path, "Cause")] {
             if let Some(p) = path {
                 let field = format!("{name}Path");
                 if value.is_some() {
-                    self.push(
-                        Some(i),
-                        &field,
-                        format!("`{name}` and `{name}Path` are exclusive"),
-                    );
+                    self.push(Some(i), &field, format!("`{name}` and `{name}Path` are exclusive"));
                 }
                 self.check_payload_value(i, &field, p);
             }
@@ -679,11 +516,7 @@ impl<'a> Checker<'a> {
             self.check_reference_path(i, "ItemsPath", p);
         }
         if m.item_selector.is_some() && m.parameters.is_some() {
-            self.push(
-                Some(i),
-                "Parameters",
-                "`ItemSelector` and `Parameters` (its legacy name) are exclusive",
-            );
+            self.push(Some(i), "Parameters", "`ItemSelector` and `Parameters` (its legacy name) are exclusive");
         }
         self.check_template(i, "ItemSelector", m.item_selector.as_ref());
         self.check_template(i, "Parameters", m.parameters.as_ref());
@@ -716,11 +549,7 @@ impl<'a> Checker<'a> {
         match JsonPath::parse(text) {
             Ok(p) => Some(p),
             Err(e) => {
-                self.push(
-                    Some(i),
-                    field,
-                    format!("\"{text}\" is not a valid JSONPath: {e}"),
-                );
+                self.push(Some(i), field, format!("\"{text}\" is not a valid JSONPath: {e}"));
                 None
             }
         }
@@ -741,24 +570,14 @@ impl<'a> Checker<'a> {
     fn check_result_path(&mut self, i: usize, field: &str, path: &NullablePath) {
         if let Some(Some(text)) = path {
             if text.starts_with("$$") {
-                self.push(
-                    Some(i),
-                    field,
-                    format!("\"{text}\": a result cannot be written to the context object `$$`"),
-                );
+                self.push(Some(i), field, format!("\"{text}\": a result cannot be written to the context object `$$`"));
             } else {
                 self.check_reference_path(i, field, text);
             }
         }
     }
 
-    fn check_io(
-        &mut self,
-        i: usize,
-        input: &NullablePath,
-        output: &NullablePath,
-        result: Option<&NullablePath>,
-    ) {
+    fn check_io(&mut self, i: usize, input: &NullablePath, output: &NullablePath, result: Option<&NullablePath>) {
         if let Some(Some(p)) = input {
             self.parse_path(i, "InputPath", p);
         }
@@ -772,16 +591,8 @@ impl<'a> Checker<'a> {
 
     fn check_payload_value(&mut self, i: usize, field: &str, text: &str) {
         if let Err(e) = PayloadValue::parse(text) {
-            let what = if is_intrinsic(text) {
-                "intrinsic function call"
-            } else {
-                "JSONPath"
-            };
-            self.push(
-                Some(i),
-                field,
-                format!("\"{text}\" is not a valid {what}: {e}"),
-            );
+            let what = if is_intrinsic(text) { "intrinsic function call" } else { "JSONPath" };
+            self.push(Some(i), field, format!("\"{text}\" is not a valid {what}: {e}"));
         }
     }
 
@@ -795,18 +606,16 @@ impl<'a> Checker<'a> {
                     let child = format!("{field}.{key}");
                     if let Some(plain) = key.strip_suffix(".$") {
                         if map.contains_key(plain) {
-                            self.push(
-                                Some(i),
-                                &child,
-                                format!("`{plain}` and `{key}` both set the field `{plain}`"),
-                            );
+                            self.push(Some(i), &child, format!("`{plain}` and `{key}` both set the field `{plain}`"));
                         }
                         match v {
                             Value::String(text) => self.check_payload_value(i, &child, text),
                             other => self.push(
                                 Some(i),
                                 &child,
-                                format!("a `.$` field takes a path or an intrinsic function call as a string, not {other}"),
+                                format!(
+                                    "a `.$` field takes a path or an intrinsic function call as a string, not {other}"
+                                ),
                             ),
                         }
                     } else {
@@ -828,17 +637,9 @@ impl<'a> Checker<'a> {
     fn check_condition(&mut self, i: usize, prefix: &str, condition: &Condition) {
         match condition {
             Condition::And(cs) | Condition::Or(cs) => {
-                let op = if matches!(condition, Condition::And(_)) {
-                    "And"
-                } else {
-                    "Or"
-                };
+                let op = if matches!(condition, Condition::And(_)) { "And" } else { "Or" };
                 if cs.is_empty() {
-                    self.push(
-                        Some(i),
-                        format!("{prefix}{op}"),
-                        format!("`{op}` needs at least one rule"),
-                    );
+                    self.push(Some(i), format!("{prefix}{op}"), format!("`{op}` needs at least one rule"));
                 }
                 for (n, c) in cs.iter().enumerate() {
                     self.check_condition(i, &format!("{prefix}{op}[{n}]."), c);
@@ -878,11 +679,7 @@ impl<'a> Checker<'a> {
                     OperandKind::Number => "a number",
                     OperandKind::Bool => "a boolean",
                 };
-                self.push(
-                    Some(i),
-                    &field,
-                    format!("`{}` takes {expected} operand", cmp.op.name()),
-                );
+                self.push(Some(i), &field, format!("`{}` takes {expected} operand", cmp.op.name()));
             }
         }
     }
@@ -895,9 +692,7 @@ fn check_timestamp(text: &str) -> Result<(), String> {
     let b = text.as_bytes();
     let num = |from: usize, len: usize| -> Option<u32> {
         let s = b.get(from..from + len)?;
-        s.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| s.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+        s.iter().all(u8::is_ascii_digit).then(|| s.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
     };
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
     let parsed = (|| {
@@ -929,11 +724,8 @@ fn check_timestamp(text: &str) -> Result<(), String> {
             return Some(());
         }
         let offset = rest.as_bytes();
-        let two = |s: &[u8]| {
-            s.iter()
-                .all(u8::is_ascii_digit)
-                .then(|| u32::from(s[0] - b'0') * 10 + u32::from(s[1] - b'0'))
-        };
+        let two =
+            |s: &[u8]| s.iter().all(u8::is_ascii_digit).then(|| u32::from(s[0] - b'0') * 10 + u32::from(s[1] - b'0'));
         if offset.len() == 6 && matches!(offset[0], b'+' | b'-') && offset[3] == b':' {
             let (h, m) = (two(&offset[1..3])?, two(&offset[4..6])?);
             if h <= 23 && m <= 59 {
@@ -1000,8 +792,9 @@ impl KeyScan<'_> {
             ValidationError {
                 state: (!names.is_empty()).then(|| names.join("/")),
                 field,
-                message: "the key appears twice in the same object; a JSON parser would silently keep only the last one"
-                    .into(),
+                message:
+                    "the key appears twice in the same object; a JSON parser would silently keep only the last one"
+                        .into(),
             }
         };
         self.errors.push(error);
@@ -1064,10 +857,7 @@ impl<'de> Visitor<'de> for KeyScan<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for n in 0.. {
             self.path.push(format!("[{n}]"));
-            let more = seq.next_element_seed(KeyScan {
-                path: &mut *self.path,
-                errors: &mut *self.errors,
-            })?;
+            let more = seq.next_element_seed(KeyScan { path: &mut *self.path, errors: &mut *self.errors })?;
             self.path.pop();
             if more.is_none() {
                 break;
@@ -1083,10 +873,7 @@ impl<'de> Visitor<'de> for KeyScan<'_> {
                 self.duplicate(&key);
             }
             self.path.push(key);
-            map.next_value_seed(KeyScan {
-                path: &mut *self.path,
-                errors: &mut *self.errors,
-            })?;
+            map.next_value_seed(KeyScan { path: &mut *self.path, errors: &mut *self.errors })?;
             self.path.pop();
         }
         Ok(())

@@ -87,13 +87,11 @@ const CLAIM: &str = "${ClaimFunctionArn}";
 const LOAD: &str = "${LoadFunctionArn}";
 
 fn resources() -> ResourceTable {
-    ResourceTable::new()
-        .with(CLAIM, None, schema_of::<RunTicket>())
-        .with(
-            LOAD,
-            Some(schema_of::<LoadInput>()),
-            schema_of::<LoadOutput>(),
-        )
+    ResourceTable::new().with(CLAIM, None, schema_of::<RunTicket>()).with(
+        LOAD,
+        Some(schema_of::<LoadInput>()),
+        schema_of::<LoadOutput>(),
+    )
 }
 
 fn machine(states: Value, start: &str) -> StateMachine {
@@ -121,22 +119,13 @@ fn assert_ok(m: &StateMachine) {
 /// every one of `words`.
 #[track_caller]
 fn assert_one(es: &[PathError], state: &str, field: &str, path: &str, words: &[&str]) {
-    assert_eq!(
-        es.len(),
-        1,
-        "expected one error, got:\n{}",
-        render_errors(es)
-    );
+    assert_eq!(es.len(), 1, "expected one error, got:\n{}", render_errors(es));
     assert_error(&es[0], state, field, path, words);
 }
 
 #[track_caller]
 fn assert_error(e: &PathError, state: &str, field: &str, path: &str, words: &[&str]) {
-    assert_eq!(
-        (e.state.as_str(), e.field.as_str(), e.path.as_str()),
-        (state, field, path),
-        "{e}"
-    );
+    assert_eq!((e.state.as_str(), e.field.as_str(), e.path.as_str()), (state, field, path), "{e}");
     for w in words {
         assert!(e.message.contains(w), "message lacks {w:?}: {e}");
     }
@@ -161,19 +150,13 @@ fn pass_reading(params: Value) -> Value {
 
 #[test]
 fn a_typo_in_parameters_is_reported_with_state_field_and_available_fields() {
-    let m = machine(
-        json!({ "Start": pass_reading(json!({ "id.$": "$.job_idd", "label.$": "$.label" })) }),
-        "Start",
-    );
+    let m = machine(json!({ "Start": pass_reading(json!({ "id.$": "$.job_idd", "label.$": "$.label" })) }), "Start");
     assert_one(
         &errors(&m),
         "Start",
         "Parameters.id.$",
         "$.job_idd",
-        &[
-            "field \"job_idd\" does not exist in JobRequest",
-            "it has: job_id, previous_run, runs, label",
-        ],
+        &["field \"job_idd\" does not exist in JobRequest", "it has: job_id, previous_run, runs, label"],
     );
 }
 
@@ -186,13 +169,7 @@ fn nested_templates_and_static_values_are_typed() {
         }),
         "Start",
     );
-    assert_one(
-        &errors(&m),
-        "Read",
-        "Parameters.c.$",
-        "$.outer.nope",
-        &["\"nope\" does not exist", "it has: id, kind"],
-    );
+    assert_one(&errors(&m), "Read", "Parameters.c.$", "$.outer.nope", &["\"nope\" does not exist", "it has: id, kind"]);
 }
 
 #[test]
@@ -207,22 +184,17 @@ fn a_renamed_task_output_field_is_caught_in_the_next_parameters_and_choice() {
     }));
     let choice = {
         let mut c = choice;
-        c.states.insert(
-            "Done".into(),
-            serde_json::from_value(json!({ "Type": "Succeed" })).unwrap(),
-        );
+        c.states.insert("Done".into(), serde_json::from_value(json!({ "Type": "Succeed" })).unwrap());
         c
     };
     assert_ok(&params);
     assert_ok(&choice);
 
-    let renamed = ResourceTable::new()
-        .with(CLAIM, None, schema_of::<RunTicketRenamed>())
-        .with(
-            LOAD,
-            Some(schema_of::<LoadInput>()),
-            schema_of::<LoadOutput>(),
-        );
+    let renamed = ResourceTable::new().with(CLAIM, None, schema_of::<RunTicketRenamed>()).with(
+        LOAD,
+        Some(schema_of::<LoadInput>()),
+        schema_of::<LoadOutput>(),
+    );
     assert_one(
         &errors_with(&params, &renamed),
         "Next",
@@ -241,10 +213,7 @@ fn a_renamed_task_output_field_is_caught_in_the_next_parameters_and_choice() {
 
 #[test]
 fn a_task_with_an_unknown_result_type_is_an_error_unless_opted_out() {
-    let m = machine(
-        json!({ "T": { "Type": "Task", "Resource": "${Mystery}", "End": true } }),
-        "T",
-    );
+    let m = machine(json!({ "T": { "Type": "Task", "Resource": "${Mystery}", "End": true } }), "T");
     assert_one(&errors(&m), "T", "Resource", "", &["${Mystery}", "unknown"]);
     let opted_out = resources().with("${Mystery}", None, json!(true));
     assert!(errors_with(&m, &opted_out).is_empty());
@@ -254,9 +223,8 @@ fn a_task_with_an_unknown_result_type_is_an_error_unless_opted_out() {
 
 #[test]
 fn parameters_must_produce_the_task_input_type() {
-    let load = |params: Value| {
-        after_claim(json!({ "Type": "Task", "Resource": LOAD, "Parameters": params, "End": true }))
-    };
+    let load =
+        |params: Value| after_claim(json!({ "Type": "Task", "Resource": LOAD, "Parameters": params, "End": true }));
     // Missing a required field.
     assert_one(
         &errors(&load(json!({ "run_id.$": "$.run_id" }))),
@@ -267,9 +235,7 @@ fn parameters_must_produce_the_task_input_type() {
     );
     // A field the type does not have.
     assert_one(
-        &errors(&load(
-            json!({ "run_id.$": "$.run_id", "job_id.$": "$.job_id", "runid": "x" }),
-        )),
+        &errors(&load(json!({ "run_id.$": "$.run_id", "job_id.$": "$.job_id", "runid": "x" }))),
         "Next",
         "Parameters",
         "",
@@ -277,32 +243,21 @@ fn parameters_must_produce_the_task_input_type() {
     );
     // A field of the wrong type.
     assert_one(
-        &errors(&load(
-            json!({ "run_id.$": "$.job_id", "job_id.$": "$.job_id" }),
-        )),
+        &errors(&load(json!({ "run_id.$": "$.job_id", "job_id.$": "$.job_id" }))),
         "Next",
         "Parameters",
         "",
         &["Parameters.run_id is an integer", "expects a string"],
     );
     // Optional fields may be given, as constants too.
-    assert!(errors(&load(
-        json!({ "run_id.$": "$.run_id", "job_id.$": "$.job_id", "dry_run": true })
-    ))
-    .is_empty());
+    assert!(errors(&load(json!({ "run_id.$": "$.run_id", "job_id.$": "$.job_id", "dry_run": true }))).is_empty());
 }
 
 #[test]
 fn without_parameters_the_state_input_is_checked_against_the_task_input_type() {
     // Claim's RunTicket has `cluster`, which LoadInput (deny_unknown_fields) does not.
     let m = after_claim(json!({ "Type": "Task", "Resource": LOAD, "End": true }));
-    assert_one(
-        &errors(&m),
-        "Next",
-        "InputPath",
-        "",
-        &["produces \"cluster\" which LoadInput does not have"],
-    );
+    assert_one(&errors(&m), "Next", "InputPath", "", &["produces \"cluster\" which LoadInput does not have"]);
 }
 
 // --- ResultPath, OutputPath, InputPath ------------------------------------------------
@@ -325,10 +280,7 @@ fn result_path_merges_the_result_into_the_input() {
         "Read",
         "Parameters.bad.$",
         "$.ticket.current.runid",
-        &[
-            "at `$.ticket.current`",
-            "\"runid\" does not exist in RunTicket",
-        ],
+        &["at `$.ticket.current`", "\"runid\" does not exist in RunTicket"],
     );
 }
 
@@ -341,13 +293,7 @@ fn result_path_null_keeps_the_input_and_discards_the_result() {
         }),
         "Claim",
     );
-    assert_one(
-        &errors(&m),
-        "Read",
-        "Parameters.run.$",
-        "$.run_id",
-        &["\"run_id\" does not exist in JobRequest"],
-    );
+    assert_one(&errors(&m), "Read", "Parameters.run.$", "$.run_id", &["\"run_id\" does not exist in JobRequest"]);
 }
 
 #[test]
@@ -356,13 +302,7 @@ fn result_path_into_a_non_object_is_reported() {
         json!({ "Claim": { "Type": "Task", "Resource": CLAIM, "ResultPath": "$.label.ticket", "End": true } }),
         "Claim",
     );
-    assert_one(
-        &errors(&m),
-        "Claim",
-        "ResultPath",
-        "$.label.ticket",
-        &["not an object"],
-    );
+    assert_one(&errors(&m), "Claim", "ResultPath", "$.label.ticket", &["not an object"]);
 }
 
 #[test]
@@ -374,13 +314,7 @@ fn output_path_selects_what_the_next_state_receives() {
         }),
         "Claim",
     );
-    assert_one(
-        &errors(&m),
-        "Read",
-        "Parameters.job.$",
-        "$.label",
-        &["\"label\" does not exist in RunTicket"],
-    );
+    assert_one(&errors(&m), "Read", "Parameters.job.$", "$.label", &["\"label\" does not exist in RunTicket"]);
 
     let m = machine(
         json!({
@@ -388,13 +322,7 @@ fn output_path_selects_what_the_next_state_receives() {
         }),
         "P",
     );
-    assert_one(
-        &errors(&m),
-        "P",
-        "OutputPath",
-        "$.nope",
-        &["does not exist in JobRequest"],
-    );
+    assert_one(&errors(&m), "P", "OutputPath", "$.nope", &["does not exist in JobRequest"]);
 }
 
 #[test]
@@ -403,13 +331,7 @@ fn input_path_null_gives_an_empty_object() {
         json!({ "P": { "Type": "Pass", "InputPath": null, "Parameters": { "id.$": "$.job_id", "t.$": "$$.Execution.StartTime" }, "End": true } }),
         "P",
     );
-    assert_one(
-        &errors(&m),
-        "P",
-        "Parameters.id.$",
-        "$.job_id",
-        &["\"job_id\" does not exist", "no fields"],
-    );
+    assert_one(&errors(&m), "P", "Parameters.id.$", "$.job_id", &["\"job_id\" does not exist", "no fields"]);
 }
 
 #[test]
@@ -418,13 +340,7 @@ fn input_path_narrows_what_parameters_read() {
         json!({ "P": { "Type": "Pass", "InputPath": "$.runs[0]", "Parameters": { "r.$": "$.run_id", "j.$": "$.job_id" }, "End": true } }),
         "P",
     );
-    assert_one(
-        &errors(&m),
-        "P",
-        "Parameters.j.$",
-        "$.job_id",
-        &["does not exist in Run"],
-    );
+    assert_one(&errors(&m), "P", "Parameters.j.$", "$.job_id", &["does not exist in Run"]);
 }
 
 #[test]
@@ -437,10 +353,7 @@ fn result_selector_reads_the_task_result() {
         "Next": "Read"
     }));
     let mut m = m;
-    m.states.insert(
-        "Read".into(),
-        serde_json::from_value(pass_reading(json!({ "n.$": "$.load.loaded" }))).unwrap(),
-    );
+    m.states.insert("Read".into(), serde_json::from_value(pass_reading(json!({ "n.$": "$.load.loaded" }))).unwrap());
     assert_one(
         &errors(&m),
         "Next",
@@ -476,10 +389,7 @@ fn a_catcher_puts_the_error_output_at_its_result_path() {
         "Report",
         "Parameters.bad.$",
         "$.failure.Oops",
-        &[
-            "\"Oops\" does not exist in the error output",
-            "Error, Cause",
-        ],
+        &["\"Oops\" does not exist in the error output", "Error, Cause"],
     );
     assert_error(
         &es[1],
@@ -502,13 +412,7 @@ fn the_cause_of_an_error_may_be_absent() {
         }),
         "Claim",
     );
-    assert_one(
-        &errors(&m),
-        "Failed",
-        "CausePath",
-        "$.failure.Cause",
-        &["optional", "IsPresent"],
-    );
+    assert_one(&errors(&m), "Failed", "CausePath", "$.failure.Cause", &["optional", "IsPresent"]);
 }
 
 // --- Map ------------------------------------------------------------------------------
@@ -524,32 +428,18 @@ fn map_over(items_path: &str, selector: Option<Value>, processor: Value) -> Stat
     if let Some(s) = selector {
         map["ItemSelector"] = s;
     }
-    machine(
-        json!({ "RunAll": map, "After": pass_reading(json!({ "first.$": "$.checked[0]" })) }),
-        "RunAll",
-    )
+    machine(json!({ "RunAll": map, "After": pass_reading(json!({ "first.$": "$.checked[0]" })) }), "RunAll")
 }
 
 #[test]
 fn map_items_path_must_be_an_array_and_item_fields_are_checked_inside() {
-    assert_ok(&map_over(
-        "$.runs",
-        None,
-        pass_reading(json!({ "id.$": "$.run_id", "s.$": "$.status" })),
-    ));
+    assert_ok(&map_over("$.runs", None, pass_reading(json!({ "id.$": "$.run_id", "s.$": "$.status" }))));
     assert_one(
-        &errors(&map_over(
-            "$.runs",
-            None,
-            pass_reading(json!({ "s.$": "$.statuss" })),
-        )),
+        &errors(&map_over("$.runs", None, pass_reading(json!({ "s.$": "$.statuss" })))),
         "RunAll/Check",
         "Parameters.s.$",
         "$.statuss",
-        &[
-            "\"statuss\" does not exist in Run",
-            "it has: run_id, status, attempt",
-        ],
+        &["\"statuss\" does not exist in Run", "it has: run_id, status, attempt"],
     );
     assert_one(
         &errors(&map_over("$.label", None, pass_reading(json!({})))),
@@ -594,10 +484,7 @@ fn map_item_selector_reads_the_item_from_the_context_object() {
 
 #[test]
 fn the_map_item_is_not_in_the_context_object_outside_a_map() {
-    let m = machine(
-        json!({ "P": pass_reading(json!({ "v.$": "$$.Map.Item.Value" })) }),
-        "P",
-    );
+    let m = machine(json!({ "P": pass_reading(json!({ "v.$": "$$.Map.Item.Value" })) }), "P");
     assert_one(
         &errors(&m),
         "P",
@@ -613,10 +500,8 @@ fn the_map_result_is_an_array_of_the_processor_outputs() {
     let mut m = m;
     m.states.insert(
         "After".into(),
-        serde_json::from_value(pass_reading(
-            json!({ "a.$": "$.checked[0].id", "b.$": "$.checked[1].run_id" }),
-        ))
-        .unwrap(),
+        serde_json::from_value(pass_reading(json!({ "a.$": "$.checked[0].id", "b.$": "$.checked[1].run_id" })))
+            .unwrap(),
     );
     assert_one(
         &errors(&m),
@@ -647,20 +532,8 @@ fn parallel_results_are_a_tuple_of_branch_outputs() {
     );
     let es = errors(&m);
     assert_eq!(es.len(), 2, "{}", render_errors(&es));
-    assert_error(
-        &es[0],
-        "Read",
-        "Parameters.bad.$",
-        "$[1].run_id",
-        &["\"run_id\" does not exist"],
-    );
-    assert_error(
-        &es[1],
-        "Read",
-        "Parameters.far.$",
-        "$[2]",
-        &["out of range"],
-    );
+    assert_error(&es[0], "Read", "Parameters.bad.$", "$[1].run_id", &["\"run_id\" does not exist"]);
+    assert_error(&es[1], "Read", "Parameters.far.$", "$[2]", &["out of range"]);
 }
 
 // --- Choice, optional fields ------------------------------------------------------------
@@ -678,17 +551,8 @@ fn choice_then(rule: Value, then: Value) -> StateMachine {
 
 #[test]
 fn reading_an_optional_field_is_an_error_but_is_present_is_not() {
-    let m = machine(
-        json!({ "P": pass_reading(json!({ "prev.$": "$.previous_run" })) }),
-        "P",
-    );
-    assert_one(
-        &errors(&m),
-        "P",
-        "Parameters.prev.$",
-        "$.previous_run",
-        &["optional", "States.Runtime", "IsPresent"],
-    );
+    let m = machine(json!({ "P": pass_reading(json!({ "prev.$": "$.previous_run" })) }), "P");
+    assert_one(&errors(&m), "P", "Parameters.prev.$", "$.previous_run", &["optional", "States.Runtime", "IsPresent"]);
 
     // Tested with IsPresent first: the Then branch knows it is there.
     let m = choice_then(
@@ -702,26 +566,14 @@ fn reading_an_optional_field_is_an_error_but_is_present_is_not() {
         json!({ "Variable": "$.previous_runn", "IsPresent": true, "Next": "Then" }),
         json!({ "Type": "Succeed" }),
     );
-    assert_one(
-        &errors(&m),
-        "Decide",
-        "Choices[0].Variable",
-        "$.previous_runn",
-        &["does not exist"],
-    );
+    assert_one(&errors(&m), "Decide", "Choices[0].Variable", "$.previous_runn", &["does not exist"]);
 
     // Comparing an optional field without IsPresent fails at run time.
     let m = choice_then(
         json!({ "Variable": "$.previous_run", "StringEquals": "x", "Next": "Then" }),
         json!({ "Type": "Succeed" }),
     );
-    assert_one(
-        &errors(&m),
-        "Decide",
-        "Choices[0].Variable",
-        "$.previous_run",
-        &["optional"],
-    );
+    assert_one(&errors(&m), "Decide", "Choices[0].Variable", "$.previous_run", &["optional"]);
 
     // Combined in an And: the comparison reads a field tested in the same rule.
     let m = choice_then(
@@ -731,13 +583,7 @@ fn reading_an_optional_field_is_an_error_but_is_present_is_not() {
         ], "Next": "Then" }),
         json!({ "Type": "Succeed" }),
     );
-    assert_one(
-        &errors(&m),
-        "Decide",
-        "Choices[0].And[1].Variable",
-        "$.labell",
-        &["does not exist"],
-    );
+    assert_one(&errors(&m), "Decide", "Choices[0].And[1].Variable", "$.labell", &["does not exist"]);
 }
 
 #[test]
@@ -757,13 +603,7 @@ fn choice_operators_need_a_variable_of_their_type() {
         json!({ "Variable": "$.runs[0].attempt", "NumericLessThanPath": "$.job_idd", "Next": "Then" }),
         json!({ "Type": "Succeed" }),
     );
-    assert_one(
-        &errors(&m),
-        "Decide",
-        "Choices[0].NumericLessThanPath",
-        "$.job_idd",
-        &["does not exist"],
-    );
+    assert_one(&errors(&m), "Decide", "Choices[0].NumericLessThanPath", "$.job_idd", &["does not exist"]);
     // An enum field compares as a string.
     let m = choice_then(
         json!({ "Variable": "$.runs[0].status", "StringEquals": "FAILED", "Next": "Then" }),
@@ -790,10 +630,7 @@ fn the_context_object_has_a_fixed_shape() {
         "P",
         "Parameters.bad.$",
         "$$.Execution.Idd",
-        &[
-            "\"Idd\" does not exist",
-            "Id, Name, StartTime, Input, RoleArn",
-        ],
+        &["\"Idd\" does not exist", "Id, Name, StartTime, Input, RoleArn"],
     );
 }
 
@@ -839,13 +676,7 @@ fn intrinsic_results_are_typed() {
         }),
         "P",
     );
-    assert_one(
-        &errors(&m),
-        "Read",
-        "Parameters.c.$",
-        "$.n.x",
-        &["not an object"],
-    );
+    assert_one(&errors(&m), "Read", "Parameters.c.$", "$.n.x", &["not an object"]);
 }
 
 #[test]
@@ -862,10 +693,7 @@ fn filter_expressions_are_typed() {
     );
     assert_ok(&m);
 
-    let m = machine(
-        json!({ "P": pass_reading(json!({ "f.$": "$.runs[?(@.statuss == 'FAILED')].run_id" })) }),
-        "P",
-    );
+    let m = machine(json!({ "P": pass_reading(json!({ "f.$": "$.runs[?(@.statuss == 'FAILED')].run_id" })) }), "P");
     assert_one(
         &errors(&m),
         "P",
@@ -874,29 +702,11 @@ fn filter_expressions_are_typed() {
         &["in the filter", "\"statuss\" does not exist in Run"],
     );
 
-    let m = machine(
-        json!({ "P": pass_reading(json!({ "f.$": "$.runs[?(@.attempt == 'two')]" })) }),
-        "P",
-    );
-    assert_one(
-        &errors(&m),
-        "P",
-        "Parameters.f.$",
-        "$.runs[?(@.attempt == 'two')]",
-        &["never holds"],
-    );
+    let m = machine(json!({ "P": pass_reading(json!({ "f.$": "$.runs[?(@.attempt == 'two')]" })) }), "P");
+    assert_one(&errors(&m), "P", "Parameters.f.$", "$.runs[?(@.attempt == 'two')]", &["never holds"]);
 
-    let m = machine(
-        json!({ "P": pass_reading(json!({ "f.$": "$.runs[*].runid" })) }),
-        "P",
-    );
-    assert_one(
-        &errors(&m),
-        "P",
-        "Parameters.f.$",
-        "$.runs[*].runid",
-        &["at `$.runs[*]`", "does not exist in Run"],
-    );
+    let m = machine(json!({ "P": pass_reading(json!({ "f.$": "$.runs[*].runid" })) }), "P");
+    assert_one(&errors(&m), "P", "Parameters.f.$", "$.runs[*].runid", &["at `$.runs[*]`", "does not exist in Run"]);
 }
 
 #[test]
@@ -913,29 +723,11 @@ fn wait_and_fail_paths_are_checked() {
         json!({ "F": { "Type": "Fail", "ErrorPath": "States.Format('E{}', $.job_id)", "CausePath": "States.Format('{}', $.labell)" } }),
         "F",
     );
-    assert_one(
-        &errors(&formatted),
-        "F",
-        "CausePath",
-        "States.Format('{}', $.labell)",
-        &["\"labell\" does not exist"],
-    );
+    assert_one(&errors(&formatted), "F", "CausePath", "States.Format('{}', $.labell)", &["\"labell\" does not exist"]);
     let es = errors(&m);
     assert_eq!(es.len(), 3, "{}", render_errors(&es));
-    assert_error(
-        &es[0],
-        "W",
-        "SecondsPath",
-        "$.label",
-        &["a number of seconds", "a string"],
-    );
-    assert_error(
-        &es[1],
-        "W2",
-        "TimestampPath",
-        "$.stamp",
-        &["does not exist"],
-    );
+    assert_error(&es[0], "W", "SecondsPath", "$.label", &["a number of seconds", "a string"]);
+    assert_error(&es[1], "W2", "TimestampPath", "$.stamp", &["does not exist"]);
     assert_error(&es[2], "F", "CausePath", "$.runs", &["needs a string"]);
 }
 
@@ -952,13 +744,7 @@ fn a_state_reached_from_several_predecessors_is_checked_against_each_input() {
         }),
         "Decide",
     );
-    assert_one(
-        &errors(&m),
-        "Read",
-        "Parameters.l.$",
-        "$.label",
-        &["\"label\" does not exist in RunTicket"],
-    );
+    assert_one(&errors(&m), "Read", "Parameters.l.$", "$.label", &["\"label\" does not exist in RunTicket"]);
 }
 
 #[test]
@@ -1002,13 +788,7 @@ fn nested_map_states_name_the_full_scope() {
         batches: Vec<JobRequest>,
     }
     let es = check_paths(&m, &schema_of::<Batches>(), &resources()).unwrap_err();
-    assert_one(
-        &es,
-        "Outer/Inner/Leaf",
-        "Parameters.x.$",
-        "$.nope",
-        &["does not exist in Run"],
-    );
+    assert_one(&es, "Outer/Inner/Leaf", "Parameters.x.$", "$.nope", &["does not exist in Run"]);
 }
 
 #[test]
@@ -1045,23 +825,19 @@ fn optional_structs_and_maps_are_navigated() {
         "$.ticket.cluster.id",
         &["\"cluster\" of RunTicket is optional"],
     );
-    assert_error(
-        &es[1],
-        "Use",
-        "Parameters.bad.$",
-        "$.ticket.run",
-        &["\"run\" does not exist in RunTicket"],
-    );
+    assert_error(&es[1], "Use", "Parameters.bad.$", "$.ticket.run", &["\"run\" does not exist in RunTicket"]);
 }
 
 #[test]
 fn errors_render_with_state_field_and_path() {
-    let m = machine(
-        json!({ "Start": pass_reading(json!({ "id.$": "$.job_idd" })) }),
-        "Start",
-    );
+    let m = machine(json!({ "Start": pass_reading(json!({ "id.$": "$.job_idd" })) }), "Start");
     let text = render_errors(&errors(&m));
-    assert!(text.starts_with("state `Start`, Parameters.id.$ = `$.job_idd`: field \"job_idd\" does not exist in JobRequest"), "{text}");
+    assert!(
+        text.starts_with(
+            "state `Start`, Parameters.id.$ = `$.job_idd`: field \"job_idd\" does not exist in JobRequest"
+        ),
+        "{text}"
+    );
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -1086,19 +862,8 @@ fn a_choice_on_the_tag_of_an_enum_selects_its_variant() {
             "Load",
         )
     };
-    let es = errors_with(
-        &m(pass_reading(
-            json!({ "rows.$": "$.rows", "why.$": "$.reason" }),
-        )),
-        &r,
-    );
-    assert_one(
-        &es,
-        "Then",
-        "Parameters.why.$",
-        "$.reason",
-        &["\"reason\" does not exist", "it has: kind, rows"],
-    );
+    let es = errors_with(&m(pass_reading(json!({ "rows.$": "$.rows", "why.$": "$.reason" }))), &r);
+    assert_one(&es, "Then", "Parameters.why.$", "$.reason", &["\"reason\" does not exist", "it has: kind, rows"]);
 
     // Without the Choice, a field of one variant may be absent.
     let m = machine(
@@ -1108,13 +873,7 @@ fn a_choice_on_the_tag_of_an_enum_selects_its_variant() {
         }),
         "Load",
     );
-    assert_one(
-        &errors_with(&m, &r),
-        "Then",
-        "Parameters.rows.$",
-        "$.rows",
-        &["exists only in some of the shapes"],
-    );
+    assert_one(&errors_with(&m, &r), "Then", "Parameters.rows.$", "$.rows", &["exists only in some of the shapes"]);
 }
 
 #[test]
@@ -1130,13 +889,7 @@ fn recursive_and_self_referencing_schemas_terminate() {
         "P",
     );
     let es = check_paths(&m, &schema_of::<Tree>(), &resources()).unwrap_err();
-    assert_one(
-        &es,
-        "P",
-        "Parameters.bad.$",
-        "$.children[0].nam",
-        &["\"nam\" does not exist in Tree"],
-    );
+    assert_one(&es, "P", "Parameters.bad.$", "$.children[0].nam", &["\"nam\" does not exist in Tree"]);
 
     // A `$ref` to itself describes nothing; it must not hang.
     let m = machine(json!({ "P": pass_reading(json!({ "x.$": "$.a.b" })) }), "P");
@@ -1153,16 +906,7 @@ fn all_of_merges_the_fields_of_its_parts() {
         ],
         "$defs": { "B": { "type": "object", "properties": { "b": { "type": "integer" } }, "required": ["b"] } }
     });
-    let m = machine(
-        json!({ "P": pass_reading(json!({ "a.$": "$.a", "b.$": "$.b", "c.$": "$.c" })) }),
-        "P",
-    );
+    let m = machine(json!({ "P": pass_reading(json!({ "a.$": "$.a", "b.$": "$.b", "c.$": "$.c" })) }), "P");
     let es = check_paths(&m, &schema, &resources()).unwrap_err();
-    assert_one(
-        &es,
-        "P",
-        "Parameters.c.$",
-        "$.c",
-        &["\"c\" does not exist in Both", "it has: a, b"],
-    );
+    assert_one(&es, "P", "Parameters.c.$", "$.c", &["\"c\" does not exist in Both", "it has: a, b"]);
 }

@@ -224,7 +224,10 @@ fn malformed_documents_are_refused_with_the_reason() {
             json!({"StartAt": "A", "States": {"A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "StringEquals": "a", "IsNull": true, "Next": "A"}]}}}),
             "more than one comparison operator",
         ),
-        (json!({"StartAt": "A", "States": {"A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "StringEquals": "a"}]}}}), "Next"),
+        (
+            json!({"StartAt": "A", "States": {"A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "StringEquals": "a"}]}}}),
+            "Next",
+        ),
     ];
     for (doc, expected) in cases {
         let err = serde_json::from_value::<StateMachine>(doc.clone()).expect_err(&doc.to_string()).to_string();

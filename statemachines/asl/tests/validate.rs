@@ -20,10 +20,7 @@ fn errors_of(text: &str) -> Vec<ValidationError> {
 
 /// A machine starting at the first of `states`.
 fn machine(states: Value) -> Value {
-    let start = states
-        .as_object()
-        .and_then(|m| m.keys().next().cloned())
-        .expect("at least one state");
+    let start = states.as_object().and_then(|m| m.keys().next().cloned()).expect("at least one state");
     json!({ "StartAt": start, "States": states })
 }
 
@@ -43,27 +40,11 @@ fn one(mut state: Value) -> Value {
 /// message contains `message`.
 #[track_caller]
 fn assert_error(errors: &[ValidationError], state: Option<&str>, field: &str, message: &str) {
-    let all = || {
-        errors
-            .iter()
-            .map(|e| format!("  {e}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let hits: Vec<&ValidationError> = errors
-        .iter()
-        .filter(|e| e.state.as_deref() == state && e.field == field)
-        .collect();
-    assert!(
-        hits.len() == 1,
-        "expected one error for {state:?} / {field:?}, got:\n{}",
-        all()
-    );
-    assert!(
-        hits[0].message.contains(message),
-        "expected {message:?} in:\n{}",
-        all()
-    );
+    let all = || errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n");
+    let hits: Vec<&ValidationError> =
+        errors.iter().filter(|e| e.state.as_deref() == state && e.field == field).collect();
+    assert!(hits.len() == 1, "expected one error for {state:?} / {field:?}, got:\n{}", all());
+    assert!(hits[0].message.contains(message), "expected {message:?} in:\n{}", all());
 }
 
 #[track_caller]
@@ -76,14 +57,7 @@ fn assert_only_error(doc: Value, state: Option<&str>, field: &str, message: &str
 #[track_caller]
 fn assert_valid(doc: Value) {
     let errors = check(doc.clone());
-    assert!(
-        errors.is_empty(),
-        "{doc:#}\n{}",
-        errors
-            .iter()
-            .map(|e| format!("  {e}\n"))
-            .collect::<String>()
-    );
+    assert!(errors.is_empty(), "{doc:#}\n{}", errors.iter().map(|e| format!("  {e}\n")).collect::<String>());
 }
 
 // ---------------------------------------------------------------------------
@@ -145,16 +119,11 @@ fn a_valid_machine_of_each_state_type_passes() {
         json!({ "TimestampPath": "$.at" }),
     ] {
         let mut state = json!({ "Type": "Wait" });
-        state
-            .as_object_mut()
-            .unwrap()
-            .extend(wait.as_object().unwrap().clone());
+        state.as_object_mut().unwrap().extend(wait.as_object().unwrap().clone());
         assert_valid(one(state));
     }
     assert_valid(one(json!({ "Type": "Succeed", "OutputPath": "$.result" })));
-    assert_valid(one(
-        json!({ "Type": "Fail", "ErrorPath": "$.error", "Cause": "because" }),
-    ));
+    assert_valid(one(json!({ "Type": "Fail", "ErrorPath": "$.error", "Cause": "because" })));
     assert_valid(machine(json!({
         "Fork": {
             "Type": "Parallel",
@@ -202,20 +171,11 @@ fn machines_built_with_the_builders_pass() {
         .state(
             "Check",
             edba_asl::Choice::new()
-                .when(
-                    Condition::compare("$.ready", ComparisonOp::BooleanEquals, true),
-                    "Run",
-                )
+                .when(Condition::compare("$.ready", ComparisonOp::BooleanEquals, true), "Run")
                 .otherwise("Done"),
         )
-        .state(
-            "Run",
-            Task::emr_add_step_sync("$.cluster", step).next("Notify"),
-        )
-        .state(
-            "Notify",
-            Task::lambda("${NotifyFn}").result_path(None).next("Done"),
-        )
+        .state("Run", Task::emr_add_step_sync("$.cluster", step).next("Notify"))
+        .state("Notify", Task::lambda("${NotifyFn}").result_path(None).next("Done"))
         .state("Done", Succeed::new());
     assert_eq!(validate(&m), Ok(()));
     assert!(m.to_pretty_json().contains(EMR_ADD_STEP_SYNC));
@@ -233,17 +193,9 @@ fn errors_display_the_state_and_the_field() {
         "state \"RunReadyJobs/RunStep\", field \"Retry[0].ErrorEquals\": \
          States.ALL must be the only error name and in the last retrier"
     );
-    let e = ValidationError {
-        state: None,
-        field: "StartAt".into(),
-        message: "m".into(),
-    };
+    let e = ValidationError { state: None, field: "StartAt".into(), message: "m".into() };
     assert_eq!(e.to_string(), "field \"StartAt\": m");
-    let e = ValidationError {
-        state: Some("S".into()),
-        field: String::new(),
-        message: "m".into(),
-    };
+    let e = ValidationError { state: Some("S".into()), field: String::new(), message: "m".into() };
     assert_eq!(e.to_string(), "state \"S\": m");
 }
 
@@ -253,25 +205,10 @@ fn all_errors_are_collected() {
         "A": { "Type": "Pass", "Next": "Nowhere", "InputPath": "$..", "ResultPath": "$.a[*]" },
         "B": { "Type": "Task", "Resource": "arn:x" }
     })));
-    assert_error(
-        &errors,
-        Some("A"),
-        "Next",
-        "`Next` \"Nowhere\" does not name any state",
-    );
-    assert_error(
-        &errors,
-        Some("A"),
-        "InputPath",
-        "\"$..\" is not a valid JSONPath",
-    );
+    assert_error(&errors, Some("A"), "Next", "`Next` \"Nowhere\" does not name any state");
+    assert_error(&errors, Some("A"), "InputPath", "\"$..\" is not a valid JSONPath");
     assert_error(&errors, Some("A"), "ResultPath", "is not a reference path");
-    assert_error(
-        &errors,
-        Some("B"),
-        "Next",
-        "a Task state needs `Next` or `End: true`",
-    );
+    assert_error(&errors, Some("B"), "Next", "a Task state needs `Next` or `End: true`");
     assert_error(&errors, Some("B"), "", "not reachable");
     assert_error(&errors, None, "States", "there is no terminal state");
 }
@@ -299,35 +236,18 @@ const RUN_READY_JOBS: &str = r#"{
 #[test]
 fn duplicate_keys_in_the_document_are_errors() {
     let errors = errors_of(RUN_READY_JOBS);
-    assert_error(
-        &errors,
-        Some("RunReadyJobs/RunStep"),
-        "",
-        "defined twice in the same `States` object",
-    );
-    assert_error(
-        &errors,
-        Some("RunReadyJobs/RunStep"),
-        "Parameters.a.$",
-        "the key appears twice",
-    );
+    assert_error(&errors, Some("RunReadyJobs/RunStep"), "", "defined twice in the same `States` object");
+    assert_error(&errors, Some("RunReadyJobs/RunStep"), "Parameters.a.$", "the key appears twice");
     assert_eq!(errors.len(), 2, "{errors:#?}");
-    let errors = errors_of(
-        r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "A": {"Type": "Succeed"}}}"#,
-    );
+    let errors = errors_of(r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "A": {"Type": "Succeed"}}}"#);
     assert_error(&errors, Some("A"), "", "defined twice");
 }
 
 #[test]
 fn a_document_that_does_not_parse_is_one_error() {
-    let errors =
-        errors_of(r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed", "Next": "B"}}}"#);
+    let errors = errors_of(r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed", "Next": "B"}}}"#);
     assert_eq!(errors.len(), 1, "{errors:#?}");
-    assert!(
-        errors[0].message.starts_with("not a valid ASL document: "),
-        "{}",
-        errors[0]
-    );
+    assert!(errors[0].message.starts_with("not a valid ASL document: "), "{}", errors[0]);
     let errors = errors_of("{\"StartAt\": ");
     assert!(errors[0].message.contains("EOF"), "{}", errors[0]);
 }
@@ -385,12 +305,7 @@ fn start_at_names_a_state_of_its_scope() {
             { "StartAt": "P", "States": { "B": { "Type": "Succeed" } } }
         ] }
     })));
-    assert_error(
-        &errors,
-        Some("P"),
-        "Branches[0].StartAt",
-        "`StartAt` \"P\" leaves the branch of Parallel \"P\"",
-    );
+    assert_error(&errors, Some("P"), "Branches[0].StartAt", "`StartAt` \"P\" leaves the branch of Parallel \"P\"");
 }
 
 #[test]
@@ -416,12 +331,7 @@ fn catch_choice_and_default_cannot_cross_scopes() {
         "RunStep": { "Type": "Task", "Resource": "arn:x", "End": true,
                      "Catch": [ { "ErrorEquals": ["States.ALL"], "Next": "Done" } ] }
     })));
-    assert_error(
-        &errors,
-        Some("RunReadyJobs/RunStep"),
-        "Catch[0].Next",
-        "`Next` \"Done\" leaves the branch of Map",
-    );
+    assert_error(&errors, Some("RunReadyJobs/RunStep"), "Catch[0].Next", "`Next` \"Done\" leaves the branch of Map");
 
     // From the top level into a branch, and from one branch into another.
     let errors = check(machine(json!({
@@ -431,24 +341,9 @@ fn catch_choice_and_default_cannot_cross_scopes() {
             { "StartAt": "B", "States": { "B": { "Type": "Succeed" } } }
         ] }
     })));
-    assert_error(
-        &errors,
-        Some("C"),
-        "Choices[0].Next",
-        "`Next` \"A\" enters the branch of Parallel \"P\"",
-    );
-    assert_error(
-        &errors,
-        Some("C"),
-        "Default",
-        "`Default` \"B\" enters the branch of Parallel \"P\"",
-    );
-    assert_error(
-        &errors,
-        Some("P/A"),
-        "Next",
-        "`Next` \"B\" leaves the branch of Parallel \"P\"",
-    );
+    assert_error(&errors, Some("C"), "Choices[0].Next", "`Next` \"A\" enters the branch of Parallel \"P\"");
+    assert_error(&errors, Some("C"), "Default", "`Default` \"B\" enters the branch of Parallel \"P\"");
+    assert_error(&errors, Some("P/A"), "Next", "`Next` \"B\" leaves the branch of Parallel \"P\"");
 }
 
 // ---------------------------------------------------------------------------
@@ -462,15 +357,8 @@ fn every_scope_has_a_terminal_state() {
     })));
     assert_error(&errors, None, "States", "there is no terminal state");
     assert_eq!(errors.len(), 1, "{errors:#?}");
-    let errors = check(map_with_inner(
-        json!({ "RunStep": { "Type": "Wait", "Seconds": 1, "Next": "RunStep" } }),
-    ));
-    assert_error(
-        &errors,
-        Some("RunReadyJobs"),
-        "ItemProcessor.States",
-        "there is no terminal state",
-    );
+    let errors = check(map_with_inner(json!({ "RunStep": { "Type": "Wait", "Seconds": 1, "Next": "RunStep" } })));
+    assert_error(&errors, Some("RunReadyJobs"), "ItemProcessor.States", "there is no terminal state");
     let errors = check(json!({ "StartAt": "A", "States": {} }));
     assert_error(&errors, None, "States", "there are no states");
 }
@@ -504,24 +392,15 @@ fn every_state_is_reachable_from_start_at() {
 #[test]
 fn next_and_end_are_exclusive_and_one_is_required() {
     assert_only_error(
-        machine(
-            json!({ "A": { "Type": "Pass", "Next": "B", "End": true }, "B": { "Type": "Succeed" } }),
-        ),
+        machine(json!({ "A": { "Type": "Pass", "Next": "B", "End": true }, "B": { "Type": "Succeed" } })),
         Some("A"),
         "End",
         "`Next` and `End: true` are exclusive",
     );
     // `End: false` counts as absent.
     let errors = check(one(json!({ "Type": "Wait", "Seconds": 1, "End": false })));
-    assert_error(
-        &errors,
-        Some("S"),
-        "Next",
-        "a Wait state needs `Next` or `End: true`",
-    );
-    assert_valid(machine(
-        json!({ "A": { "Type": "Pass", "Next": "B", "End": false }, "B": { "Type": "Succeed" } }),
-    ));
+    assert_error(&errors, Some("S"), "Next", "a Wait state needs `Next` or `End: true`");
+    assert_valid(machine(json!({ "A": { "Type": "Pass", "Next": "B", "End": false }, "B": { "Type": "Succeed" } })));
 }
 
 #[test]
@@ -529,12 +408,7 @@ fn a_choice_has_at_least_one_rule() {
     let errors = check(machine(json!({
         "C": { "Type": "Choice", "Choices": [], "Default": "D" }, "D": { "Type": "Succeed" }
     })));
-    assert_error(
-        &errors,
-        Some("C"),
-        "Choices",
-        "a Choice state needs at least one rule",
-    );
+    assert_error(&errors, Some("C"), "Choices", "a Choice state needs at least one rule");
 }
 
 // ---------------------------------------------------------------------------
@@ -564,24 +438,9 @@ fn states_all_is_alone_and_last() {
         "Retry[0].ErrorEquals",
         "States.ALL must be the only error name and in the last retrier",
     );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Retry[1].ErrorEquals",
-        "States.ALL must be the only error name",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Catch[0].ErrorEquals",
-        "in the last catcher",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Catch[1].ErrorEquals",
-        "needs at least one error name",
-    );
+    assert_error(&errors, Some("S"), "Retry[1].ErrorEquals", "States.ALL must be the only error name");
+    assert_error(&errors, Some("S"), "Catch[0].ErrorEquals", "in the last catcher");
+    assert_error(&errors, Some("S"), "Catch[1].ErrorEquals", "needs at least one error name");
     assert_eq!(errors.len(), 4, "{errors:#?}");
 }
 
@@ -591,83 +450,35 @@ fn retrier_numbers_are_in_range() {
         "Retry": [ { "ErrorEquals": ["E"], "IntervalSeconds": 0, "MaxAttempts": 100000000,
                      "BackoffRate": 0.5, "MaxDelaySeconds": 31622401 } ]
     })));
-    assert_error(
-        &errors,
-        Some("S"),
-        "Retry[0].IntervalSeconds",
-        "between 1 and 99999999, not 0",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Retry[0].MaxAttempts",
-        "between 0 and 99999999, not 100000000",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Retry[0].BackoffRate",
-        "at least 1.0, not 0.5",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Retry[0].MaxDelaySeconds",
-        "between 1 and 31622400",
-    );
+    assert_error(&errors, Some("S"), "Retry[0].IntervalSeconds", "between 1 and 99999999, not 0");
+    assert_error(&errors, Some("S"), "Retry[0].MaxAttempts", "between 0 and 99999999, not 100000000");
+    assert_error(&errors, Some("S"), "Retry[0].BackoffRate", "at least 1.0, not 0.5");
+    assert_error(&errors, Some("S"), "Retry[0].MaxDelaySeconds", "between 1 and 31622400");
     assert_eq!(errors.len(), 4, "{errors:#?}");
 }
 
 #[test]
 fn task_timeouts_are_consistent() {
-    let errors = check(task_with(
-        json!({ "TimeoutSeconds": 0, "HeartbeatSeconds": 100000000 }),
-    ));
-    assert_error(
-        &errors,
-        Some("S"),
-        "TimeoutSeconds",
-        "between 1 and 99999999, not 0",
-    );
-    let errors =
-        errors_of(&task_with(json!({ "TimeoutSeconds": 60, "HeartbeatSeconds": 60 })).to_string());
-    assert_error(
-        &errors,
-        Some("S"),
-        "HeartbeatSeconds",
-        "must be smaller than `TimeoutSeconds` (60), not 60",
-    );
+    let errors = check(task_with(json!({ "TimeoutSeconds": 0, "HeartbeatSeconds": 100000000 })));
+    assert_error(&errors, Some("S"), "TimeoutSeconds", "between 1 and 99999999, not 0");
+    let errors = errors_of(&task_with(json!({ "TimeoutSeconds": 60, "HeartbeatSeconds": 60 })).to_string());
+    assert_error(&errors, Some("S"), "HeartbeatSeconds", "must be smaller than `TimeoutSeconds` (60), not 60");
     let errors = check(task_with(json!({
         "TimeoutSeconds": 60, "TimeoutSecondsPath": "$.t", "HeartbeatSeconds": 5, "HeartbeatSecondsPath": "$.h[*]"
     })));
-    assert_error(
-        &errors,
-        Some("S"),
-        "TimeoutSecondsPath",
-        "`TimeoutSeconds` and `TimeoutSecondsPath` are exclusive",
-    );
+    assert_error(&errors, Some("S"), "TimeoutSecondsPath", "`TimeoutSeconds` and `TimeoutSecondsPath` are exclusive");
     assert_eq!(
-        errors
-            .iter()
-            .filter(|e| e.field == "HeartbeatSecondsPath")
-            .count(),
+        errors.iter().filter(|e| e.field == "HeartbeatSecondsPath").count(),
         2,
         "exclusive and not a reference path: {errors:#?}"
     );
-    let errors = check(
-        json!({ "StartAt": "A", "TimeoutSeconds": 0, "States": { "A": { "Type": "Succeed" } } }),
-    );
+    let errors = check(json!({ "StartAt": "A", "TimeoutSeconds": 0, "States": { "A": { "Type": "Succeed" } } }));
     assert_error(&errors, None, "TimeoutSeconds", "between 1 and 99999999");
 }
 
 #[test]
 fn wait_has_exactly_one_duration() {
-    assert_only_error(
-        one(json!({ "Type": "Wait" })),
-        Some("S"),
-        "Seconds",
-        "needs exactly one of Seconds, Timestamp",
-    );
+    assert_only_error(one(json!({ "Type": "Wait" })), Some("S"), "Seconds", "needs exactly one of Seconds, Timestamp");
     assert_only_error(
         one(json!({ "Type": "Wait", "Seconds": 5, "TimestampPath": "$.at" })),
         Some("S"),
@@ -703,19 +514,11 @@ fn timestamps_are_rfc_3339() {
         "２016-03-14T01:59:00Z",
     ] {
         let errors = check(one(json!({ "Type": "Wait", "Timestamp": bad })));
-        assert_error(
-            &errors,
-            Some("S"),
-            "Timestamp",
-            "is not an RFC 3339 timestamp",
-        );
+        assert_error(&errors, Some("S"), "Timestamp", "is not an RFC 3339 timestamp");
     }
-    for good in [
-        "2016-03-14T01:59:00Z",
-        "2016-03-14T01:59:00.123456Z",
-        "2016-03-14T01:59:00-05:30",
-        "2000-02-29T00:00:00Z",
-    ] {
+    for good in
+        ["2016-03-14T01:59:00Z", "2016-03-14T01:59:00.123456Z", "2016-03-14T01:59:00-05:30", "2000-02-29T00:00:00Z"]
+    {
         assert_valid(one(json!({ "Type": "Wait", "Timestamp": good })));
     }
     let errors = check(machine(json!({
@@ -733,21 +536,10 @@ fn timestamps_are_rfc_3339() {
 
 #[test]
 fn fail_error_and_cause_fields_are_exclusive() {
-    let errors = check(one(
-        json!({ "Type": "Fail", "Error": "E", "ErrorPath": "$.e", "Cause": "c", "CausePath": "$.c" }),
-    ));
-    assert_error(
-        &errors,
-        Some("S"),
-        "ErrorPath",
-        "`Error` and `ErrorPath` are exclusive",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "CausePath",
-        "`Cause` and `CausePath` are exclusive",
-    );
+    let errors =
+        check(one(json!({ "Type": "Fail", "Error": "E", "ErrorPath": "$.e", "Cause": "c", "CausePath": "$.c" })));
+    assert_error(&errors, Some("S"), "ErrorPath", "`Error` and `ErrorPath` are exclusive");
+    assert_error(&errors, Some("S"), "CausePath", "`Cause` and `CausePath` are exclusive");
     assert_only_error(
         one(json!({ "Type": "Fail", "CausePath": "States.Format('{}', $.a" })),
         Some("S"),
@@ -765,24 +557,9 @@ fn map_fields_are_well_formed() {
         "Parameters": { "a.$": "$$.Map.Item.Value" },
         "ItemProcessor": { "ProcessorConfig": { "Mode": "inline" }, "StartAt": "R", "States": { "R": { "Type": "Succeed" } } }
     })));
-    assert_error(
-        &errors,
-        Some("S"),
-        "ItemsPath",
-        "\"$.jobs[*]\" is not a reference path",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Parameters",
-        "`ItemSelector` and `Parameters` (its legacy name) are exclusive",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "ItemProcessor.ProcessorConfig.Mode",
-        "must be INLINE or DISTRIBUTED",
-    );
+    assert_error(&errors, Some("S"), "ItemsPath", "\"$.jobs[*]\" is not a reference path");
+    assert_error(&errors, Some("S"), "Parameters", "`ItemSelector` and `Parameters` (its legacy name) are exclusive");
+    assert_error(&errors, Some("S"), "ItemProcessor.ProcessorConfig.Mode", "must be INLINE or DISTRIBUTED");
     assert_eq!(errors.len(), 3, "{errors:#?}");
 }
 
@@ -798,36 +575,11 @@ fn every_path_field_is_valid_jsonpath() {
             { "Not": { "Variable": "$.x", "StringEqualsPath": "$.y[?(@.z = 1)]" }, "Next": "D" } ], "Default": "D" },
         "D": { "Type": "Succeed" }
     })));
-    assert_error(
-        &errors,
-        Some("S"),
-        "InputPath",
-        "\"input\" is not a valid JSONPath: a path starts with `$` or `$$`",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "OutputPath",
-        "expected a field name after `.`",
-    );
-    assert_error(
-        &errors,
-        Some("C"),
-        "Choices[0].Variable",
-        "\"$.a[\" is not a valid JSONPath",
-    );
-    assert_error(
-        &errors,
-        Some("C"),
-        "Choices[0].NumericEqualsPath",
-        "unexpected `]`",
-    );
-    assert_error(
-        &errors,
-        Some("C"),
-        "Choices[1].Not.StringEqualsPath",
-        "use `==`",
-    );
+    assert_error(&errors, Some("S"), "InputPath", "\"input\" is not a valid JSONPath: a path starts with `$` or `$$`");
+    assert_error(&errors, Some("S"), "OutputPath", "expected a field name after `.`");
+    assert_error(&errors, Some("C"), "Choices[0].Variable", "\"$.a[\" is not a valid JSONPath");
+    assert_error(&errors, Some("C"), "Choices[0].NumericEqualsPath", "unexpected `]`");
+    assert_error(&errors, Some("C"), "Choices[1].Not.StringEqualsPath", "use `==`");
     assert_eq!(errors.len(), 5, "{errors:#?}");
 }
 
@@ -848,42 +600,17 @@ fn payload_templates_hold_paths_and_intrinsics() {
         "Parameters.Step.Args.$",
         "\"$.step..\" is not a valid JSONPath: expected a field name after `..`",
     );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Parameters.Step.Name.$",
-        "`Name` and `Name.$` both set the field `Name`",
-    );
+    assert_error(&errors, Some("S"), "Parameters.Step.Name.$", "`Name` and `Name.$` both set the field `Name`");
     assert_error(
         &errors,
         Some("S"),
         "Parameters.List[0].x.$",
         "a `.$` field takes a path or an intrinsic function call as a string, not 3",
     );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Parameters.List[1].y.$",
-        "unknown intrinsic function `States.Nope`",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Parameters.Fmt.$",
-        "is not a valid intrinsic function call",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "ResultSelector.r.$",
-        "\"Payload\" is not a valid JSONPath",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "ResultPath",
-        "cannot be written to the context object",
-    );
+    assert_error(&errors, Some("S"), "Parameters.List[1].y.$", "unknown intrinsic function `States.Nope`");
+    assert_error(&errors, Some("S"), "Parameters.Fmt.$", "is not a valid intrinsic function call");
+    assert_error(&errors, Some("S"), "ResultSelector.r.$", "\"Payload\" is not a valid JSONPath");
+    assert_error(&errors, Some("S"), "ResultPath", "cannot be written to the context object");
     assert_eq!(errors.len(), 7, "{errors:#?}");
 }
 
@@ -893,18 +620,8 @@ fn result_paths_are_reference_paths() {
         "ResultPath": "$.results[0:2]",
         "Catch": [ { "ErrorEquals": ["States.ALL"], "Next": "Handler", "ResultPath": "$..error" } ]
     })));
-    assert_error(
-        &errors,
-        Some("S"),
-        "ResultPath",
-        "\"$.results[0:2]\" is not a reference path",
-    );
-    assert_error(
-        &errors,
-        Some("S"),
-        "Catch[0].ResultPath",
-        "\"$..error\" is not a reference path",
-    );
+    assert_error(&errors, Some("S"), "ResultPath", "\"$.results[0:2]\" is not a reference path");
+    assert_error(&errors, Some("S"), "Catch[0].ResultPath", "\"$..error\" is not a reference path");
 }
 
 #[test]
@@ -920,12 +637,7 @@ fn nested_paths_name_the_full_scope() {
         "Retry[0].ErrorEquals",
         "States.ALL must be the only error name",
     );
-    assert_error(
-        &errors,
-        Some("RunReadyJobs/RunStep"),
-        "Parameters.Payload.$",
-        "unexpected ` `",
-    );
+    assert_error(&errors, Some("RunReadyJobs/RunStep"), "Parameters.Payload.$", "unexpected ` `");
     assert_eq!(
         errors[0].to_string(),
         "state \"RunReadyJobs/RunStep\", field \"Retry[0].ErrorEquals\": \
@@ -938,9 +650,7 @@ fn nested_paths_name_the_full_scope() {
 
 fn choice_on(rule: Value) -> Vec<ValidationError> {
     let mut rule = rule;
-    rule.as_object_mut()
-        .unwrap()
-        .insert("Next".into(), json!("D"));
+    rule.as_object_mut().unwrap().insert("Next".into(), json!("D"));
     check(machine(json!({
         "C": { "Type": "Choice", "Choices": [ rule ], "Default": "D" },
         "D": { "Type": "Succeed" }
@@ -951,19 +661,9 @@ fn choice_on(rule: Value) -> Vec<ValidationError> {
 fn string_matches_patterns_escape_only_star_and_backslash() {
     assert!(choice_on(json!({ "Variable": "$.f", "StringMatches": "a\\*b\\\\c*" })).is_empty());
     let errors = choice_on(json!({ "Variable": "$.f", "StringMatches": "a\\.txt" }));
-    assert_error(
-        &errors,
-        Some("C"),
-        "Choices[0].StringMatches",
-        "`\\.` is not an escape",
-    );
+    assert_error(&errors, Some("C"), "Choices[0].StringMatches", "`\\.` is not an escape");
     let errors = choice_on(json!({ "Variable": "$.f", "StringMatches": "a\\" }));
-    assert_error(
-        &errors,
-        Some("C"),
-        "Choices[0].StringMatches",
-        "ends with a lone `\\`",
-    );
+    assert_error(&errors, Some("C"), "Choices[0].StringMatches", "ends with a lone `\\`");
 }
 
 #[test]
@@ -976,12 +676,7 @@ fn type_tests_take_booleans() {
         }))
         .to_string(),
     );
-    assert!(
-        errors[0]
-            .message
-            .contains("`IsNull` takes a boolean operand"),
-        "{errors:#?}"
-    );
+    assert!(errors[0].message.contains("`IsNull` takes a boolean operand"), "{errors:#?}");
     // ...but a rule built by hand can.
     let rule = Condition::Compare(edba_asl::Comparison {
         variable: "$.a".into(),
@@ -989,46 +684,18 @@ fn type_tests_take_booleans() {
         operand: edba_asl::Operand::String("yes".into()),
     });
     let m = StateMachine::new("C")
-        .state(
-            "C",
-            edba_asl::Choice {
-                choices: vec![ChoiceRule::new(rule, "D")],
-                ..Default::default()
-            },
-        )
-        .state(
-            "D",
-            State::Pass(Pass {
-                end: Some(true),
-                ..Default::default()
-            }),
-        );
+        .state("C", edba_asl::Choice { choices: vec![ChoiceRule::new(rule, "D")], ..Default::default() })
+        .state("D", State::Pass(Pass { end: Some(true), ..Default::default() }));
     let errors = validate(&m).unwrap_err();
-    assert_error(
-        &errors,
-        Some("C"),
-        "Choices[0].IsPresent",
-        "`IsPresent` takes a boolean operand",
-    );
+    assert_error(&errors, Some("C"), "Choices[0].IsPresent", "`IsPresent` takes a boolean operand");
     assert_eq!(errors.len(), 1, "{errors:#?}");
 }
 
 #[test]
 fn and_or_need_rules() {
     let errors = choice_on(json!({ "And": [] }));
-    assert_error(
-        &errors,
-        Some("C"),
-        "Choices[0].And",
-        "`And` needs at least one rule",
-    );
-    let errors = choice_on(
-        json!({ "Or": [ { "Variable": "$.a", "IsNull": true }, { "Variable": "$..", "IsNull": true } ] }),
-    );
-    assert_error(
-        &errors,
-        Some("C"),
-        "Choices[0].Or[1].Variable",
-        "is not a valid JSONPath",
-    );
+    assert_error(&errors, Some("C"), "Choices[0].And", "`And` needs at least one rule");
+    let errors =
+        choice_on(json!({ "Or": [ { "Variable": "$.a", "IsNull": true }, { "Variable": "$..", "IsNull": true } ] }));
+    assert_error(&errors, Some("C"), "Choices[0].Or[1].Variable", "is not a valid JSONPath");
 }

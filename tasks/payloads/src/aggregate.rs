@@ -24,11 +24,7 @@ pub struct AggregateInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
     /// Set by Step Functions' startExecution integration to link the executions.
-    #[serde(
-        rename = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
 }
 

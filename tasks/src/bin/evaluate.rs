@@ -10,10 +10,10 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let env = |name: &'static str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-    let (url, bucket) = (env("EDBA_STATE_STORE_URL")?, env("EDBA_BUCKET")?);
+    let bucket = std::env::var("EDBA_BUCKET").map_err(|_| "EDBA_BUCKET is not set")?;
     // Once per container: warm invocations reuse the pool and the clients.
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let url = edba_tasks::secrets::state_store_url_from_env(&aws).await?;
     let deps = EvaluateDeps {
         store: StateStore::connect(&url).await?,
         sfn: aws_sdk_sfn::Client::new(&aws),

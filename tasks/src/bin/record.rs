@@ -10,7 +10,9 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     // Record logs when a run's first final outcome stands against a later one.
     lambda_runtime::tracing::init_default_subscriber();
-    let url = std::env::var("EDBA_STATE_STORE_URL").map_err(|_| "EDBA_STATE_STORE_URL is not set")?;
+    // The credentials come from the Secrets Manager secret, read once here.
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let url = edba_tasks::secrets::state_store_url_from_env(&aws).await?;
     // Once per container: warm invocations reuse the pool's connections.
     let store = StateStore::connect(&url).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<RecordInput>| {

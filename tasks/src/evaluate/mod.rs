@@ -27,10 +27,11 @@ pub(crate) mod store_types;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use edba_payloads::jobs::{Freshness, JobConfig, StepConfig};
 use edba_payloads::{EvaluateInput, EvaluateOutput, RunTicket, StepSpec, WaitingJob};
+use futures::StreamExt;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -122,16 +123,31 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
     let mut runs = resumed_runs(deps, &input.execution_arn).await?;
     let mut waiting = Vec::new();
     let mut ready = Vec::new();
-    let mut companions = CompanionCache::new();
-    for job in deps.store.evaluation_jobs().await? {
-        if runs.iter().any(|run| run.job_id == job.job_id) {
-            continue;
+    let companions = Mutex::new(CompanionCache::new());
+    let jobs: Vec<JobState> = deps
+        .store
+        .evaluation_jobs()
+        .await?
+        .into_iter()
+        .filter(|job| !runs.iter().any(|run| run.job_id == job.job_id))
+        .collect();
+    // Each decision is a few indexed queries; running several at once keeps
+    // the pool's connections busy instead of waiting on one round trip at a time.
+    let mut decisions = futures::stream::iter(jobs.into_iter().map(|job| {
+        let companions = &companions;
+        async move {
+            let decision = decide(deps, job.clone(), now, companions).await;
+            (job, decision)
         }
-        match decide(deps, job.clone(), now, &mut companions).await? {
+    }))
+    .buffered(DECIDE_CONCURRENCY);
+    while let Some((job, decision)) = decisions.next().await {
+        match decision? {
             Decision::Wait(reason) => waiting.push(WaitingJob { job_id: job.job_id, reason }),
             Decision::Ready(job) => ready.push(job),
         }
     }
+    drop(decisions);
 
     let mut clusters = cluster::ClusterChooser::new(&deps.emr);
     let mut placed = Vec::new();
@@ -157,11 +173,14 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
 /// Companion answers within one evaluation: (dataset, pattern, max age) -> found.
 type CompanionCache = HashMap<(String, String, u32), bool>;
 
+/// Jobs decided at once; at most the store pool's connection count helps.
+const DECIDE_CONCURRENCY: usize = 4;
+
 async fn decide(
     deps: &EvaluateDeps,
     job: JobState,
     now: OffsetDateTime,
-    companions: &mut CompanionCache,
+    companions: &Mutex<CompanionCache>,
 ) -> Result<Decision, TaskError> {
     if !job.enabled {
         return Ok(Decision::Wait("disabled".into()));
@@ -187,11 +206,12 @@ async fn decide(
             FileSelector { dataset: &rule.dataset, glob: &rule.pattern, after: now - hours(rule.max_age_hours) };
         // Jobs usually share their companion rule (the item master).
         let key = (rule.dataset.clone(), rule.pattern.clone(), rule.max_age_hours);
-        let found = match companions.get(&key) {
-            Some(&found) => found,
+        let cached = companions.lock().expect("not poisoned").get(&key).copied();
+        let found = match cached {
+            Some(found) => found,
             None => {
                 let found = deps.store.any_file(&selector).await?;
-                companions.insert(key, found);
+                companions.lock().expect("not poisoned").insert(key, found);
                 found
             }
         };

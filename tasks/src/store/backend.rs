@@ -30,9 +30,7 @@ macro_rules! backend {
             type Pool = sqlx::Pool<Db>;
             type Tx<'c> = sqlx::Transaction<'c, Db>;
 
-            async fn begin_write(
-                conn: &mut sqlx::pool::PoolConnection<Db>,
-            ) -> Result<Tx<'_>, sqlx::Error> {
+            async fn begin_write(conn: &mut sqlx::pool::PoolConnection<Db>) -> Result<Tx<'_>, sqlx::Error> {
                 if let Some(prelude) = $prelude {
                     conn.execute(prelude).await?;
                 }
@@ -79,19 +77,10 @@ macro_rules! backend {
                     (Vec::new(), false)
                 };
                 tx.commit().await?;
-                Ok(TrackOutput {
-                    file_url: file.file_url.clone(),
-                    outcome,
-                    job_may_be_ready,
-                    candidate_jobs,
-                })
+                Ok(TrackOutput { file_url: file.file_url.clone(), outcome, job_may_be_ready, candidate_jobs })
             }
 
-            async fn insert_file(
-                tx: &mut Tx<'_>,
-                event: &FileEvent<'_>,
-                now: StoreTime,
-            ) -> Result<(), sqlx::Error> {
+            async fn insert_file(tx: &mut Tx<'_>, event: &FileEvent<'_>, now: StoreTime) -> Result<(), sqlx::Error> {
                 let file = event.file;
                 sqlx::query(
                     "INSERT INTO ingested_files (file_url, bucket, object_key, file_name, \
@@ -277,14 +266,11 @@ macro_rules! backend {
                 let mut conn = pool.acquire().await?;
                 let mut tx = begin_write(&mut conn).await?;
                 let now = StoreTime::now();
-                let exists = sqlx::query(concat!(
-                    "SELECT job_id FROM job_configs WHERE job_id = ?",
-                    $lock_row
-                ))
-                .bind(&job.job_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
+                let exists = sqlx::query(concat!("SELECT job_id FROM job_configs WHERE job_id = ?", $lock_row))
+                    .bind(&job.job_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
                 if exists {
                     sqlx::query(
                         "UPDATE job_configs SET enabled = ?, config_version = config_version + 1, \
@@ -348,9 +334,8 @@ macro_rules! backend {
                     return Ok(None);
                 };
                 let status: String = row.try_get("status")?;
-                let status = crate::store::parse_file_status(&status).ok_or_else(|| {
-                    sqlx::Error::Decode(format!("unknown file status {status:?}").into())
-                })?;
+                let status = crate::store::parse_file_status(&status)
+                    .ok_or_else(|| sqlx::Error::Decode(format!("unknown file status {status:?}").into()))?;
                 let count = |column: &str| -> Result<u64, sqlx::Error> {
                     let n: i64 = row.try_get(column)?;
                     u64::try_from(n).map_err(|e| sqlx::Error::Decode(Box::new(e)))

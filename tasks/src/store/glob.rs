@@ -103,10 +103,7 @@ mod tests {
         assert!(glob_matches("*-1?1.tdf", "IL-101.tdf"));
         assert!(!glob_matches("*-1?1.tdf", "IL-1001.tdf"));
         assert!(glob_matches("Item-Master-Data.tdf", "Item-Master-Data.tdf"));
-        assert!(!glob_matches(
-            "Item-Master-Data.tdf",
-            "Item-Master-Data.tdf.bak"
-        ));
+        assert!(!glob_matches("Item-Master-Data.tdf", "Item-Master-Data.tdf.bak"));
         assert!(glob_matches("*a*b", "xaxxab"));
         assert!(!glob_matches("*a*b", "xaxxa"));
         assert!(glob_matches("**", ""));
@@ -127,10 +124,7 @@ mod tests {
     fn the_upper_bound_follows_every_name_with_the_prefix() {
         assert_eq!(prefix_upper_bound("IL-").as_deref(), Some("IL."));
         assert_eq!(prefix_upper_bound(""), None);
-        assert_eq!(
-            prefix_upper_bound("a\u{D7FF}").as_deref(),
-            Some("a\u{E000}")
-        );
+        assert_eq!(prefix_upper_bound("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
         assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
         let upper = prefix_upper_bound("IL-").unwrap();
         for name in ["IL-", "IL-101.tdf", "IL-\u{10FFFF}"] {

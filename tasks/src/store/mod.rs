@@ -137,9 +137,8 @@ impl StateStore {
     pub async fn connect(url: &str) -> Result<Self, TaskError> {
         let pool = if url.starts_with("mysql:") || url.starts_with("mariadb:") {
             // The URL may hold a password: errors never repeat it.
-            let options = MySqlConnectOptions::from_str(url).map_err(|_| {
-                TaskError::InvalidInput("the state store URL is not a valid MySQL URL".into())
-            })?;
+            let options = MySqlConnectOptions::from_str(url)
+                .map_err(|_| TaskError::InvalidInput("the state store URL is not a valid MySQL URL".into()))?;
             Pool::MySql(
                 MySqlPoolOptions::new()
                     .max_connections(MAX_CONNECTIONS)
@@ -147,17 +146,14 @@ impl StateStore {
                     .connect_lazy_with(options),
             )
         } else if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url).map_err(|_| {
-                TaskError::InvalidInput("the state store URL is not a valid SQLite URL".into())
-            })?;
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|_| TaskError::InvalidInput("the state store URL is not a valid SQLite URL".into()))?;
             let pool = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let pool = if in_memory {
                 // The database lives as long as its one connection: never
                 // let the pool close it.
-                pool.max_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
+                pool.max_connections(1).idle_timeout(None).max_lifetime(None)
             } else {
                 pool.max_connections(MAX_CONNECTIONS)
             };
@@ -169,9 +165,7 @@ impl StateStore {
             };
             Pool::Sqlite(pool.connect_lazy_with(options.foreign_keys(true)))
         } else {
-            return Err(TaskError::InvalidInput(
-                "the state store URL must start with mysql:// or sqlite:".into(),
-            ));
+            return Err(TaskError::InvalidInput("the state store URL must start with mysql:// or sqlite:".into()));
         };
         Ok(StateStore { pool })
     }
@@ -227,19 +221,12 @@ impl StateStore {
     /// Creates or replaces a job's configuration. Its run state (last status,
     /// run, fire time) is kept; `config_version` counts the writes.
     pub async fn put_job_config(&self, job: &JobRow) -> Result<(), TaskError> {
-        let invalid = |what: &str| {
-            Err(TaskError::InvalidJobConfig(format!(
-                "job {:?}: {what}",
-                job.job_id
-            )))
-        };
+        let invalid = |what: &str| Err(TaskError::InvalidJobConfig(format!("job {:?}: {what}", job.job_id)));
         let too_long = |s: &str, max: usize| s.chars().count() > max;
         if job.job_id.is_empty() || too_long(&job.job_id, 128) {
             return invalid("the job id must have 1 to 128 characters");
         }
-        if too_long(&job.input_dataset, 64)
-            || job.companion_datasets.iter().any(|d| too_long(d, 64))
-        {
+        if too_long(&job.input_dataset, 64) || job.companion_datasets.iter().any(|d| too_long(d, 64)) {
             return invalid("a dataset name is longer than 64 characters");
         }
         if too_long(&job.input_glob, 255) {
@@ -251,12 +238,8 @@ impl StateStore {
         let config = job.config.to_string();
         let prefix = job.input_prefix();
         let result = match &self.pool {
-            Pool::MySql(pool) => {
-                backend::mysql::put_job_config(pool, job, prefix, min_files, &config).await
-            }
-            Pool::Sqlite(pool) => {
-                backend::sqlite::put_job_config(pool, job, prefix, min_files, &config).await
-            }
+            Pool::MySql(pool) => backend::mysql::put_job_config(pool, job, prefix, min_files, &config).await,
+            Pool::Sqlite(pool) => backend::sqlite::put_job_config(pool, job, prefix, min_files, &config).await,
         };
         result.map_err(|e| TaskError::transient("writing a job configuration", e))
     }
@@ -275,19 +258,13 @@ impl StateStore {
 /// a deadlock (SQLSTATE 40001) that rolled this one back.
 fn lost_a_race(err: &sqlx::Error) -> bool {
     match err {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation() || db.code().as_deref() == Some("40001")
-        }
+        sqlx::Error::Database(db) => db.is_unique_violation() || db.code().as_deref() == Some("40001"),
         _ => false,
     }
 }
 
 fn parse_file_status(s: &str) -> Option<FileStatus> {
-    [
-        FileStatus::Validated,
-        FileStatus::ValidatedWithRejects,
-        FileStatus::Invalid,
-    ]
-    .into_iter()
-    .find(|status| status.as_str() == s)
+    [FileStatus::Validated, FileStatus::ValidatedWithRejects, FileStatus::Invalid]
+        .into_iter()
+        .find(|status| status.as_str() == s)
 }

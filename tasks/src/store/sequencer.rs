@@ -15,11 +15,9 @@ pub(crate) fn compare(a: &str, b: &str) -> Ordering {
     // digits: first by count, then digit by digit.
     let a = a.trim_start_matches('0');
     let b = b.trim_start_matches('0');
-    a.len().cmp(&b.len()).then_with(|| {
-        a.bytes()
-            .map(|c| c.to_ascii_uppercase())
-            .cmp(b.bytes().map(|c| c.to_ascii_uppercase()))
-    })
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.bytes().map(|c| c.to_ascii_uppercase()).cmp(b.bytes().map(|c| c.to_ascii_uppercase())))
 }
 
 #[cfg(test)]
@@ -30,10 +28,7 @@ mod tests {
     #[test]
     fn a_shorter_sequencer_is_padded_before_comparing() {
         assert_eq!(compare("FF", "0100"), Ordering::Less);
-        assert_eq!(
-            compare("0062E99A88DC407460", "62E99A88DC407461"),
-            Ordering::Less
-        );
+        assert_eq!(compare("0062E99A88DC407460", "62E99A88DC407461"), Ordering::Less);
         assert_eq!(compare("00A", "A"), Ordering::Equal);
         assert_eq!(compare("b", "A"), Ordering::Greater);
         assert_eq!(compare("0", "000"), Ordering::Equal);

@@ -78,52 +78,54 @@ const RUNS: &str = "SELECT r.run_id, r.job_id, r.status, r.cluster_id, r.step_id
      FROM job_runs r ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?";
 
 macro_rules! read_status {
-    ($pool:expr, $limit:expr) => {async {
-        let pool = $pool;
-        let mut files = Vec::new();
-        for row in sqlx::query(FILES).fetch_all(pool).await? {
-            files.push(FileSummary {
-                file_url: row.try_get("file_url")?,
-                file_name: row.try_get("file_name")?,
-                dataset: row.try_get("dataset")?,
-                status: row.try_get("status")?,
-                reason: row.try_get("reason")?,
-                rows_valid: count(row.try_get("rows_valid")?),
-                rows_rejected: count(row.try_get("rows_rejected")?),
-                lines_skipped: count(row.try_get("lines_skipped")?),
-                rejected_key: row.try_get("rejected_key")?,
-                last_validated_at: rfc3339(row.try_get("last_validated_at")?),
-            });
+    ($pool:expr, $limit:expr) => {
+        async {
+            let pool = $pool;
+            let mut files = Vec::new();
+            for row in sqlx::query(FILES).fetch_all(pool).await? {
+                files.push(FileSummary {
+                    file_url: row.try_get("file_url")?,
+                    file_name: row.try_get("file_name")?,
+                    dataset: row.try_get("dataset")?,
+                    status: row.try_get("status")?,
+                    reason: row.try_get("reason")?,
+                    rows_valid: count(row.try_get("rows_valid")?),
+                    rows_rejected: count(row.try_get("rows_rejected")?),
+                    lines_skipped: count(row.try_get("lines_skipped")?),
+                    rejected_key: row.try_get("rejected_key")?,
+                    last_validated_at: rfc3339(row.try_get("last_validated_at")?),
+                });
+            }
+            let mut jobs = Vec::new();
+            for row in sqlx::query(JOBS).fetch_all(pool).await? {
+                jobs.push(JobSummary {
+                    job_id: row.try_get("job_id")?,
+                    enabled: row.try_get("enabled")?,
+                    last_status: row.try_get("last_status")?,
+                    last_run_id: row.try_get("last_run_id")?,
+                    last_fired_at: row.try_get::<Option<StoreTime>, _>("last_fired_at")?.map(rfc3339),
+                    last_finished_at: row.try_get::<Option<StoreTime>, _>("last_finished_at")?.map(rfc3339),
+                });
+            }
+            let mut runs = Vec::new();
+            for row in sqlx::query(RUNS).bind($limit).fetch_all(pool).await? {
+                runs.push(RunSummary {
+                    run_id: row.try_get("run_id")?,
+                    job_id: row.try_get("job_id")?,
+                    status: row.try_get("status")?,
+                    cluster_id: row.try_get("cluster_id")?,
+                    step_id: row.try_get("step_id")?,
+                    started_at: rfc3339(row.try_get("started_at")?),
+                    finished_at: row.try_get::<Option<StoreTime>, _>("finished_at")?.map(rfc3339),
+                    error: row.try_get("error")?,
+                    cause: row.try_get("cause")?,
+                    inputs: count(row.try_get("inputs")?),
+                });
+            }
+            Ok::<_, sqlx::Error>(StoreStatus { files, jobs, runs })
         }
-        let mut jobs = Vec::new();
-        for row in sqlx::query(JOBS).fetch_all(pool).await? {
-            jobs.push(JobSummary {
-                job_id: row.try_get("job_id")?,
-                enabled: row.try_get("enabled")?,
-                last_status: row.try_get("last_status")?,
-                last_run_id: row.try_get("last_run_id")?,
-                last_fired_at: row.try_get::<Option<StoreTime>, _>("last_fired_at")?.map(rfc3339),
-                last_finished_at: row.try_get::<Option<StoreTime>, _>("last_finished_at")?.map(rfc3339),
-            });
-        }
-        let mut runs = Vec::new();
-        for row in sqlx::query(RUNS).bind($limit).fetch_all(pool).await? {
-            runs.push(RunSummary {
-                run_id: row.try_get("run_id")?,
-                job_id: row.try_get("job_id")?,
-                status: row.try_get("status")?,
-                cluster_id: row.try_get("cluster_id")?,
-                step_id: row.try_get("step_id")?,
-                started_at: rfc3339(row.try_get("started_at")?),
-                finished_at: row.try_get::<Option<StoreTime>, _>("finished_at")?.map(rfc3339),
-                error: row.try_get("error")?,
-                cause: row.try_get("cause")?,
-                inputs: count(row.try_get("inputs")?),
-            });
-        }
-        Ok::<_, sqlx::Error>(StoreStatus { files, jobs, runs })
-    }
-    .await};
+        .await
+    };
 }
 
 impl StateStore {

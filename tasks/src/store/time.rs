@@ -27,10 +27,7 @@ impl StoreTime {
     pub(crate) fn new(at: OffsetDateTime) -> Self {
         let at = at.to_offset(UtcOffset::UTC);
         let micros = at.microsecond();
-        StoreTime(
-            at.replace_microsecond(micros)
-                .expect("microseconds are in range"),
-        )
+        StoreTime(at.replace_microsecond(micros).expect("microseconds are in range"))
     }
 
     pub(crate) fn now() -> Self {

@@ -34,10 +34,7 @@ impl<'a> FileEvent<'a> {
     pub(crate) fn new(file: &'a ValidateOutput) -> Result<Self, TaskError> {
         let invalid = |what: String| Err(TaskError::InvalidInput(format!("track: {what}")));
         if file.file_url != format!("s3://{}/{}", file.bucket, file.key) {
-            return invalid(format!(
-                "file_url {:?} is not s3://<bucket>/<key>",
-                file.file_url
-            ));
+            return invalid(format!("file_url {:?} is not s3://<bucket>/<key>", file.file_url));
         }
         let file_name = file.key.rsplit('/').next().unwrap_or(&file.key);
         let too_long = [
@@ -50,11 +47,7 @@ impl<'a> FileEvent<'a> {
             ("version_id", file.version_id.as_deref(), MAX_VERSION),
             ("etag", file.etag.as_deref(), MAX_VERSION),
             ("sequencer", Some(file.sequencer.as_str()), MAX_SHORT),
-            (
-                "validated_key",
-                file.validated_key.as_deref(),
-                MAX_OBJECT_KEY,
-            ),
+            ("validated_key", file.validated_key.as_deref(), MAX_OBJECT_KEY),
             ("rejected_key", file.rejected_key.as_deref(), MAX_OBJECT_KEY),
         ]
         .into_iter()
@@ -66,15 +59,10 @@ impl<'a> FileEvent<'a> {
             return invalid(format!("sequencer {:?} is not hexadecimal", file.sequencer));
         }
         let Ok(validated_at) = StoreTime::parse_rfc3339(&file.validated_at) else {
-            return invalid(format!(
-                "validated_at {:?} is not RFC 3339",
-                file.validated_at
-            ));
+            return invalid(format!("validated_at {:?} is not RFC 3339", file.validated_at));
         };
         let count = |n: u64| {
-            i64::try_from(n).map_err(|_| {
-                TaskError::InvalidInput(format!("track: row count {n} is out of range"))
-            })
+            i64::try_from(n).map_err(|_| TaskError::InvalidInput(format!("track: row count {n} is out of range")))
         };
         Ok(FileEvent {
             file,
@@ -152,70 +140,36 @@ mod tests {
     }
 
     fn stored(version: Option<&str>, etag: &str, sequencer: &str) -> StoredVersion {
-        StoredVersion {
-            version_id: version.map(Into::into),
-            etag: Some(etag.into()),
-            sequencer: sequencer.into(),
-        }
+        StoredVersion { version_id: version.map(Into::into), etag: Some(etag.into()), sequencer: sequencer.into() }
     }
 
     #[test]
     fn events_are_judged_by_sequencer_then_version() {
         let row = stored(Some("v1"), "e1", "0A");
-        assert_eq!(
-            decide(None, &event(Some("v1"), "e1", "0A")),
-            TrackOutcome::Inserted
-        );
-        assert_eq!(
-            decide(Some(&row), &event(Some("v1"), "e1", "0A")),
-            TrackOutcome::Duplicate
-        );
-        assert_eq!(
-            decide(Some(&row), &event(Some("v0"), "e0", "09")),
-            TrackOutcome::Stale
-        );
-        assert_eq!(
-            decide(Some(&row), &event(Some("v2"), "e2", "B")),
-            TrackOutcome::NewVersion
-        );
-        assert_eq!(
-            decide(Some(&row), &event(Some("v1"), "e1", "0B")),
-            TrackOutcome::Duplicate
-        );
+        assert_eq!(decide(None, &event(Some("v1"), "e1", "0A")), TrackOutcome::Inserted);
+        assert_eq!(decide(Some(&row), &event(Some("v1"), "e1", "0A")), TrackOutcome::Duplicate);
+        assert_eq!(decide(Some(&row), &event(Some("v0"), "e0", "09")), TrackOutcome::Stale);
+        assert_eq!(decide(Some(&row), &event(Some("v2"), "e2", "B")), TrackOutcome::NewVersion);
+        assert_eq!(decide(Some(&row), &event(Some("v1"), "e1", "0B")), TrackOutcome::Duplicate);
     }
 
     #[test]
     fn unversioned_objects_are_told_apart_by_etag() {
         let row = stored(None, "e1", "0A");
-        assert_eq!(
-            decide(Some(&row), &event(None, "e1", "0B")),
-            TrackOutcome::Duplicate
-        );
-        assert_eq!(
-            decide(Some(&row), &event(None, "e2", "0B")),
-            TrackOutcome::NewVersion
-        );
+        assert_eq!(decide(Some(&row), &event(None, "e1", "0B")), TrackOutcome::Duplicate);
+        assert_eq!(decide(Some(&row), &event(None, "e2", "0B")), TrackOutcome::NewVersion);
     }
 
     #[test]
     fn malformed_events_are_invalid_input() {
         let mut e = event(None, "e", "zz");
-        assert!(matches!(
-            FileEvent::new(&e),
-            Err(TaskError::InvalidInput(_))
-        ));
+        assert!(matches!(FileEvent::new(&e), Err(TaskError::InvalidInput(_))));
         e.sequencer = "0A".into();
         e.validated_at = "yesterday".into();
-        assert!(matches!(
-            FileEvent::new(&e),
-            Err(TaskError::InvalidInput(_))
-        ));
+        assert!(matches!(FileEvent::new(&e), Err(TaskError::InvalidInput(_))));
         e.validated_at = "2024-05-01T10:00:00Z".into();
         e.file_url = "s3://other/incoming/IL-1.tdf".into();
-        assert!(matches!(
-            FileEvent::new(&e),
-            Err(TaskError::InvalidInput(_))
-        ));
+        assert!(matches!(FileEvent::new(&e), Err(TaskError::InvalidInput(_))));
         e.file_url = "s3://b/incoming/IL-1.tdf".into();
         assert_eq!(FileEvent::new(&e).unwrap().file_name, "IL-1.tdf");
     }

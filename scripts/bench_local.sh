@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Benchmarks the local runtime (`edba run`), each next to its baseline in the
+# same invocation, and prints a table:
+#   1. files/s through the ingest machine on SQLite and on MariaDB, concurrency
+#      1 and 4, next to the same files through the validate function alone
+#      and `store.track` alone (what the orchestration costs);
+#   2. J101: from the upload of the 13th IL file to the EMR step's submission
+#      (the local addStep.sync handler), median and p90 over fresh homes, next
+#      to the original sample's 10-minute cron schedule;
+#   3. the sales summary SQL job on a generated 5,000,000-row province: the
+#      local step runner (DataFusion) next to DuckDB running the same SQL text
+#      on the same CSVs, with the results' row counts and sums compared.
+#
+#   scripts/bench_local.sh
+#   BENCH_FILES=100 BENCH_REPS=3 BENCH_JOB_ROWS=500000 scripts/bench_local.sh   # quicker
+#   BENCH_PROFILE=debug BENCH_FILES=20 BENCH_REPS=2 BENCH_JOB_ROWS=100000 scripts/bench_local.sh   # smoke run
+#
+# Needs MariaDB (scripts/services.sh); EDBA_BENCH_MYSQL_URL points elsewhere.
+# Each MariaDB phase creates databases edba_bench_<random> and drops them.
+# DuckDB is installed into scripts/.venv-bench (gitignored). Generated data
+# lives in target/bench-data/local/ and is deleted on exit. Timings are
+# wall-clock on whatever else the machine is doing: read ratios, not digits.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FILES=${BENCH_FILES:-500}
+LINES=${BENCH_LINES:-200}
+REPS=${BENCH_REPS:-10}
+JOB_ROWS=${BENCH_JOB_ROWS:-5000000}
+JOB_STORES=${BENCH_JOB_STORES:-50}
+JOB_ITEMS=${BENCH_JOB_ITEMS:-10000}
+DATA=target/bench-data/local
+PROFILE=${BENCH_PROFILE:-release}
+BIN=target/$PROFILE/examples/bench_local
+VENV=scripts/.venv-bench
+
+rm -rf "$DATA"
+mkdir -p "$DATA"
+trap 'rm -rf "$DATA"' EXIT
+
+if [[ "$PROFILE" == release ]]; then
+    cargo build --quiet --release -p edba-local --example bench_local
+else
+    cargo build --quiet -p edba-local --example bench_local
+fi
+if [[ ! -x "$VENV/bin/python" ]]; then
+    python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
+    "$VENV/bin/pip" install --quiet duckdb
+fi
+
+field() { # field KEY LINE
+    sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+echo "== 1. ingest: $FILES files x $LINES lines"
+declare -A INGEST
+for backend in sqlite mysql; do
+    for c in 1 4; do
+        line=$("$BIN" ingest --data "$DATA" --backend "$backend" --files "$FILES" --lines "$LINES" --concurrency "$c")
+        echo "$line"
+        INGEST[$backend-$c]=$line
+    done
+done
+
+echo "== 2. J101: 13th file's upload -> addStep.sync, $REPS fresh homes"
+TRIGGER=$("$BIN" trigger --data "$DATA" --reps "$REPS")
+echo "$TRIGGER"
+
+echo "== 3. the SQL job on $JOB_ROWS sales rows ($JOB_STORES stores, $JOB_ITEMS items)"
+"$BIN" job-gen --data "$DATA" --rows "$JOB_ROWS" --stores "$JOB_STORES" --items "$JOB_ITEMS"
+cat "$DATA"/job/csv/*/*.csv >/dev/null # both engines start from a warm page cache
+LOCAL_JOB=$("$BIN" job-run --data "$DATA")
+echo "$LOCAL_JOB"
+DUCK_JOB=$("$VENV/bin/python" scripts/bench/local_duckdb_job.py sql/jobs/sales_summary.sql "$DATA/job/csv" "$DATA/job/duckdb-out")
+echo "$DUCK_JOB"
+SAME=yes
+for key in saleitemsummary_rows salessummary_rows sale_cents tax_cents discount_cents item_count_sum named_rows; do
+    if [[ "$(field "$key" "$LOCAL_JOB")" != "$(field "$key" "$DUCK_JOB")" ]]; then
+        echo "WARNING: $key differs: step runner $(field "$key" "$LOCAL_JOB"), DuckDB $(field "$key" "$DUCK_JOB")" >&2
+        SAME=no
+    fi
+done
+
+echo
+echo "== results"
+printf '%-58s %12s %12s\n' "ingest ($FILES files x $LINES lines), files/s" "SQLite" "MariaDB"
+for c in 1 4; do
+    for what in pipeline:"ingest machine (validate+track+choice)" validate:"baseline: validate function only" track:"baseline: store.track only"; do
+        key=${what%%:*}
+        label=${what#*:}
+        printf '%-58s %12s %12s\n' "  c=$c $label" \
+            "$(field "${key}_fps" "${INGEST[sqlite-$c]}")" "$(field "${key}_fps" "${INGEST[mysql-$c]}")"
+    done
+    s=${INGEST[sqlite-$c]}
+    m=${INGEST[mysql-$c]}
+    orchestration() { # seconds of the machine beyond validate + track, per file
+        awk -v p="$(field pipeline_s "$1")" -v v="$(field validate_s "$1")" -v t="$(field track_s "$1")" -v n="$FILES" \
+            'BEGIN { printf "%.2f ms", (p - v - t) * 1000 / n }'
+    }
+    printf '%-58s %12s %12s\n' "  c=$c orchestration beyond validate+track, per file" "$(orchestration "$s")" "$(orchestration "$m")"
+done
+printf '%-58s %12s %12s\n' "  upload (PutObject to the embedded S3), c=1" \
+    "$(field upload_fps "${INGEST[sqlite-1]}")" "$(field upload_fps "${INGEST[mysql-1]}")"
+echo
+printf '%-58s %12s %12s\n' "J101 13th upload -> EMR step submitted ($REPS runs)" "median" "p90"
+printf '%-58s %12s %12s\n' "  edba local (event-driven)" \
+    "$(field upload_to_step_p50_ms "$TRIGGER") ms" "$(field upload_to_step_p90_ms "$TRIGGER") ms"
+printf '%-58s %12s %12s\n' "  of which from the ingest execution's start" \
+    "$(field start_to_step_p50_ms "$TRIGGER") ms" "$(field start_to_step_p90_ms "$TRIGGER") ms"
+printf '%-58s %12s %12s\n' "  upload -> run loaded and recorded" \
+    "$(field upload_to_done_p50_ms "$TRIGGER") ms" "$(field upload_to_done_p90_ms "$TRIGGER") ms"
+printf '%-58s %12s %12s\n' "  baseline: original sample, 10-minute cron (expected/worst)" "300000 ms" "600000 ms"
+echo "  task medians on that path (ms): $(sed -n 's/^trigger-tasks median_ms //p' <<<"$TRIGGER")"
+echo
+printf '%-58s %12s\n' "sales_summary.sql on $JOB_ROWS rows" "seconds"
+printf '%-58s %12s\n' "  edba step runner (DataFusion; S3 download included)" "$(field step_s "$LOCAL_JOB")"
+printf '%-58s %12s\n' "  baseline: DuckDB $(field version "$DUCK_JOB"), same SQL, CSVs on disk" "$(field job_s "$DUCK_JOB")"
+printf '%-58s %12s\n' "  ratio step runner / DuckDB" "$(ratio "$(field step_s "$LOCAL_JOB")" "$(field job_s "$DUCK_JOB")")x"
+printf '%-58s %12s\n' "  same row counts and sums" "$SAME"
+printf '%-58s %12s\n' "  (saleitemsummary / salessummary rows)" \
+    "$(field saleitemsummary_rows "$LOCAL_JOB") / $(field salessummary_rows "$LOCAL_JOB")"
+[[ "$SAME" == yes ]]
