@@ -6,7 +6,6 @@
 //! server is unreachable.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use edba_payloads::jobs::{ClusterSelector, CompanionRule, ExtraCriterion, Freshness, JobConfig, JobsFile, StepConfig};
 use edba_tasks::jobs::{
@@ -14,9 +13,9 @@ use edba_tasks::jobs::{
     JobConfigChange, JobConfigError, JobRef,
 };
 use edba_tasks::store::jobs::StoredJobConfig;
-use edba_tasks::store::StateStore;
+use edba_testkit::{Admin, StoreDb};
 use pretty_assertions::assert_eq;
-use sqlx::{Connection, Executor, MySqlConnection, MySqlPool, SqlitePool};
+use sqlx::Executor;
 
 // ---------------------------------------------------------------- fixtures
 
@@ -382,81 +381,22 @@ fn every_broken_rule_is_reported_at_once() {
 
 /// A migrated store plus a second connection for what `apply` never does
 /// (run state, a trigger that refuses a row).
-struct Db {
-    store: StateStore,
-    admin: Admin,
-    _cleanup: Cleanup,
-}
+struct Db(StoreDb);
 
-enum Admin {
-    MySql(MySqlPool),
-    Sqlite(SqlitePool),
-}
-
-enum Cleanup {
-    TempDir(#[allow(dead_code)] tempfile::TempDir),
-    DropDatabase { server_url: String, database: String },
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Cleanup::DropDatabase { server_url, database } = self {
-            let (server_url, name) = (server_url.clone(), database.clone());
-            // Drop runs inside the test's runtime, which cannot block on
-            // another future: use a thread with its own runtime.
-            let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                runtime.block_on(async {
-                    let pool = MySqlPool::connect(&server_url).await?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                        .execute(&pool)
-                        .await?;
-                    pool.close().await;
-                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-                })
-            })
-            .join();
-            if !matches!(dropped, Ok(Ok(()))) {
-                eprintln!("could not drop test database {database}");
-            }
-        }
+impl std::ops::Deref for Db {
+    type Target = StoreDb;
+    fn deref(&self) -> &StoreDb {
+        &self.0
     }
 }
-
-static DATABASE_SEQ: AtomicU32 = AtomicU32::new(0);
 
 impl Db {
     async fn sqlite() -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("state.db").display());
-        let store = StateStore::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let admin = SqlitePool::connect(&url).await.unwrap();
-        Db { store, admin: Admin::Sqlite(admin), _cleanup: Cleanup::TempDir(dir) }
+        Db(StoreDb::sqlite().await)
     }
 
     async fn mariadb() -> Db {
-        let server_url =
-            std::env::var("EDBA_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/".to_owned());
-        // One plain connection, not a pool: a refused connection fails at once
-        // with its cause instead of after the pool's acquire timeout.
-        let mut server = MySqlConnection::connect(&server_url).await.unwrap_or_else(|e| {
-            panic!(
-                "MariaDB is required for these tests and is unreachable at {server_url}: {e}\n\
-                     start it (scripts/services.sh) or point EDBA_TEST_MYSQL_URL at a \
-                     MySQL-compatible server"
-            )
-        });
-        let database =
-            format!("edba_jobs_test_{}_{}", std::process::id(), DATABASE_SEQ.fetch_add(1, Ordering::Relaxed));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{database}`"))).execute(&mut server).await.unwrap();
-        server.close().await.unwrap();
-        let cleanup = Cleanup::DropDatabase { server_url: server_url.clone(), database: database.clone() };
-        let url = database_url(&server_url, &database);
-        let store = StateStore::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let admin = MySqlPool::connect(&url).await.unwrap();
-        Db { store, admin: Admin::MySql(admin), _cleanup: cleanup }
+        Db(StoreDb::mariadb("jobs").await)
     }
 
     async fn stored(&self) -> Vec<StoredJobConfig> {
@@ -515,13 +455,6 @@ impl Db {
         }
         .unwrap()
     }
-}
-
-/// `server_url` with its database path replaced by `database`.
-fn database_url(server_url: &str, database: &str) -> String {
-    let authority_start = server_url.find("://").map_or(0, |i| i + 3);
-    let path_start = server_url[authority_start..].find('/').map_or(server_url.len(), |i| authority_start + i);
-    format!("{}/{database}", &server_url[..path_start])
 }
 
 fn applied(job_id: &str, change: JobConfigChange, config_version: u32) -> AppliedJob {

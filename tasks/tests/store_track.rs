@@ -3,12 +3,10 @@
 //! `EDBA_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306/`); the MariaDB
 //! cases fail, not skip, when the server is unreachable.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use edba_payloads::{FileStatus, RowCounts, TrackInput, TrackOutcome, TrackOutput, ValidateOutput};
 use edba_tasks::store::{IngestedFileRow, JobRow, StateStore};
+use edba_testkit::{Admin, StoreDb};
 use pretty_assertions::assert_eq;
-use sqlx::{Connection, MySqlConnection, MySqlPool, SqlitePool};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -130,81 +128,22 @@ fn disabled(mut job: JobRow) -> JobRow {
 
 /// A migrated store plus a second connection for setting up what the track
 /// task does not write (run state), as the evaluator will.
-struct Db {
-    store: StateStore,
-    admin: Admin,
-    _cleanup: Cleanup,
-}
+struct Db(StoreDb);
 
-enum Admin {
-    MySql(MySqlPool),
-    Sqlite(SqlitePool),
-}
-
-enum Cleanup {
-    TempDir(#[allow(dead_code)] tempfile::TempDir),
-    DropDatabase { server_url: String, database: String },
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Cleanup::DropDatabase { server_url, database } = self {
-            let (server_url, name) = (server_url.clone(), database.clone());
-            // Drop runs inside the test's runtime, which cannot block on
-            // another future: use a thread with its own runtime.
-            let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                runtime.block_on(async {
-                    let pool = MySqlPool::connect(&server_url).await?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                        .execute(&pool)
-                        .await?;
-                    pool.close().await;
-                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-                })
-            })
-            .join();
-            if !matches!(dropped, Ok(Ok(()))) {
-                eprintln!("could not drop test database {database}");
-            }
-        }
+impl std::ops::Deref for Db {
+    type Target = StoreDb;
+    fn deref(&self) -> &StoreDb {
+        &self.0
     }
 }
-
-static DATABASE_SEQ: AtomicU32 = AtomicU32::new(0);
 
 impl Db {
     async fn sqlite() -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("state.db").display());
-        let store = StateStore::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let admin = SqlitePool::connect(&url).await.unwrap();
-        Db { store, admin: Admin::Sqlite(admin), _cleanup: Cleanup::TempDir(dir) }
+        Db(StoreDb::sqlite().await)
     }
 
     async fn mariadb() -> Db {
-        let server_url =
-            std::env::var("EDBA_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/".to_owned());
-        // One plain connection, not a pool: a refused connection fails at once
-        // with its cause instead of after the pool's acquire timeout.
-        let mut server = MySqlConnection::connect(&server_url).await.unwrap_or_else(|e| {
-            panic!(
-                "MariaDB is required for these tests and is unreachable at {server_url}: {e}\n\
-                 start it (start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd) \
-                 or point EDBA_TEST_MYSQL_URL at a MySQL-compatible server"
-            )
-        });
-        let database =
-            format!("edba_store_test_{}_{}", std::process::id(), DATABASE_SEQ.fetch_add(1, Ordering::Relaxed));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{database}`"))).execute(&mut server).await.unwrap();
-        server.close().await.unwrap();
-        let cleanup = Cleanup::DropDatabase { server_url: server_url.clone(), database: database.clone() };
-        let url = database_url(&server_url, &database);
-        let store = StateStore::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let admin = MySqlPool::connect(&url).await.unwrap();
-        Db { store, admin: Admin::MySql(admin), _cleanup: cleanup }
+        Db(StoreDb::mariadb("store").await)
     }
 
     async fn track(&self, file: &FileFixture) -> TrackOutput {
@@ -219,26 +158,6 @@ impl Db {
         self.store.put_job_config(&job).await.unwrap();
     }
 
-    /// Runs setup SQL with string parameters (both servers convert them).
-    async fn exec(&self, sql: &'static str, params: &[&str]) {
-        match &self.admin {
-            Admin::MySql(pool) => {
-                let mut query = sqlx::query(sql);
-                for p in params {
-                    query = query.bind(*p);
-                }
-                query.execute(pool).await.unwrap();
-            }
-            Admin::Sqlite(pool) => {
-                let mut query = sqlx::query(sql);
-                for p in params {
-                    query = query.bind(*p);
-                }
-                query.execute(pool).await.unwrap();
-            }
-        }
-    }
-
     async fn set_job_state(&self, job_id: &str, status: &str, fired_minute: u32) {
         self.exec(
             "UPDATE job_configs SET last_status = ?, last_fired_at = ? WHERE job_id = ?",
@@ -246,13 +165,6 @@ impl Db {
         )
         .await;
     }
-}
-
-/// `server_url` with its database path replaced by `database`.
-fn database_url(server_url: &str, database: &str) -> String {
-    let authority_start = server_url.find("://").map_or(0, |i| i + 3);
-    let path_start = server_url[authority_start..].find('/').map_or(server_url.len(), |i| authority_start + i);
-    format!("{}/{database}", &server_url[..path_start])
 }
 
 fn outcome(outcome: TrackOutcome, ready: bool, jobs: &[&str]) -> (TrackOutcome, bool, Vec<String>) {
@@ -600,13 +512,6 @@ async fn mariadb_operator_queries_see_running_jobs_and_the_files_of_failed_runs(
         failed_inputs,
         [("il-sales".to_owned(), url("IL-2.tdf"), validated), ("il-sales".to_owned(), url("IL-3.tdf"), validated),]
     );
-}
-
-#[test]
-fn database_url_replaces_the_path() {
-    assert_eq!(database_url("mysql://root@127.0.0.1:3306/", "x"), "mysql://root@127.0.0.1:3306/x");
-    assert_eq!(database_url("mysql://root@127.0.0.1:3306", "x"), "mysql://root@127.0.0.1:3306/x");
-    assert_eq!(database_url("mysql://u:p@h/test", "x"), "mysql://u:p@h/x");
 }
 
 /// The embedded default: one in-memory database that outlives each call.

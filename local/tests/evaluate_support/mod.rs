@@ -4,7 +4,6 @@
 //! and EMR / Step Functions clients mocked at the SDK boundary.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_emr::operation::describe_cluster::DescribeClusterOutput;
@@ -21,7 +20,8 @@ use edba_payloads::jobs::{
 use edba_payloads::{EvaluateInput, EvaluateOutput, FileStatus, RowCounts, Trigger, ValidateOutput};
 use edba_tasks::evaluate::{evaluate, EvaluateDeps, EvaluateSettings, FixedClock};
 use edba_tasks::store::{JobRow, StateStore};
-use sqlx::{Connection, MySqlConnection, MySqlPool, Row, SqlitePool};
+use edba_testkit::StoreDb;
+use sqlx::Row;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -135,81 +135,26 @@ pub fn job_row(config: &JobConfig) -> JobRow {
 
 // -------------------------------------------------------------- databases
 
-pub enum Admin {
-    MySql(MySqlPool),
-    Sqlite(SqlitePool),
-}
-
-enum Cleanup {
-    TempDir(#[allow(dead_code)] tempfile::TempDir),
-    DropDatabase { server_url: String, database: String },
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Cleanup::DropDatabase { server_url, database } = self {
-            let (server_url, name) = (server_url.clone(), database.clone());
-            // Drop runs inside the test's runtime: use a thread with its own.
-            let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                runtime.block_on(async {
-                    let mut conn = MySqlConnection::connect(&server_url).await?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                        .execute(&mut conn)
-                        .await?;
-                    conn.close().await?;
-                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-                })
-            })
-            .join();
-            if !matches!(dropped, Ok(Ok(()))) {
-                eprintln!("could not drop test database {database}");
-            }
-        }
-    }
-}
+pub use edba_testkit::Admin;
 
 /// A migrated store, its URL (for more stores on the same database) and an
 /// admin pool for what evaluate does not write.
-pub struct Db {
-    pub url: String,
-    pub store: StateStore,
-    pub admin: Admin,
-    _cleanup: Cleanup,
-}
+pub struct Db(StoreDb);
 
-static DATABASE_SEQ: AtomicU32 = AtomicU32::new(0);
+impl std::ops::Deref for Db {
+    type Target = StoreDb;
+    fn deref(&self) -> &StoreDb {
+        &self.0
+    }
+}
 
 impl Db {
     pub async fn sqlite() -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("state.db").display());
-        let store = StateStore::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let admin = SqlitePool::connect(&url).await.unwrap();
-        Db { url, store, admin: Admin::Sqlite(admin), _cleanup: Cleanup::TempDir(dir) }
+        Db(StoreDb::sqlite().await)
     }
 
     pub async fn mariadb() -> Db {
-        let server_url =
-            std::env::var("EDBA_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/".to_owned());
-        let mut server = MySqlConnection::connect(&server_url).await.unwrap_or_else(|e| {
-            panic!(
-                "MariaDB is required for these tests and is unreachable at {server_url}: {e}\n\
-                 start it (scripts/services.sh) or point EDBA_TEST_MYSQL_URL at a \
-                 MySQL-compatible server"
-            )
-        });
-        let database =
-            format!("edba_evaluate_test_{}_{}", std::process::id(), DATABASE_SEQ.fetch_add(1, Ordering::Relaxed));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{database}`"))).execute(&mut server).await.unwrap();
-        server.close().await.unwrap();
-        let cleanup = Cleanup::DropDatabase { server_url: server_url.clone(), database: database.clone() };
-        let url = database_url(&server_url, &database);
-        let store = StateStore::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let admin = MySqlPool::connect(&url).await.unwrap();
-        Db { url, store, admin: Admin::MySql(admin), _cleanup: cleanup }
+        Db(StoreDb::mariadb("evaluate").await)
     }
 
     pub async fn track(&self, file: &FileFixture) {
@@ -218,26 +163,6 @@ impl Db {
 
     pub async fn put_job(&self, config: &JobConfig) {
         self.store.put_job_config(&job_row(config)).await.unwrap();
-    }
-
-    /// Runs setup SQL with string parameters.
-    pub async fn exec(&self, sql: &'static str, params: &[&str]) {
-        match &self.admin {
-            Admin::MySql(pool) => {
-                let mut query = sqlx::query(sql);
-                for p in params {
-                    query = query.bind(*p);
-                }
-                query.execute(pool).await.unwrap();
-            }
-            Admin::Sqlite(pool) => {
-                let mut query = sqlx::query(sql);
-                for p in params {
-                    query = query.bind(*p);
-                }
-                query.execute(pool).await.unwrap();
-            }
-        }
     }
 
     /// Rows of a query with one string parameter, every column read as text
@@ -288,13 +213,6 @@ impl Db {
         )
         .await;
     }
-}
-
-/// `server_url` with its database path replaced by `database`.
-pub fn database_url(server_url: &str, database: &str) -> String {
-    let authority_start = server_url.find("://").map_or(0, |i| i + 3);
-    let path_start = server_url[authority_start..].find('/').map_or(server_url.len(), |i| authority_start + i);
-    format!("{}/{database}", &server_url[..path_start])
 }
 
 // --------------------------------------------------------------------- S3
