@@ -7,13 +7,13 @@
 //! process ([`crate::aws_apis`]); S3 is the embedded server. Nothing here is
 //! linked by a Lambda binary.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use edba_payloads::{
-    EvaluateInput, EvaluateOutput, IngestInput, LoadInput, RecordInput, RecordOutput, TrackInput, ValidateInput,
-    WaitingJob,
+    EvaluateInput, EvaluateOutput, IngestInput, LoadInput, RecordInput, TrackInput, ValidateInput, WaitingJob,
 };
 use edba_tasks::evaluate::{evaluate, EvaluateDeps, EvaluateSettings, SystemClock};
 use edba_tasks::jobs::{apply_jobs, check_jobs, parse_jobs_file, ApplyError, ApplyReport};
@@ -28,7 +28,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::aws_apis::{ExecutionRecord, LocalAwsApis};
 use crate::executor::{
-    handler_fn, ExecutionResult, ExecutionStatus, Executor, ExecutorConfig, ExecutorError, TaskFailure,
+    handler_fn, ExecutionResult, ExecutionStatus, Executor, ExecutorConfig, ExecutorError, TaskFailure, TaskHandler,
 };
 use crate::s3server::EmbeddedS3;
 use crate::steprunner::{S3RunOutput, StepRunner};
@@ -131,7 +131,6 @@ pub struct LocalPipeline {
     executor: Executor,
     apis: LocalAwsApis,
     evaluations: Arc<Mutex<Vec<EvaluateOutput>>>,
-    records: Arc<Mutex<Vec<RecordOutput>>>,
     executor_slot: Arc<Mutex<Option<Executor>>>,
 }
 
@@ -139,13 +138,25 @@ fn failure(e: TaskError) -> TaskFailure {
     TaskFailure::new(e.name().as_str(), e.to_string())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(task: &str, input: Value) -> Result<T, TaskFailure> {
-    serde_json::from_value(input)
-        .map_err(|e| TaskFailure::new("Edba.InvalidInput", format!("{task}: the input does not fit its type: {e}")))
-}
-
-fn to_value<T: Serialize>(v: &T) -> Result<Value, TaskFailure> {
-    serde_json::to_value(v).map_err(|e| TaskFailure::new("Edba.InvalidInput", e.to_string()))
+/// A task handler as the Lambda runtime wraps a task: the JSON input is
+/// deserialized into the task's input type (a mismatch is
+/// `Edba.InvalidInput`), and a `TaskError` becomes its stable error name.
+fn task<I, O, F, Fut>(name: &'static str, run: F) -> Arc<dyn TaskHandler>
+where
+    I: serde::de::DeserializeOwned,
+    O: Serialize,
+    F: Fn(I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, TaskError>> + Send + 'static,
+{
+    handler_fn(move |input| {
+        let call = serde_json::from_value(input).map(&run).map_err(|e| {
+            TaskFailure::new("Edba.InvalidInput", format!("{name}: the input does not fit its type: {e}"))
+        });
+        async move {
+            let output = call?.await.map_err(failure)?;
+            serde_json::to_value(&output).map_err(|e| TaskFailure::new("Edba.InvalidInput", e.to_string()))
+        }
+    })
 }
 
 impl LocalPipeline {
@@ -184,7 +195,6 @@ impl LocalPipeline {
             executor,
             apis: LocalAwsApis::default(),
             evaluations: Arc::default(),
-            records: Arc::default(),
             executor_slot: Arc::default(),
         };
         *pipeline.executor_slot.lock().expect("not poisoned") = Some(pipeline.executor.clone());
@@ -252,25 +262,18 @@ impl LocalPipeline {
         let s3 = self.s3_client.clone();
         self.executor.bind(
             VALIDATE,
-            handler_fn(move |input| {
+            task("validate", move |input: ValidateInput| {
                 let s3 = s3.clone();
-                async move {
-                    let input: ValidateInput = parse("validate", input)?;
-                    let out = validate_object(&s3, &input, &ValidateOptions::default()).await.map_err(failure)?;
-                    to_value(&out)
-                }
+                async move { validate_object(&s3, &input, &ValidateOptions::default()).await }
             }),
         );
 
         let store = self.store.clone();
         self.executor.bind(
             TRACK,
-            handler_fn(move |input| {
+            task("track", move |input: TrackInput| {
                 let store = store.clone();
-                async move {
-                    let input: TrackInput = parse("track", input)?;
-                    to_value(&store.track(&input).await.map_err(failure)?)
-                }
+                async move { store.track(&input).await }
             }),
         );
 
@@ -290,7 +293,7 @@ impl LocalPipeline {
         let evaluations = self.evaluations.clone();
         self.executor.bind(
             EVALUATE,
-            handler_fn(move |input| {
+            task("evaluate", move |input: EvaluateInput| {
                 let deps = deps.clone();
                 let apis = apis.clone();
                 let executor = executor_slot.lock().expect("not poisoned").clone();
@@ -299,10 +302,9 @@ impl LocalPipeline {
                     if let Some(executor) = executor {
                         publish_executions(&executor, &apis).await;
                     }
-                    let input: EvaluateInput = parse("evaluate", input)?;
-                    let out = evaluate(&deps, &input).await.map_err(failure)?;
+                    let out = evaluate(&deps, &input).await?;
                     evaluations.lock().expect("not poisoned").push(out.clone());
-                    to_value(&out)
+                    Ok(out)
                 }
             }),
         );
@@ -311,32 +313,19 @@ impl LocalPipeline {
         let reader = Arc::new(S3RunOutput { s3: self.s3_client.clone(), bucket: LOCAL_BUCKET.into() });
         self.executor.bind(
             LOAD,
-            handler_fn(move |input| {
+            task("load", move |input: LoadInput| {
                 let warehouse = warehouse.clone();
                 let reader = reader.clone();
-                async move {
-                    let input: LoadInput = parse("load", input)?;
-                    let out = load(Warehouse::Local { warehouse: &warehouse, output: reader.as_ref() }, &input)
-                        .await
-                        .map_err(failure)?;
-                    to_value(&out)
-                }
+                async move { load(Warehouse::Local { warehouse: &warehouse, output: reader.as_ref() }, &input).await }
             }),
         );
 
         let store = self.store.clone();
-        let records = self.records.clone();
         self.executor.bind(
             RECORD,
-            handler_fn(move |input| {
+            task("record", move |input: RecordInput| {
                 let store = store.clone();
-                let records = records.clone();
-                async move {
-                    let input: RecordInput = parse("record", input)?;
-                    let out = edba_tasks::record::record(&store, &input).await.map_err(failure)?;
-                    records.lock().expect("not poisoned").push(out.clone());
-                    to_value(&out)
-                }
+                async move { edba_tasks::record::record(&store, &input).await }
             }),
         );
 
