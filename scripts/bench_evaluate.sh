@@ -12,15 +12,13 @@
 # Each phase creates and drops its own database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 cargo build --quiet --release -p edba-tasks --example bench_evaluate
 out=$(target/release/examples/bench_evaluate)
 echo "$out"
 
-field() { # field KEY
-    sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $out"
-}
-scale_ms=$(field scale_evaluate_ms)
-speedup=$(field speedup)
+scale_ms=$(field scale_evaluate_ms "$out")
+speedup=$(field speedup "$out")
 echo "decision phase at scale: ${scale_ms} ms (target < 1000 ms)"
 echo "speedup over the original approach: ${speedup}x (target >= 50x)"

@@ -22,6 +22,7 @@
 # wall-clock on whatever else the machine is doing: read ratios, not digits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 FILES=${BENCH_FILES:-500}
 LINES=${BENCH_LINES:-200}
@@ -43,17 +44,7 @@ if [[ "$PROFILE" == release ]]; then
 else
     cargo build --quiet -p edba-local --example bench_local
 fi
-if [[ ! -x "$VENV/bin/python" ]]; then
-    python3 -m venv "$VENV"
-fi
-if ! "$VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
-    "$VENV/bin/pip" install --quiet duckdb
-fi
-
-field() { # field KEY LINE
-    sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ensure_venv "$VENV" scripts/bench/requirements.txt
 
 echo "== 1. ingest: $FILES files x $LINES lines"
 declare -A INGEST

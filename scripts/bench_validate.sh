@@ -11,6 +11,7 @@
 # deleted on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 BENCH_MB=${BENCH_MB:-300}
 RSS_MB=${RSS_MB:-1000}
@@ -24,9 +25,6 @@ if command -v taskset >/dev/null; then PIN=(taskset -c 0); fi
 
 cargo build --quiet --release -p edba-tasks --example bench_validate
 
-field() { # field KEY LINE
-    sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2"
-}
 
 echo "== throughput on a ${BENCH_MB} MB sales file (one core: ${PIN[*]:-not pinned})"
 "$BIN" gen "$DATA/sales.tdf" "$((BENCH_MB * 1000000))"
@@ -40,15 +38,14 @@ for key in lines valid rejected skipped; do
         echo "WARNING: $key differs between the converter and the baseline" >&2
     fi
 done
-ratio() { awk -v r="$1" -v p="$2" 'BEGIN { printf "%.1f", r / p }'; }
 rust_mbps=$(field mb_per_s "$rust")
 python_mbps=$(field mb_per_s "$python")
-echo "wall time: rust ${rust_mbps} MB/s, python ${python_mbps} MB/s, ratio $(ratio "$rust_mbps" "$python_mbps")x (targets: >= 400 MB/s, >= 20x)"
+echo "wall time: rust ${rust_mbps} MB/s, python ${python_mbps} MB/s, ratio $(ratio "$rust_mbps" "$python_mbps" 1)x (targets: >= 400 MB/s, >= 20x)"
 # CPU time does not count the time other jobs held the core: the steadier
 # number on a shared machine.
 rust_cpu=$(field mb_per_cpu_s "$rust")
 python_cpu=$(field mb_per_cpu_s "$python")
-echo "CPU time:  rust ${rust_cpu} MB/s, python ${python_cpu} MB/s, ratio $(ratio "$rust_cpu" "$python_cpu")x"
+echo "CPU time:  rust ${rust_cpu} MB/s, python ${python_cpu} MB/s, ratio $(ratio "$rust_cpu" "$python_cpu" 1)x"
 rm -f "$DATA/sales.tdf"
 
 echo "== peak RSS on a ${RSS_MB} MB sales file"

@@ -14,11 +14,11 @@
 # gen_corpus.py. Exits non-zero on any disagreement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 start=$(date +%s)
 venv=scripts/.venv-diff
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/differential/requirements.txt
+ensure_venv "$venv" scripts/differential/requirements.txt
 cargo build --quiet
 edba="${CARGO_TARGET_DIR:-target}/debug/edba"
 
