@@ -14,17 +14,21 @@
 //! `$defs`, `$ref`, `anyOf` for `Option<Struct>`, `type: [.., "null"]`).
 //! Schemas are navigated lazily, so recursive types are fine.
 //!
-//! The parts, each knowing nothing of the ones after it:
+//! The parts:
 //!
 //! - `value_type`: the type model (`ValueType`: a lazily expanded JSON
 //!   Schema node, or a shape the walk built) and how it describes itself;
 //! - `navigate`: reading a field or an element of a type, and setting one;
-//! - `jsonpath_io`: the JSONPath flavour: what a path reads from a type, and
-//!   the input and output processing of a state (`InputPath` to `OutputPath`,
-//!   templates, intrinsic functions);
-//! - `choice`: Choice rules: operand types, and narrowing a rule's target;
 //! - `conformance`: whether what a Task is sent fits its input type;
-//! - `checker`: the walk over the graphs, one method per state type.
+//! - `checker`: the walk over the graphs, one method per state type;
+//! - `jsonpath_io`: the JSONPath flavour: what a path reads from a type, and
+//!   (as `Checker` methods) the input and output processing of a state
+//!   (`InputPath` to `OutputPath`, templates, intrinsic functions);
+//! - `choice`: Choice rules, as `Checker` methods: operand types, and
+//!   narrowing a rule's target.
+//!
+//! `value_type` and `conformance` know nothing about ASL or JSONPath, and
+//! `navigate` only about path segments.
 
 use std::fmt;
 
