@@ -17,15 +17,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_emr::operation::list_clusters::ListClustersOutput;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use edba_payloads::jobs::{
-    ClusterSelector, CompanionRule, ExtraCriterion, Freshness, InputRule, JobConfig, LoadConfig, StepConfig,
-};
+use edba_payloads::jobs::JobConfig;
 use edba_payloads::{EvaluateInput, Trigger};
 use edba_tasks::evaluate::{evaluate, EvaluateDeps, EvaluateSettings, FixedClock};
 use edba_tasks::store::{JobRow, StateStore};
-use edba_testkit::ThrowawayDatabase;
+use edba_testkit::fixtures::{job, with_extra, with_items};
+use edba_testkit::{sql_time, ThrowawayDatabase};
 use sqlx::MySqlPool;
-use time::macros::{datetime, format_description};
+use time::macros::datetime;
 use time::OffsetDateTime;
 
 const NOW: OffsetDateTime = datetime!(2026-11-27 07:15:00 UTC);
@@ -39,37 +38,15 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn sql_time(at: OffsetDateTime) -> String {
-    at.format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]"))
-        .expect("formats")
-}
-
 fn job_config(j: usize, files_per_job: usize) -> JobConfig {
-    JobConfig {
-        id: format!("J{j:04}"),
-        description: None,
-        enabled: true,
-        version: 1,
-        input: InputRule {
-            dataset: "sales".into(),
-            pattern: format!("P{j:04}-*"),
-            // Even jobs have enough fresh files (and then wait for a cluster),
-            // odd ones do not.
-            min_files: if j % 2 == 0 { (files_per_job / 2) as u32 } else { (files_per_job * 2) as u32 },
-            freshness: Freshness::SinceLastRun,
-        },
-        companions: vec![CompanionRule {
-            dataset: "items".into(),
-            pattern: "Item-Master-Data*".into(),
-            max_age_hours: 24,
-        }],
-        extra_criterion: (j % 10 == 0).then(|| ExtraCriterion {
-            sql: "SELECT 1 FROM ingested_files WHERE dataset = 'items' LIMIT 1".into(),
-            timeout_ms: 2000,
-        }),
-        cluster: ClusterSelector::Tag { key: "edba".into(), value: "true".into() },
-        step: StepConfig::SqlJob { sql: "sql/jobs/sales_aggregate.sql".into() },
-        load: LoadConfig { tables: vec!["sales_summary".into()] },
+    // Even jobs have enough fresh files (and then wait for a cluster), odd
+    // ones do not.
+    let min_files = if j % 2 == 0 { (files_per_job / 2) as u32 } else { (files_per_job * 2) as u32 };
+    let config = with_items(job(&format!("J{j:04}"), &format!("P{j:04}-*"), min_files), "Item-Master-Data*", 24);
+    if j % 10 == 0 {
+        with_extra(config, "SELECT 1 FROM ingested_files WHERE dataset = 'items' LIMIT 1", 2000)
+    } else {
+        config
     }
 }
 

@@ -4,8 +4,9 @@
 //! [`SqlDialect`] is the whole list of differences: the SQL fragments that
 //! really differ (write-transaction prelude and begin, row lock, glob
 //! matching, null-safe equality, JSON as text), how a glob becomes a bound
-//! pattern, and the extra criterion's sandbox. It is implemented for
-//! `sqlx::MySql` and `sqlx::Sqlite`, nothing else is per dialect.
+//! pattern, the migrations and the extra criterion's sandbox. It is
+//! implemented for `sqlx::MySql` and `sqlx::Sqlite`; nothing else in the
+//! store is per dialect.
 //!
 //! [`Backend`] is implemented once, for every dialect, and is how statements
 //! run: SQL text (written once, with dialect fragments spliced in from the
@@ -16,13 +17,17 @@
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
-use sqlx::{AssertSqlSafe, Connection, Database, Decode, Encode, Executor, IntoArguments, MySql, Sqlite, Type};
+use sqlx::{AssertSqlSafe, Connection, Database, Decode, Encode, Executor, IntoArguments, MySql, Pool, Sqlite, Type};
 
 use super::glob;
 use super::time::StoreTime;
 use super::types::CriterionOutcome;
 use crate::TaskError;
+
+/// A running extra criterion.
+pub(crate) type Criterion<'a> = BoxFuture<'a, Result<CriterionOutcome, TaskError>>;
 
 /// The fragments and behaviour in which MySQL and SQLite differ.
 pub(crate) trait SqlDialect: Database {
@@ -39,6 +44,9 @@ pub(crate) trait SqlDialect: Database {
     const NAME_MATCHES: &'static str;
     /// Equality where NULL equals NULL, between two operands.
     const NULL_SAFE_EQ: &'static str;
+    /// The embedded migrations of the dialect (`sql/state/<dialect>`).
+    fn migrations() -> &'static Migrator;
+
     /// A JSON column read as text.
     fn json_text(column: &str) -> String;
 
@@ -52,11 +60,7 @@ pub(crate) trait SqlDialect: Database {
 
     /// Runs an extra criterion read-only under a statement timeout (see
     /// `criterion.rs`: each dialect has its own sandbox).
-    fn run_criterion<'a>(
-        pool: &'a sqlx::Pool<Self>,
-        sql: &'a str,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<CriterionOutcome, TaskError>>;
+    fn run_criterion<'a>(pool: &'a Pool<Self>, sql: &'a str, timeout: Duration) -> Criterion<'a>;
 }
 
 impl SqlDialect for MySql {
@@ -72,6 +76,11 @@ impl SqlDialect for MySql {
     // The tables' binary collation makes LIKE case-sensitive, like GLOB.
     const NAME_MATCHES: &'static str = "file_name LIKE ? ESCAPE '!'";
     const NULL_SAFE_EQ: &'static str = "<=>";
+
+    fn migrations() -> &'static Migrator {
+        static MIGRATIONS: Migrator = sqlx::migrate!("../sql/state/mysql");
+        &MIGRATIONS
+    }
 
     // MySQL 8's JSON type is not a string type to the driver; MariaDB's is text.
     fn json_text(column: &str) -> String {
@@ -90,11 +99,7 @@ impl SqlDialect for MySql {
         Box::new(sqlparser::dialect::MySqlDialect {})
     }
 
-    fn run_criterion<'a>(
-        pool: &'a sqlx::Pool<Self>,
-        sql: &'a str,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<CriterionOutcome, TaskError>> {
+    fn run_criterion<'a>(pool: &'a Pool<Self>, sql: &'a str, timeout: Duration) -> Criterion<'a> {
         Box::pin(super::criterion::mysql(pool, sql, timeout))
     }
 }
@@ -110,6 +115,11 @@ impl SqlDialect for Sqlite {
     // SQLite's LIKE ignores ASCII case; GLOB does not.
     const NAME_MATCHES: &'static str = "file_name GLOB ?";
     const NULL_SAFE_EQ: &'static str = "IS";
+
+    fn migrations() -> &'static Migrator {
+        static MIGRATIONS: Migrator = sqlx::migrate!("../sql/state/sqlite");
+        &MIGRATIONS
+    }
 
     fn json_text(column: &str) -> String {
         column.to_owned()
@@ -127,11 +137,7 @@ impl SqlDialect for Sqlite {
         Box::new(sqlparser::dialect::SQLiteDialect {})
     }
 
-    fn run_criterion<'a>(
-        pool: &'a sqlx::Pool<Self>,
-        sql: &'a str,
-        timeout: Duration,
-    ) -> BoxFuture<'a, Result<CriterionOutcome, TaskError>> {
+    fn run_criterion<'a>(pool: &'a Pool<Self>, sql: &'a str, timeout: Duration) -> Criterion<'a> {
         Box::pin(super::criterion::sqlite(pool, sql, timeout))
     }
 }

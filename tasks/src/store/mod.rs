@@ -58,9 +58,6 @@ pub(crate) use types::{
 };
 pub use types::{ImpactedFile, ImpactedFiles, UnreadableConfig};
 
-static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../sql/state/mysql");
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../sql/state/sqlite");
-
 /// A Lambda container serves one invocation at a time; a few connections
 /// cover the local runtime's parallel tasks without exhausting RDS.
 const MAX_CONNECTIONS: u32 = 5;
@@ -178,11 +175,8 @@ impl StateStore {
 
     /// Brings the schema up to date (embedded migrations of the dialect).
     pub async fn migrate(&self) -> Result<(), TaskError> {
-        let result = match &self.pool {
-            Pool::MySql(pool) => MYSQL_MIGRATIONS.run(pool).await,
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
-        };
-        result.map_err(|e| TaskError::transient("migrating the state store", e))
+        dispatch!(&self.pool, pool => migrations_of(pool).run(pool).await)
+            .map_err(|e| TaskError::transient("migrating the state store", e))
     }
 
     /// Closes every connection; later calls fail with `Edba.Transient`.
@@ -219,6 +213,10 @@ impl StateStore {
 
 fn dialect_of<B: dialect::SqlDialect>(_: &sqlx::Pool<B>) -> Dialect {
     B::DIALECT
+}
+
+fn migrations_of<B: dialect::SqlDialect>(_: &sqlx::Pool<B>) -> &'static Migrator {
+    B::migrations()
 }
 
 /// A concurrent transaction on the same key won: a duplicate key on insert, or

@@ -26,20 +26,42 @@ enum Recording {
     OtherJob(String),
 }
 
-/// A run's row before its inputs are attached.
+/// A run's row as stored (`RUN_COLUMNS`), before its inputs are attached.
 #[derive(Debug)]
-struct RunRow {
-    run_id: String,
-    job_id: String,
-    status: String,
-    cluster_id: Option<String>,
-    step_id: Option<String>,
-    execution_arn: Option<String>,
-    manifest_key: Option<String>,
-    started_at: StoreTime,
-    finished_at: Option<StoreTime>,
-    error: Option<String>,
-    cause: Option<String>,
+pub(super) struct RunRow {
+    pub(super) run_id: String,
+    pub(super) job_id: String,
+    pub(super) status: String,
+    pub(super) cluster_id: Option<String>,
+    pub(super) step_id: Option<String>,
+    pub(super) execution_arn: Option<String>,
+    pub(super) manifest_key: Option<String>,
+    pub(super) started_at: StoreTime,
+    pub(super) finished_at: Option<StoreTime>,
+    pub(super) error: Option<String>,
+    pub(super) cause: Option<String>,
+}
+
+impl RunRow {
+    /// The columns [`RunRow::read`] reads, of `job_runs r`.
+    pub(super) const COLUMNS: &'static str = "r.run_id, r.job_id, r.status, r.cluster_id, r.step_id, \
+         r.execution_arn, r.manifest_key, r.started_at, r.finished_at, r.error, r.cause";
+
+    pub(super) fn read<B: Backend>(row: &B::Row) -> Result<RunRow, sqlx::Error> {
+        Ok(RunRow {
+            run_id: row.read("run_id")?,
+            job_id: row.read("job_id")?,
+            status: row.read("status")?,
+            cluster_id: row.read("cluster_id")?,
+            step_id: row.read("step_id")?,
+            execution_arn: row.read("execution_arn")?,
+            manifest_key: row.read("manifest_key")?,
+            started_at: row.read("started_at")?,
+            finished_at: row.read("finished_at")?,
+            error: row.read("error")?,
+            cause: row.read("cause")?,
+        })
+    }
 }
 
 /// A run input joined with the current row of its key (`None`s when untracked).
@@ -57,7 +79,7 @@ struct InputRow {
 }
 
 impl StateStore {
-    /// Writes a run's final outcome (see [`crate::record`] for the rules).
+    /// Writes a run's final outcome (the rules are the record task's).
     pub(crate) async fn record_outcome(&self, outcome: &FinalOutcome<'_>) -> Result<Recorded, TaskError> {
         let mut attempt = 1;
         let recording = loop {
@@ -213,30 +235,11 @@ async fn run_inputs<B: Backend>(
     // One snapshot for the run and its inputs; nothing is written.
     let mut conn = pool.acquire().await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let Some(row) = B::fetch_optional(
-        &mut tx,
-        "SELECT run_id, job_id, status, cluster_id, step_id, execution_arn, \
-         manifest_key, started_at, finished_at, error, cause \
-         FROM job_runs WHERE run_id = ?",
-        &[run_id.into()],
-    )
-    .await?
-    else {
+    let sql = format!("SELECT {} FROM job_runs r WHERE r.run_id = ?", RunRow::COLUMNS);
+    let Some(row) = B::fetch_optional(&mut tx, &sql, &[run_id.into()]).await? else {
         return Ok(None);
     };
-    let run = RunRow {
-        run_id: row.read("run_id")?,
-        job_id: row.read("job_id")?,
-        status: row.read("status")?,
-        cluster_id: row.read("cluster_id")?,
-        step_id: row.read("step_id")?,
-        execution_arn: row.read("execution_arn")?,
-        manifest_key: row.read("manifest_key")?,
-        started_at: row.read("started_at")?,
-        finished_at: row.read("finished_at")?,
-        error: row.read("error")?,
-        cause: row.read("cause")?,
-    };
+    let run = RunRow::read::<B>(&row)?;
     let inputs = B::fetch_all(
         &mut tx,
         "SELECT ri.file_url, ri.version_id, ri.etag, f.file_url AS tracked_url, \

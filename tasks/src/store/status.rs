@@ -7,6 +7,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::dialect::{Backend, ReadRow};
+use super::record::RunRow;
 use super::time::StoreTime;
 use super::StateStore;
 use crate::TaskError;
@@ -73,9 +74,14 @@ const FILES: &str = "SELECT file_url, file_name, dataset, status, reason, rows_v
      lines_skipped, rejected_key, last_validated_at FROM ingested_files ORDER BY file_name, file_url";
 const JOBS: &str = "SELECT job_id, enabled, last_status, last_run_id, last_fired_at, last_finished_at \
      FROM job_configs ORDER BY job_id";
-const RUNS: &str = "SELECT r.run_id, r.job_id, r.status, r.cluster_id, r.step_id, r.started_at, r.finished_at, \
-     r.error, r.cause, (SELECT COUNT(*) FROM run_inputs i WHERE i.run_id = r.run_id) AS inputs \
-     FROM job_runs r ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?";
+/// The `run_limit` most recent runs, with how many files each read.
+fn runs_sql() -> String {
+    format!(
+        "SELECT {}, (SELECT COUNT(*) FROM run_inputs i WHERE i.run_id = r.run_id) AS inputs \
+         FROM job_runs r ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?",
+        RunRow::COLUMNS
+    )
+}
 
 async fn read_status<B: Backend>(pool: &sqlx::Pool<B>, limit: i64) -> Result<StoreStatus, sqlx::Error> {
     let mut conn = pool.acquire().await?;
@@ -106,17 +112,18 @@ async fn read_status<B: Backend>(pool: &sqlx::Pool<B>, limit: i64) -> Result<Sto
         });
     }
     let mut runs = Vec::new();
-    for row in B::fetch_all(&mut conn, RUNS, &[limit.into()]).await? {
+    for row in B::fetch_all(&mut conn, &runs_sql(), &[limit.into()]).await? {
+        let run = RunRow::read::<B>(&row)?;
         runs.push(RunSummary {
-            run_id: row.read("run_id")?,
-            job_id: row.read("job_id")?,
-            status: row.read("status")?,
-            cluster_id: row.read("cluster_id")?,
-            step_id: row.read("step_id")?,
-            started_at: rfc3339(row.read("started_at")?),
-            finished_at: row.read::<Option<StoreTime>>("finished_at")?.map(rfc3339),
-            error: row.read("error")?,
-            cause: row.read("cause")?,
+            run_id: run.run_id,
+            job_id: run.job_id,
+            status: run.status,
+            cluster_id: run.cluster_id,
+            step_id: run.step_id,
+            started_at: rfc3339(run.started_at),
+            finished_at: run.finished_at.map(rfc3339),
+            error: run.error,
+            cause: run.cause,
             inputs: count(row.read("inputs")?),
         });
     }
