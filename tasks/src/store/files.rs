@@ -99,3 +99,22 @@ pub(crate) async fn list<B: Backend>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placeholders_match_params<B: Backend>() {
+        let after = time::OffsetDateTime::UNIX_EPOCH;
+        for glob in ["IL-*", "*.tdf", "IL-101.tdf"] {
+            let fresh = FreshFiles::new::<B>(&FileSelector { dataset: "sales", glob, after });
+            assert_eq!(fresh.clause.matches('?').count(), fresh.params().len(), "{glob}");
+        }
+    }
+
+    #[test]
+    fn every_placeholder_has_its_parameter_in_both_dialects() {
+        placeholders_match_params::<sqlx::MySql>();
+        placeholders_match_params::<sqlx::Sqlite>();
+    }
+}
