@@ -15,14 +15,14 @@ use evaluate_support::*;
 use pretty_assertions::assert_eq;
 
 struct Env {
-    db: Db,
+    db: StoreDb,
     bucket: Bucket,
 }
 
 impl Env {
     /// Jobs (each over its own province, two fresh files) on SQLite.
     async fn with_ready_jobs(jobs: &[edba_payloads::jobs::JobConfig]) -> Env {
-        let env = Env { db: Db::sqlite().await, bucket: Bucket::new().await };
+        let env = Env { db: StoreDb::sqlite().await, bucket: Bucket::new().await };
         for config in jobs {
             env.db.put_job(config).await;
             let province = config.input.pattern.trim_end_matches('*');
@@ -150,7 +150,7 @@ async fn emr_throttling_fails_the_task_as_transient_before_any_claim() {
 
 #[tokio::test]
 async fn runs_of_ended_executions_are_marked_failed_and_running_ones_left_alone() {
-    let env = Env { db: Db::sqlite().await, bucket: Bucket::new().await };
+    let env = Env { db: StoreDb::sqlite().await, bucket: Bucket::new().await };
     let arn = |name: &str| format!("arn:aws:states:us-east-1:123456789012:execution:edba-aggregate:{name}");
     let cases = [
         ("J-SUCC", "succeeded"),

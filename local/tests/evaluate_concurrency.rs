@@ -19,7 +19,7 @@ const EVALUATIONS: usize = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_overlapping_evaluations_fire_each_ready_job_once() {
-    let db = Db::mariadb().await;
+    let db = StoreDb::mariadb("evaluate").await;
     let bucket = Bucket::new().await;
     let ready = ["J-CA", "J-IL", "J-NY", "J-TX"];
     for (job_id, province) in ready.iter().zip(["CA", "IL", "NY", "TX"]) {

@@ -9,13 +9,13 @@ use aws_sdk_emr::types::ClusterState;
 use evaluate_support::*;
 use pretty_assertions::assert_eq;
 
-struct Env {
-    db: Db,
+struct Env<'a> {
+    db: &'a StoreDb,
     bucket: Bucket,
 }
 
-impl Env {
-    async fn new(db: Db) -> Env {
+impl<'a> Env<'a> {
+    async fn new(db: &'a StoreDb) -> Env<'a> {
         Env { db, bucket: Bucket::new().await }
     }
 
@@ -42,14 +42,14 @@ fn reasons(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 // ------------------------------------------------------------------- cases
 
-async fn below_minimum_waits_and_says_how_many(db: Db) {
+async fn below_minimum_waits_and_says_how_many(db: &StoreDb) {
     let env = Env::new(db).await;
     env.db.put_job(&job("J101", "IL-*", 3)).await;
     env.db.track(&sales("IL-101.tdf", &at("06:00"))).await;
     env.db.track(&sales("IL-102.tdf", &at("06:30"))).await;
     // Neither another province nor an unusable file counts.
     env.db.track(&sales("CA-201.tdf", &at("06:30"))).await;
-    env.db.track(&sales("IL-103.tdf", &at("06:40")).invalid()).await;
+    env.db.track(&sales("IL-103.tdf", &at("06:40")).invalid("binary content")).await;
 
     let output = env.evaluate().await;
     assert_eq!(output.runs, vec![]);
@@ -58,12 +58,12 @@ async fn below_minimum_waits_and_says_how_many(db: Db) {
     assert_eq!(env.bucket.keys("manifests/").await, Vec::<String>::new());
 }
 
-async fn files_validated_before_the_last_fire_are_stale(db: Db) {
+async fn files_validated_before_the_last_fire_are_stale(db: &StoreDb) {
     let env = Env::new(db).await;
     env.db.put_job(&job("J101", "IL-*", 2)).await;
     env.db.track(&sales("IL-101.tdf", &at("06:00"))).await;
     env.db.track(&sales("IL-102.tdf", &at("06:30"))).await;
-    env.db.set_fired("J101", "COMPLETED", &at("06:10")).await;
+    env.db.set_job_state("J101", "COMPLETED", instant(&at("06:10"))).await;
 
     let output = env.evaluate().await;
     assert_eq!(waiting(&output), reasons(&[("J101", "1 of 2 IL-* files fresh since 2026-11-27T06:10:00Z")]));
@@ -89,14 +89,14 @@ async fn files_validated_before_the_last_fire_are_stale(db: Db) {
     );
 }
 
-async fn at_minimum_fires_with_exactly_its_fresh_files_and_companion(db: Db) {
+async fn at_minimum_fires_with_exactly_its_fresh_files_and_companion(db: &StoreDb) {
     let env = Env::new(db).await;
     let config = with_items(job("J101", "IL-*", 3), "Item-Master-Data*", 24);
     env.db.put_job(&config).await;
     for (name, time) in [("IL-101.tdf", "06:00"), ("IL-102.tdf", "06:30"), ("IL-103.tdf", "07:00")] {
         env.db.track(&sales(name, &at(time))).await;
     }
-    env.db.track(&sales("IL-104.tdf", &at("07:01")).invalid()).await;
+    env.db.track(&sales("IL-104.tdf", &at("07:01")).invalid("binary content")).await;
     env.db.track(&sales("CA-201.tdf", &at("06:30"))).await;
     env.db.track(&items("Item-Master-Data.tdf", &at("05:00"))).await;
     // Too old to be the companion this run uses.
@@ -203,7 +203,7 @@ async fn at_minimum_fires_with_exactly_its_fresh_files_and_companion(db: Db) {
     assert_eq!(env.bucket.keys("manifests/").await, vec![manifest_key]);
 }
 
-async fn companion_too_old_or_missing_waits(db: Db) {
+async fn companion_too_old_or_missing_waits(db: &StoreDb) {
     let env = Env::new(db).await;
     env.db.put_job(&with_items(job("J101", "IL-*", 1), "Item-Master-Data*", 24)).await;
     env.db.track(&sales("IL-101.tdf", &at("06:00"))).await;
@@ -212,11 +212,11 @@ async fn companion_too_old_or_missing_waits(db: Db) {
 
     env.db.track(&items("Item-Master-Data.tdf", "2026-11-26T07:14:59Z")).await;
     // An invalid recent one does not count either.
-    env.db.track(&items("Item-Master-Data-2.tdf", &at("07:00")).invalid()).await;
+    env.db.track(&items("Item-Master-Data-2.tdf", &at("07:00")).invalid("binary content")).await;
     assert_eq!(waiting(&env.evaluate().await), expected, "too old");
 }
 
-async fn extra_criterion_decides(db: Db) {
+async fn extra_criterion_decides(db: &StoreDb) {
     let env = Env::new(db).await;
     let holds = "SELECT 1 FROM ingested_files WHERE dataset = 'sales'";
     let no_row = "SELECT 1 FROM ingested_files WHERE dataset = 'nothing'";
@@ -258,7 +258,7 @@ async fn extra_criterion_decides(db: Db) {
     env.db.put_job(&job("J6", "CA-*", 9)).await;
 }
 
-async fn disabled_and_running_jobs_do_not_fire(db: Db) {
+async fn disabled_and_running_jobs_do_not_fire(db: &StoreDb) {
     let env = Env::new(db).await;
     let mut off = job("J1", "IL-*", 1);
     off.enabled = false;
@@ -280,7 +280,7 @@ async fn disabled_and_running_jobs_do_not_fire(db: Db) {
     );
 }
 
-async fn within_hours_counts_a_window(db: Db) {
+async fn within_hours_counts_a_window(db: &StoreDb) {
     let env = Env::new(db).await;
     let mut config = job("J101", "IL-*", 2);
     config.input.freshness = edba_payloads::jobs::Freshness::WithinHours { hours: 1 };
@@ -290,28 +290,7 @@ async fn within_hours_counts_a_window(db: Db) {
     assert_eq!(waiting(&env.evaluate().await), reasons(&[("J101", "1 of 2 IL-* files validated in the last 1 h")]));
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Db::sqlite().await).await;
-                }
-            )*
-        }
-        mod mariadb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Db::mariadb().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_stores!(
+edba_testkit::on_both_databases!("evaluate";
     below_minimum_waits_and_says_how_many,
     files_validated_before_the_last_fire_are_stale,
     at_minimum_fires_with_exactly_its_fresh_files_and_companion,

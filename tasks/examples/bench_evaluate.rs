@@ -17,14 +17,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_emr::operation::list_clusters::ListClustersOutput;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use edba_payloads::jobs::{
-    ClusterSelector, CompanionRule, ExtraCriterion, Freshness, InputRule, JobConfig, LoadConfig, StepConfig,
-};
+use edba_payloads::jobs::JobConfig;
 use edba_payloads::{EvaluateInput, Trigger};
 use edba_tasks::evaluate::{evaluate, EvaluateDeps, EvaluateSettings, FixedClock};
 use edba_tasks::store::{JobRow, StateStore};
-use sqlx::{Connection, MySqlConnection, MySqlPool};
-use time::macros::{datetime, format_description};
+use edba_testkit::fixtures::{job, with_extra, with_items};
+use edba_testkit::{sql_time, ThrowawayDatabase};
+use sqlx::MySqlPool;
+use time::macros::datetime;
 use time::OffsetDateTime;
 
 const NOW: OffsetDateTime = datetime!(2026-11-27 07:15:00 UTC);
@@ -38,87 +38,26 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn sql_time(at: OffsetDateTime) -> String {
-    at.format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]"))
-        .expect("formats")
-}
-
-struct BenchDb {
-    server_url: String,
-    name: String,
-    url: String,
-}
-
-impl BenchDb {
-    async fn create(server_url: &str, tag: &str) -> Result<BenchDb, BoxError> {
-        let mut server = MySqlConnection::connect(server_url)
-            .await
-            .map_err(|e| format!("MariaDB is unreachable at {server_url}: {e}"))?;
-        let name = format!("edba_bench_evaluate_{tag}_{}", std::process::id());
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`"))).execute(&mut server).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}`"))).execute(&mut server).await?;
-        let authority = server_url.find("://").map_or(0, |i| i + 3);
-        let path = server_url[authority..].find('/').map_or(server_url.len(), |i| authority + i);
-        let url = format!("{}/{name}", &server_url[..path]);
-        Ok(BenchDb { server_url: server_url.to_owned(), name, url })
-    }
-
-    async fn drop_database(&self) -> Result<(), BoxError> {
-        let mut server = MySqlConnection::connect(&self.server_url).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{}`", self.name)))
-            .execute(&mut server)
-            .await?;
-        Ok(())
-    }
-}
-
 fn job_config(j: usize, files_per_job: usize) -> JobConfig {
-    JobConfig {
-        id: format!("J{j:04}"),
-        description: None,
-        enabled: true,
-        version: 1,
-        input: InputRule {
-            dataset: "sales".into(),
-            pattern: format!("P{j:04}-*"),
-            // Even jobs have enough fresh files (and then wait for a cluster),
-            // odd ones do not.
-            min_files: if j % 2 == 0 { (files_per_job / 2) as u32 } else { (files_per_job * 2) as u32 },
-            freshness: Freshness::SinceLastRun,
-        },
-        companions: vec![CompanionRule {
-            dataset: "items".into(),
-            pattern: "Item-Master-Data*".into(),
-            max_age_hours: 24,
-        }],
-        extra_criterion: (j % 10 == 0).then(|| ExtraCriterion {
-            sql: "SELECT 1 FROM ingested_files WHERE dataset = 'items' LIMIT 1".into(),
-            timeout_ms: 2000,
-        }),
-        cluster: ClusterSelector::Tag { key: "edba".into(), value: "true".into() },
-        step: StepConfig::SqlJob { sql: "sql/jobs/sales_aggregate.sql".into() },
-        load: LoadConfig { tables: vec!["sales_summary".into()] },
+    // Even jobs have enough fresh files (and then wait for a cluster), odd
+    // ones do not.
+    let min_files = if j % 2 == 0 { (files_per_job / 2) as u32 } else { (files_per_job * 2) as u32 };
+    let config = with_items(job(&format!("J{j:04}"), &format!("P{j:04}-*"), min_files), "Item-Master-Data*", 24);
+    if j % 10 == 0 {
+        with_extra(config, "SELECT 1 FROM ingested_files WHERE dataset = 'items' LIMIT 1", 2000)
+    } else {
+        config
     }
 }
 
 /// Migrates, writes `jobs` configurations and `jobs * files_per_job` sales
 /// files (every 50th INVALID) plus one recent item master file.
-async fn populate(db: &BenchDb, jobs: usize, files_per_job: usize) -> Result<StateStore, BoxError> {
+async fn populate(db: &ThrowawayDatabase, jobs: usize, files_per_job: usize) -> Result<StateStore, BoxError> {
     let store = StateStore::connect(&db.url).await?;
     store.migrate().await?;
     for j in 0..jobs {
         let config = job_config(j, files_per_job);
-        store
-            .put_job_config(&JobRow {
-                job_id: config.id.clone(),
-                enabled: true,
-                input_dataset: config.input.dataset.clone(),
-                input_glob: config.input.pattern.clone(),
-                min_files: config.input.min_files,
-                companion_datasets: vec!["items".into()],
-                config: serde_json::to_value(&config)?,
-            })
-            .await?;
+        store.put_job_config(&JobRow::from(&config)).await?;
     }
     let pool = MySqlPool::connect(&db.url).await?;
     let now = sql_time(NOW);
@@ -223,7 +162,7 @@ async fn time_edba(store: &StateStore) -> Result<(Duration, usize, usize), BoxEr
 
 /// The original sample's evaluation: per job, its pattern in a
 /// leading-wildcard LIKE over every file, then its additional SQL.
-async fn time_baseline(db: &BenchDb, jobs: usize) -> Result<(Duration, i64), BoxError> {
+async fn time_baseline(db: &ThrowawayDatabase, jobs: usize) -> Result<(Duration, i64), BoxError> {
     let pool = MySqlPool::connect(&db.url).await?;
     let mut best = Duration::MAX;
     let mut total = 0;
@@ -262,7 +201,7 @@ async fn main() -> Result<(), BoxError> {
     let base_files = env_usize("EDBA_BENCH_BASE_FILES", 100_000);
 
     // Phase 1: scale.
-    let db = BenchDb::create(&server, "scale").await?;
+    let db = ThrowawayDatabase::try_mariadb(&server, "bench_evaluate_scale").await?;
     let result = async {
         let started = Instant::now();
         let store = populate(&db, jobs, files / jobs).await?;
@@ -278,11 +217,11 @@ async fn main() -> Result<(), BoxError> {
         Ok::<_, BoxError>(())
     }
     .await;
-    db.drop_database().await?;
+    drop(db);
     result?;
 
     // Phase 2: edba next to the original approach on the same data.
-    let db = BenchDb::create(&server, "baseline").await?;
+    let db = ThrowawayDatabase::try_mariadb(&server, "bench_evaluate_baseline").await?;
     let result = async {
         let store = populate(&db, base_jobs, base_files / base_jobs).await?;
         let (edba, _, _) = time_edba(&store).await?;
@@ -299,6 +238,6 @@ async fn main() -> Result<(), BoxError> {
         Ok::<_, BoxError>(())
     }
     .await;
-    db.drop_database().await?;
+    drop(db);
     result
 }

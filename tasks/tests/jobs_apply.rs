@@ -97,7 +97,7 @@ fn a_job_becomes_the_row_the_store_indexes() {
     assert_eq!(row.input_glob, "IL-*");
     assert_eq!(row.min_files, 13);
     assert_eq!(row.companion_datasets, ["items"]);
-    let back: JobConfig = serde_json::from_value(row.config).unwrap();
+    let back: JobConfig = row.config;
     assert_eq!(back, job);
 }
 
@@ -379,26 +379,17 @@ fn every_broken_rule_is_reported_at_once() {
 
 // ------------------------------------------------------------ the store
 
-/// A migrated store plus a second connection for what `apply` never does
+/// What the apply tests read back and set up besides the testkit's helpers
 /// (run state, a trigger that refuses a row).
-struct Db(StoreDb);
-
-impl std::ops::Deref for Db {
-    type Target = StoreDb;
-    fn deref(&self) -> &StoreDb {
-        &self.0
-    }
+trait JobsDb {
+    async fn stored(&self) -> Vec<StoredJobConfig>;
+    async fn version_of(&self, job_id: &str) -> u32;
+    async fn refuse_insert_of(&self, job_id: &'static str);
+    async fn mark_running(&self, job_id: &str);
+    async fn last_status(&self, job_id: &str) -> Option<String>;
 }
 
-impl Db {
-    async fn sqlite() -> Db {
-        Db(StoreDb::sqlite().await)
-    }
-
-    async fn mariadb() -> Db {
-        Db(StoreDb::mariadb("jobs").await)
-    }
-
+impl JobsDb for StoreDb {
     async fn stored(&self) -> Vec<StoredJobConfig> {
         self.store.job_configs().await.unwrap()
     }
@@ -463,7 +454,7 @@ fn applied(job_id: &str, change: JobConfigChange, config_version: u32) -> Applie
 
 use JobConfigChange::{Created, Unchanged, Updated};
 
-async fn applying_the_sample_creates_its_jobs_then_changes_nothing(db: &Db) {
+async fn applying_the_sample_creates_its_jobs_then_changes_nothing(db: &StoreDb) {
     let file = sample();
     let first = apply_jobs(&db.store, &file).await.unwrap();
     assert_eq!(first.jobs, [applied("J101", Created, 1), applied("J102", Created, 1)]);
@@ -478,7 +469,7 @@ async fn applying_the_sample_creates_its_jobs_then_changes_nothing(db: &Db) {
     assert_eq!(db.stored().await, stored);
 }
 
-async fn changing_min_files_bumps_the_config_version_and_keeps_run_state(db: &Db) {
+async fn changing_min_files_bumps_the_config_version_and_keeps_run_state(db: &StoreDb) {
     apply_jobs(&db.store, &sample()).await.unwrap();
     db.mark_running("J101").await;
     let mut file = sample();
@@ -501,7 +492,7 @@ async fn changing_min_files_bumps_the_config_version_and_keeps_run_state(db: &Db
     assert_eq!(report.jobs[0], applied("J101", Unchanged, 3));
 }
 
-async fn a_file_with_one_bad_job_applies_nothing(db: &Db) {
+async fn a_file_with_one_bad_job_applies_nothing(db: &StoreDb) {
     apply_jobs(&db.store, &sample()).await.unwrap();
     let before = db.stored().await;
 
@@ -517,7 +508,7 @@ async fn a_file_with_one_bad_job_applies_nothing(db: &Db) {
     assert_eq!(db.stored().await, before);
 }
 
-async fn a_store_failure_midway_applies_nothing(db: &Db) {
+async fn a_store_failure_midway_applies_nothing(db: &StoreDb) {
     apply_jobs(&db.store, &sample()).await.unwrap();
     let before = db.stored().await;
     db.refuse_insert_of("J199").await;
@@ -532,7 +523,7 @@ async fn a_store_failure_midway_applies_nothing(db: &Db) {
     assert_eq!(db.version_of("J101").await, 1);
 }
 
-async fn stored_jobs_missing_from_the_file_are_listed_and_kept(db: &Db) {
+async fn stored_jobs_missing_from_the_file_are_listed_and_kept(db: &StoreDb) {
     apply_jobs(&db.store, &sample_plus(&["J900"])).await.unwrap();
     let report = apply_jobs(&db.store, &sample()).await.unwrap();
     assert_eq!(report.not_in_file, ["J900"]);
@@ -542,7 +533,7 @@ async fn stored_jobs_missing_from_the_file_are_listed_and_kept(db: &Db) {
     assert!(shown.ends_with("2 jobs: 0 created, 0 updated, 2 unchanged; 1 stored job not in the file"), "{shown}");
 }
 
-async fn the_report_reads_and_serializes(db: &Db) {
+async fn the_report_reads_and_serializes(db: &StoreDb) {
     apply_jobs(&db.store, &sample_plus(&["J900"])).await.unwrap();
     let mut file = sample_plus(&["J103"]);
     file.jobs[1].enabled = false;
@@ -568,28 +559,7 @@ async fn the_report_reads_and_serializes(db: &Db) {
     );
 }
 
-macro_rules! on_both_databases {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(&super::Db::sqlite().await).await;
-                }
-            )*
-        }
-        mod mariadb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(&super::Db::mariadb().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_databases!(
+edba_testkit::on_both_databases!("jobs";
     applying_the_sample_creates_its_jobs_then_changes_nothing,
     changing_min_files_bumps_the_config_version_and_keeps_run_state,
     a_file_with_one_bad_job_applies_nothing,

@@ -3,16 +3,15 @@
 //! `EDBA_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! the PostgreSQL cases fail, not skip, when the server is unreachable.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use edba_payloads::{LoadInput, LoadOutput, TableLoad};
 use edba_tasks::load::{
     load, BoxFuture, LocalWarehouse, RunOutputReader, SaleItemSummaryRow, SalesSummaryRow, SummaryRows, SummaryTable,
     Warehouse,
 };
 use edba_tasks::TaskError;
+use edba_testkit::ThrowawayDatabase;
 use pretty_assertions::assert_eq;
-use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
+use sqlx::{PgPool, SqlitePool};
 use time::macros::date;
 
 // ---------------------------------------------------------------- fixtures
@@ -112,43 +111,13 @@ const SELECT_DAYS: &str = "SELECT store_id, CAST(trans_date AS TEXT), item_count
 
 enum Admin {
     Sqlite(SqlitePool, #[allow(dead_code)] tempfile::TempDir),
-    Postgres(PgPool, #[allow(dead_code)] DropDatabase),
+    Postgres(PgPool, #[allow(dead_code)] ThrowawayDatabase),
 }
 
 struct Db {
     warehouse: LocalWarehouse,
     admin: Admin,
 }
-
-struct DropDatabase {
-    server_url: String,
-    database: String,
-}
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        let (server_url, database) = (self.server_url.clone(), self.database.clone());
-        // Drop runs inside the test's runtime, which cannot block on another
-        // future: use a thread with its own runtime.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async {
-                let mut server = PgConnection::connect(&server_url).await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
-                    .execute(&mut server)
-                    .await?;
-                server.close().await?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.database);
-        }
-    }
-}
-
-static DATABASE_SEQ: AtomicU32 = AtomicU32::new(0);
 
 impl Db {
     async fn sqlite() -> Db {
@@ -161,31 +130,12 @@ impl Db {
     }
 
     async fn postgres() -> Db {
-        let server_url = std::env::var("EDBA_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        // One plain connection, not a pool: a refused connection fails at once
-        // with its cause instead of after the pool's acquire timeout.
-        let mut server = PgConnection::connect(&server_url).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is required for these tests and is unreachable at {server_url}: {e}\n\
-                 start it (scripts/services.sh) or point EDBA_TEST_POSTGRES_URL at a server"
-            )
-        });
-        let database = format!(
-            "edba_wh_{}_{}_{}",
-            std::process::id(),
-            DATABASE_SEQ.fetch_add(1, Ordering::Relaxed),
-            time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000
-        );
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&mut server).await.unwrap();
-        server.close().await.unwrap();
-        let cleanup = DropDatabase { server_url: server_url.clone(), database: database.clone() };
-        let (base, _) = server_url.rsplit_once('/').expect("a postgres URL ends with /<database>");
-        let url = format!("{base}/{database}");
+        let database = ThrowawayDatabase::postgres("wh").await;
+        let url = database.url.clone();
         let warehouse = LocalWarehouse::connect(&url).await.unwrap();
         warehouse.ensure_schema().await.unwrap();
         let admin = PgPool::connect(&url).await.unwrap();
-        Db { warehouse, admin: Admin::Postgres(admin, cleanup) }
+        Db { warehouse, admin: Admin::Postgres(admin, database) }
     }
 
     async fn items(&self) -> Vec<ItemRow> {

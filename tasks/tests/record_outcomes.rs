@@ -8,11 +8,10 @@
 //! RUNNING `job_runs` row, the job's run state and `run_inputs`), so these
 //! tests depend on nothing but the schema.
 
-use edba_payloads::{
-    FileStatus, RecordInput, RecordOutput, RowCounts, RunOutcome, TaskFailure, TrackInput, ValidateOutput,
-};
+use edba_payloads::{FileStatus, RecordInput, RecordOutput, RunOutcome, TaskFailure};
 use edba_tasks::record::{impacted, record, ImpactedFile, ImpactedFiles};
-use edba_tasks::store::{JobRow, JobStatus};
+use edba_tasks::store::JobStatus;
+use edba_testkit::fixtures::{self, job, FileFixture, BUCKET};
 use edba_testkit::{Admin, StoreDb};
 use pretty_assertions::assert_eq;
 use serde_json::json;
@@ -20,50 +19,22 @@ use sqlx::Row;
 
 // ---------------------------------------------------------------- fixtures
 
-const BUCKET: &str = "edba-test";
-
 fn url(name: &str) -> String {
     format!("s3://{BUCKET}/incoming/{name}")
 }
 
 /// A clean sales file, version `version` (sequencer grows with it).
-fn sales_file(name: &str, version: u32, validated_minute: u32) -> TrackInput {
-    let key = format!("incoming/{name}");
-    TrackInput {
-        file: ValidateOutput {
-            file_url: url(name),
-            bucket: BUCKET.into(),
-            key,
-            version_id: Some(format!("v{version}")),
-            etag: Some(format!("etag-v{version}")),
-            sequencer: format!("{:04X}", version * 0x100),
-            dataset: Some("sales".into()),
-            partition: name.split('-').next().map(str::to_owned),
-            status: FileStatus::Validated,
-            reason: None,
-            counts: RowCounts { rows_valid: 10, rows_rejected: 0, lines_skipped: 0 },
-            validated_key: Some(format!("validated/{name}.csv")),
-            rejected_key: None,
-            validated_at: format!("2024-05-01T09:{validated_minute:02}:00.250000Z"),
-        },
-    }
+fn sales_file(name: &str, version: u32, validated_minute: u32) -> FileFixture {
+    let mut file = fixtures::sales(name, &format!("2024-05-01T09:{validated_minute:02}:00.250000Z"))
+        .version(&format!("v{version}"), &format!("{:04X}", version * 0x100));
+    file.0.partition = name.split('-').next().map(str::to_owned);
+    file.0.validated_key = Some(format!("validated/{name}.csv"));
+    file
 }
 
 /// An instant on the test day, as SQL text both servers accept.
 fn sql_time(minute: u32) -> String {
     format!("2024-05-01 10:{minute:02}:00.123456")
-}
-
-fn job(job_id: &str, glob: &str) -> JobRow {
-    JobRow {
-        job_id: job_id.into(),
-        enabled: true,
-        input_dataset: "sales".into(),
-        input_glob: glob.into(),
-        min_files: 1,
-        companion_datasets: Vec::new(),
-        config: json!({ "criteria": { "min_files": 1 } }),
-    }
 }
 
 fn completed(run_id: &str, job_id: &str, emr: serde_json::Value) -> RecordInput {
@@ -125,34 +96,16 @@ struct JobState {
     last_finished_at: Option<String>,
 }
 
-/// A migrated store plus a second connection for what record does not write
-/// (claimed runs) and for reading rows back.
-struct Db(StoreDb);
-
-impl std::ops::Deref for Db {
-    type Target = StoreDb;
-    fn deref(&self) -> &StoreDb {
-        &self.0
-    }
+/// What the record tests set up and read back besides the testkit's
+/// helpers: claimed runs (what evaluate writes) and rows as stored.
+trait RecordDb {
+    async fn claim(&self, run_id: &str, job_id: &str, minute: u32, inputs: &[(&str, u32)]);
+    async fn record(&self, input: &RecordInput) -> RecordOutput;
+    async fn run(&self, run_id: &str) -> RunState;
+    async fn job(&self, job_id: &str) -> JobState;
 }
 
-impl Db {
-    async fn sqlite() -> Db {
-        Db(StoreDb::sqlite().await)
-    }
-
-    async fn mariadb() -> Db {
-        Db(StoreDb::mariadb("record").await)
-    }
-
-    async fn put_job(&self, job_id: &str, glob: &str) {
-        self.store.put_job_config(&job(job_id, glob)).await.unwrap();
-    }
-
-    async fn track(&self, name: &str, version: u32) {
-        self.store.track(&sales_file(name, version, version)).await.unwrap();
-    }
-
+impl RecordDb for StoreDb {
     /// What evaluate writes when it claims a run of `job_id` at `minute` over
     /// `inputs` (file name, version).
     async fn claim(&self, run_id: &str, job_id: &str, minute: u32, inputs: &[(&str, u32)]) {
@@ -288,9 +241,9 @@ fn finished(run: &RunState) -> Option<String> {
 
 // ------------------------------------------------------------------- cases
 
-async fn completed_run_keeps_the_step_id_of_either_emr_result_shape(db: &Db) {
-    db.put_job("il-sales", "IL-*").await;
-    db.put_job("ca-sales", "CA-*").await;
+async fn completed_run_keeps_the_step_id_of_either_emr_result_shape(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 1)).await;
+    db.put_job(&job("ca-sales", "CA-*", 1)).await;
     db.claim("run-il-1", "il-sales", 10, &[]).await;
     db.claim("run-ca-1", "ca-sales", 10, &[]).await;
 
@@ -329,15 +282,15 @@ async fn completed_run_keeps_the_step_id_of_either_emr_result_shape(db: &Db) {
     }
 
     // An unrecognised result records the outcome without a step id.
-    db.put_job("oh-sales", "OH-*").await;
+    db.put_job(&job("oh-sales", "OH-*", 1)).await;
     db.claim("run-oh-1", "oh-sales", 11, &[]).await;
     db.record(&completed("run-oh-1", "oh-sales", json!({ "Output": "?" }))).await;
     let run = db.run("run-oh-1").await;
     assert_eq!((run.status.as_str(), run.step_id), ("COMPLETED", None));
 }
 
-async fn failed_run_keeps_error_cause_and_the_step_id_from_the_cause(db: &Db) {
-    db.put_job("il-sales", "IL-*").await;
+async fn failed_run_keeps_error_cause_and_the_step_id_from_the_cause(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 1)).await;
     db.claim("run-il-1", "il-sales", 10, &[]).await;
     let cause = emr_step_failed_cause("s-1K5YJ2BDSF8OO");
     let out = db.record(&failed("run-il-1", "il-sales", "States.TaskFailed", &cause)).await;
@@ -365,7 +318,7 @@ async fn failed_run_keeps_error_cause_and_the_step_id_from_the_cause(db: &Db) {
     );
 
     // A load failure's cause names no step; an oversized cause is cut.
-    db.put_job("ca-sales", "CA-*").await;
+    db.put_job(&job("ca-sales", "CA-*", 1)).await;
     db.claim("run-ca-1", "ca-sales", 11, &[]).await;
     let huge = "x".repeat(100_000);
     db.record(&failed("run-ca-1", "ca-sales", "Edba.LoadFailed", &huge)).await;
@@ -378,9 +331,9 @@ async fn failed_run_keeps_error_cause_and_the_step_id_from_the_cause(db: &Db) {
     assert!(stored.ends_with("[cause truncated: 100000 bytes in total]"));
 }
 
-async fn retried_record_changes_nothing(db: &Db) {
-    db.put_job("il-sales", "IL-*").await;
-    db.put_job("ca-sales", "CA-*").await;
+async fn retried_record_changes_nothing(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 1)).await;
+    db.put_job(&job("ca-sales", "CA-*", 1)).await;
     db.claim("run-il-1", "il-sales", 10, &[]).await;
     db.claim("run-ca-1", "ca-sales", 10, &[]).await;
     let done = completed("run-il-1", "il-sales", json!({ "StepId": "s-2V7X5X1XQ7ZTZ" }));
@@ -412,8 +365,8 @@ async fn retried_record_changes_nothing(db: &Db) {
     assert_eq!(db.job("ca-sales").await, ca_job);
 }
 
-async fn a_late_older_run_does_not_overwrite_the_newer_runs_status(db: &Db) {
-    db.put_job("il-sales", "IL-*").await;
+async fn a_late_older_run_does_not_overwrite_the_newer_runs_status(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 1)).await;
     db.claim("run-il-1", "il-sales", 10, &[]).await;
     db.claim("run-il-2", "il-sales", 20, &[]).await;
 
@@ -438,9 +391,9 @@ async fn a_late_older_run_does_not_overwrite_the_newer_runs_status(db: &Db) {
     );
 }
 
-async fn unknown_run_or_wrong_job_is_invalid_input(db: &Db) {
-    db.put_job("il-sales", "IL-*").await;
-    db.put_job("ca-sales", "CA-*").await;
+async fn unknown_run_or_wrong_job_is_invalid_input(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 1)).await;
+    db.put_job(&job("ca-sales", "CA-*", 1)).await;
     db.claim("run-il-1", "il-sales", 10, &[]).await;
     let before = (db.run("run-il-1").await, db.job("il-sales").await);
 
@@ -462,8 +415,8 @@ async fn unknown_run_or_wrong_job_is_invalid_input(db: &Db) {
     assert_eq!(db.job("ca-sales").await.last_status, None);
 }
 
-async fn database_trouble_is_transient(db: &Db) {
-    db.put_job("il-sales", "IL-*").await;
+async fn database_trouble_is_transient(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 1)).await;
     db.claim("run-il-1", "il-sales", 10, &[]).await;
     db.store.close().await;
     let err = record(&db.store, &completed("run-il-1", "il-sales", json!({}))).await.unwrap_err();
@@ -474,21 +427,21 @@ async fn database_trouble_is_transient(db: &Db) {
 
 /// il-sales: run 1 read IL-1 and completed; run 2 read IL-2 v1, IL-3 v1 and
 /// IL-9 (never tracked) and failed; then IL-3 v2 arrived.
-async fn failed_il_history(db: &Db) -> String {
-    db.put_job("il-sales", "IL-*").await;
-    db.track("IL-1.tdf", 1).await;
-    db.track("IL-2.tdf", 1).await;
-    db.track("IL-3.tdf", 1).await;
+async fn failed_il_history(db: &StoreDb) -> String {
+    db.put_job(&job("il-sales", "IL-*", 1)).await;
+    db.track(&sales_file("IL-1.tdf", 1, 1)).await;
+    db.track(&sales_file("IL-2.tdf", 1, 1)).await;
+    db.track(&sales_file("IL-3.tdf", 1, 1)).await;
     db.claim("run-il-1", "il-sales", 10, &[("IL-1.tdf", 1)]).await;
     db.record(&completed("run-il-1", "il-sales", json!({ "StepId": "s-2V7X5X1XQ7ZTZ" }))).await;
     db.claim("run-il-2", "il-sales", 20, &[("IL-2.tdf", 1), ("IL-3.tdf", 1), ("IL-9.tdf", 1)]).await;
     let cause = emr_step_failed_cause("s-1K5YJ2BDSF8OO");
     db.record(&failed("run-il-2", "il-sales", "States.TaskFailed", &cause)).await;
-    db.track("IL-3.tdf", 2).await;
+    db.track(&sales_file("IL-3.tdf", 2, 2)).await;
     cause
 }
 
-async fn impacted_lists_a_runs_inputs_by_run_id(db: &Db) {
+async fn impacted_lists_a_runs_inputs_by_run_id(db: &StoreDb) {
     let cause = failed_il_history(db).await;
     let report = impacted(&db.store, "run-il-2").await.unwrap();
     let finished_at = report.finished_at.clone();
@@ -539,7 +492,7 @@ async fn impacted_lists_a_runs_inputs_by_run_id(db: &Db) {
     assert_eq!(completed_run.files.iter().map(|f| f.file_url.as_str()).collect::<Vec<_>>(), [url("IL-1.tdf")]);
 }
 
-async fn impacted_by_job_id_lists_its_last_failed_run(db: &Db) {
+async fn impacted_by_job_id_lists_its_last_failed_run(db: &StoreDb) {
     failed_il_history(db).await;
     // A later run completed: the job id still names the run that failed.
     db.claim("run-il-3", "il-sales", 30, &[("IL-3.tdf", 2)]).await;
@@ -549,7 +502,7 @@ async fn impacted_by_job_id_lists_its_last_failed_run(db: &Db) {
     assert_eq!(by_job, impacted(&db.store, "run-il-2").await.unwrap());
 
     // A job that never failed: a clear error naming its last run.
-    db.put_job("ca-sales", "CA-*").await;
+    db.put_job(&job("ca-sales", "CA-*", 1)).await;
     db.claim("run-ca-1", "ca-sales", 10, &[]).await;
     db.record(&completed("run-ca-1", "ca-sales", json!({}))).await;
     let err = impacted(&db.store, "ca-sales").await.unwrap_err();
@@ -557,7 +510,7 @@ async fn impacted_by_job_id_lists_its_last_failed_run(db: &Db) {
     assert!(err.to_string().contains("no failed run"), "{err}");
     assert!(err.to_string().contains("run-ca-1 is COMPLETED"), "{err}");
 
-    db.put_job("oh-sales", "OH-*").await;
+    db.put_job(&job("oh-sales", "OH-*", 1)).await;
     let err = impacted(&db.store, "oh-sales").await.unwrap_err();
     assert!(err.to_string().contains("never run"), "{err}");
 
@@ -566,28 +519,7 @@ async fn impacted_by_job_id_lists_its_last_failed_run(db: &Db) {
     assert!(err.to_string().contains("neither a run id nor a job id"), "{err}");
 }
 
-macro_rules! on_both_databases {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(&super::Db::sqlite().await).await;
-                }
-            )*
-        }
-        mod mariadb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(&super::Db::mariadb().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_databases!(
+edba_testkit::on_both_databases!("record";
     completed_run_keeps_the_step_id_of_either_emr_result_shape,
     failed_run_keeps_error_cause_and_the_step_id_from_the_cause,
     retried_record_changes_nothing,
@@ -610,7 +542,7 @@ const FILES_OF_FAILED_JOBS: &str = "select t1.job_config_id, t2.file_url, \
 /// wrote: the failed job's last-run files, nothing of a completed job.
 #[tokio::test]
 async fn mariadb_operator_queries_list_the_files_of_the_run_record_marked_failed() {
-    let db = Db::mariadb().await;
+    let db = StoreDb::mariadb("record").await;
     let Admin::MySql(pool) = &db.admin else { unreachable!() };
     let running = || async {
         let mut jobs: Vec<String> = sqlx::query_scalar(RUNNING_JOBS).fetch_all(pool).await.unwrap();
@@ -624,12 +556,12 @@ async fn mariadb_operator_queries_list_the_files_of_the_run_record_marked_failed
         rows
     };
 
-    db.put_job("oh-sales", "OH-*").await;
-    db.track("OH-1.tdf", 1).await;
+    db.put_job(&job("oh-sales", "OH-*", 1)).await;
+    db.track(&sales_file("OH-1.tdf", 1, 1)).await;
     db.claim("run-oh-1", "oh-sales", 5, &[("OH-1.tdf", 1)]).await;
     failed_il_history(&db).await;
     // IL-3 v2 arrives after the failure; IL-4 is read by nobody.
-    db.track("IL-4.tdf", 1).await;
+    db.track(&sales_file("IL-4.tdf", 1, 1)).await;
     assert_eq!(running().await, ["oh-sales"]);
 
     db.record(&completed("run-oh-1", "oh-sales", json!({ "StepId": "s-OHSTEP000001" }))).await;

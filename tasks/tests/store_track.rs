@@ -3,20 +3,15 @@
 //! `EDBA_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306/`); the MariaDB
 //! cases fail, not skip, when the server is unreachable.
 
-use edba_payloads::{FileStatus, RowCounts, TrackInput, TrackOutcome, TrackOutput, ValidateOutput};
-use edba_tasks::store::{IngestedFileRow, JobRow, StateStore};
+use edba_payloads::{FileStatus, RowCounts, TrackOutcome, TrackOutput};
+use edba_tasks::store::{IngestedFileRow, StateStore};
+use edba_testkit::fixtures::{self, disabled, job, FileFixture, BUCKET};
 use edba_testkit::{Admin, StoreDb};
 use pretty_assertions::assert_eq;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 // ---------------------------------------------------------------- fixtures
-
-const BUCKET: &str = "edba-test";
-
-/// A validated file event; defaults describe a clean sales file.
-#[derive(Debug, Clone)]
-struct FileFixture(ValidateOutput);
 
 fn sales(name: &str) -> FileFixture {
     let province = name.split('-').next().unwrap_or_default().to_owned();
@@ -27,66 +22,9 @@ fn items(name: &str) -> FileFixture {
     file(name, "items")
 }
 
+/// A clean file: version v1, one skipped line, validated a minute in.
 fn file(name: &str, dataset: &str) -> FileFixture {
-    let key = format!("incoming/{name}");
-    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
-    FileFixture(ValidateOutput {
-        file_url: format!("s3://{BUCKET}/{key}"),
-        bucket: BUCKET.into(),
-        key,
-        version_id: Some("v1".into()),
-        etag: Some("etag-v1".into()),
-        sequencer: "0100".into(),
-        dataset: Some(dataset.into()),
-        partition: None,
-        status: FileStatus::Validated,
-        reason: None,
-        counts: RowCounts { rows_valid: 10, rows_rejected: 0, lines_skipped: 1 },
-        validated_key: Some(format!("validated/{stem}.csv")),
-        rejected_key: None,
-        validated_at: at(1),
-    })
-}
-
-impl FileFixture {
-    fn partition(mut self, partition: &str) -> Self {
-        self.0.partition = Some(partition.into());
-        self
-    }
-
-    /// Another object version, with its own sequencer.
-    fn version(mut self, version: &str, sequencer: &str) -> Self {
-        self.0.version_id = Some(version.into());
-        self.0.etag = Some(format!("etag-{version}"));
-        self.0.sequencer = sequencer.into();
-        self
-    }
-
-    fn validated_at(mut self, minute: u32) -> Self {
-        self.0.validated_at = at(minute);
-        self
-    }
-
-    fn counts(mut self, rows_valid: u64, rows_rejected: u64, lines_skipped: u64) -> Self {
-        self.0.counts = RowCounts { rows_valid, rows_rejected, lines_skipped };
-        self
-    }
-
-    fn invalid(mut self, reason: &str) -> Self {
-        self.0.status = FileStatus::Invalid;
-        self.0.reason = Some(reason.into());
-        self.0.counts = RowCounts::default();
-        self.0.validated_key = None;
-        self
-    }
-
-    fn url(&self) -> &str {
-        &self.0.file_url
-    }
-
-    fn input(&self) -> TrackInput {
-        TrackInput { file: self.0.clone() }
-    }
+    fixtures::file(name, dataset, &at(1)).version("v1", "0100").counts(10, 0, 1)
 }
 
 /// RFC 3339 validation time `minute` minutes into the test day.
@@ -103,67 +41,18 @@ fn instant(rfc3339: &str) -> OffsetDateTime {
     OffsetDateTime::parse(rfc3339, &Rfc3339).unwrap()
 }
 
-/// A job over the sales files matching `glob`.
-fn job(job_id: &str, glob: &str, min_files: u32) -> JobRow {
-    JobRow {
-        job_id: job_id.into(),
-        enabled: true,
-        input_dataset: "sales".into(),
-        input_glob: glob.into(),
-        min_files,
-        companion_datasets: Vec::new(),
-        config: serde_json::json!({ "criteria": { "min_files": min_files } }),
-    }
+fn with_companion(job: edba_payloads::jobs::JobConfig, dataset: &str) -> edba_payloads::jobs::JobConfig {
+    fixtures::with_companion(job, dataset, "*", 24)
 }
 
-fn with_companion(mut job: JobRow, dataset: &str) -> JobRow {
-    job.companion_datasets.push(dataset.into());
-    job
+/// What the track tests read back besides the testkit's helpers.
+trait TrackDb {
+    async fn row(&self, file: &FileFixture) -> IngestedFileRow;
 }
 
-fn disabled(mut job: JobRow) -> JobRow {
-    job.enabled = false;
-    job
-}
-
-/// A migrated store plus a second connection for setting up what the track
-/// task does not write (run state), as the evaluator will.
-struct Db(StoreDb);
-
-impl std::ops::Deref for Db {
-    type Target = StoreDb;
-    fn deref(&self) -> &StoreDb {
-        &self.0
-    }
-}
-
-impl Db {
-    async fn sqlite() -> Db {
-        Db(StoreDb::sqlite().await)
-    }
-
-    async fn mariadb() -> Db {
-        Db(StoreDb::mariadb("store").await)
-    }
-
-    async fn track(&self, file: &FileFixture) -> TrackOutput {
-        self.store.track(&file.input()).await.unwrap()
-    }
-
+impl TrackDb for StoreDb {
     async fn row(&self, file: &FileFixture) -> IngestedFileRow {
-        self.store.file(file.url()).await.unwrap().expect("the file is tracked")
-    }
-
-    async fn put_job(&self, job: JobRow) {
-        self.store.put_job_config(&job).await.unwrap();
-    }
-
-    async fn set_job_state(&self, job_id: &str, status: &str, fired_minute: u32) {
-        self.exec(
-            "UPDATE job_configs SET last_status = ?, last_fired_at = ? WHERE job_id = ?",
-            &[status, &sql_time(fired_minute), job_id],
-        )
-        .await;
+        self.store.file(&file.url()).await.unwrap().expect("the file is tracked")
     }
 }
 
@@ -177,7 +66,7 @@ fn summary(output: TrackOutput) -> (TrackOutcome, bool, Vec<String>) {
 
 // ------------------------------------------------------------------- cases
 
-async fn first_event_inserts_the_file(db: &Db) {
+async fn first_event_inserts_the_file(db: &StoreDb) {
     let before = OffsetDateTime::now_utc();
     let il = sales("IL-101.tdf").counts(7, 2, 3);
     let output = db.track(&il).await;
@@ -210,31 +99,31 @@ async fn first_event_inserts_the_file(db: &Db) {
     assert_eq!(db.store.file("s3://edba-test/incoming/CA-1.tdf").await.unwrap(), None);
 }
 
-async fn redelivered_event_changes_nothing(db: &Db) {
+async fn redelivered_event_changes_nothing(db: &StoreDb) {
     let il = sales("IL-101.tdf");
     db.track(&il).await;
     let before = db.row(&il).await;
-    for redelivery in [il.clone(), il.clone().validated_at(9).counts(1, 1, 1)] {
+    for redelivery in [il.clone(), il.clone().validated_at(&at(9)).counts(1, 1, 1)] {
         assert_eq!(db.track(&redelivery).await.outcome, TrackOutcome::Duplicate);
         assert_eq!(db.row(&il).await, before, "the row, updated_at included, is untouched");
     }
 }
 
-async fn older_event_is_ignored(db: &Db) {
-    let v2 = sales("IL-101.tdf").version("v2", "0100").validated_at(5);
+async fn older_event_is_ignored(db: &StoreDb) {
+    let v2 = sales("IL-101.tdf").version("v2", "0100").validated_at(&at(5));
     db.track(&v2).await;
     let before = db.row(&v2).await;
     // "FF" is lexically greater than "0100" but older once left-padded.
-    let v1 = sales("IL-101.tdf").version("v1", "FF").validated_at(6);
+    let v1 = sales("IL-101.tdf").version("v1", "FF").validated_at(&at(6));
     assert_eq!(summary(db.track(&v1).await), outcome(TrackOutcome::Stale, false, &[]));
     assert_eq!(db.row(&v2).await, before);
 }
 
-async fn new_version_replaces_the_row_and_resets_freshness(db: &Db) {
-    let v1 = sales("IL-101.tdf").validated_at(1);
+async fn new_version_replaces_the_row_and_resets_freshness(db: &StoreDb) {
+    let v1 = sales("IL-101.tdf").validated_at(&at(1));
     db.track(&v1).await;
     let first = db.row(&v1).await;
-    let v2 = sales("IL-101.tdf").version("v2", "0000200").validated_at(30).counts(20, 1, 0);
+    let v2 = sales("IL-101.tdf").version("v2", "0000200").validated_at(&at(30)).counts(20, 1, 0);
     assert_eq!(db.track(&v2).await.outcome, TrackOutcome::NewVersion);
 
     let row = db.row(&v2).await;
@@ -259,8 +148,8 @@ async fn new_version_replaces_the_row_and_resets_freshness(db: &Db) {
     assert_eq!(db.track(&unversioned("b", "12")).await.outcome, TrackOutcome::NewVersion);
 }
 
-async fn invalid_file_is_recorded_and_never_makes_a_job_ready(db: &Db) {
-    db.put_job(job("il-sales", "IL-*", 2)).await;
+async fn invalid_file_is_recorded_and_never_makes_a_job_ready(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 2)).await;
     let bad = sales("IL-1.tdf").invalid("not UTF-8 at byte 17");
     assert_eq!(summary(db.track(&bad).await), outcome(TrackOutcome::Inserted, false, &[]));
     let row = db.row(&bad).await;
@@ -284,9 +173,9 @@ async fn invalid_file_is_recorded_and_never_makes_a_job_ready(db: &Db) {
     assert_eq!(db.row(&bad_unknown).await.dataset, None);
 }
 
-async fn job_is_ready_exactly_when_its_min_count_is_reached(db: &Db) {
-    db.put_job(job("il-sales", "IL-*", 3)).await;
-    db.put_job(job("ca-sales", "CA-*", 1)).await;
+async fn job_is_ready_exactly_when_its_min_count_is_reached(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 3)).await;
+    db.put_job(&job("ca-sales", "CA-*", 1)).await;
     let il = |ready| outcome(TrackOutcome::Inserted, ready, &["il-sales"]);
     assert_eq!(summary(db.track(&sales("IL-1.tdf")).await), il(false));
     assert_eq!(summary(db.track(&sales("IL-2.tdf")).await), il(false));
@@ -297,43 +186,43 @@ async fn job_is_ready_exactly_when_its_min_count_is_reached(db: &Db) {
     assert_eq!(summary(db.track(&sales("OH-1.tdf")).await), outcome(TrackOutcome::Inserted, false, &[]));
 }
 
-async fn only_files_validated_after_the_last_fire_count(db: &Db) {
-    db.put_job(job("il-sales", "IL-*", 2)).await;
-    db.track(&sales("IL-1.tdf").validated_at(1)).await;
-    db.track(&sales("IL-2.tdf").validated_at(2)).await;
-    db.set_job_state("il-sales", "COMPLETED", 3).await;
-    assert!(!db.track(&sales("IL-3.tdf").validated_at(4)).await.job_may_be_ready);
+async fn only_files_validated_after_the_last_fire_count(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 2)).await;
+    db.track(&sales("IL-1.tdf").validated_at(&at(1))).await;
+    db.track(&sales("IL-2.tdf").validated_at(&at(2))).await;
+    db.set_job_state("il-sales", "COMPLETED", instant(&at(3))).await;
+    assert!(!db.track(&sales("IL-3.tdf").validated_at(&at(4))).await.job_may_be_ready);
     // A new version of an old file is fresh again.
-    assert!(db.track(&sales("IL-1.tdf").version("v2", "0200").validated_at(5)).await.job_may_be_ready);
+    assert!(db.track(&sales("IL-1.tdf").version("v2", "0200").validated_at(&at(5))).await.job_may_be_ready);
 }
 
-async fn running_or_disabled_jobs_are_not_ready(db: &Db) {
-    db.put_job(job("il-sales", "IL-*", 1)).await;
-    db.put_job(disabled(job("il-audit", "IL-*", 1))).await;
-    db.set_job_state("il-sales", "RUNNING", 0).await;
+async fn running_or_disabled_jobs_are_not_ready(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 1)).await;
+    db.put_job(&disabled(job("il-audit", "IL-*", 1))).await;
+    db.set_job_state("il-sales", "RUNNING", instant(&at(0))).await;
     assert_eq!(summary(db.track(&sales("IL-1.tdf")).await), outcome(TrackOutcome::Inserted, false, &["il-sales"]));
-    db.set_job_state("il-sales", "FAILED", 0).await;
+    db.set_job_state("il-sales", "FAILED", instant(&at(0))).await;
     assert_eq!(summary(db.track(&sales("IL-2.tdf")).await), outcome(TrackOutcome::Inserted, true, &["il-sales"]));
 }
 
-async fn companion_dataset_file_may_make_a_job_ready(db: &Db) {
-    db.put_job(with_companion(job("il-sales", "IL-*", 13), "items")).await;
-    db.put_job(with_companion(job("ca-sales", "CA-*", 25), "items")).await;
+async fn companion_dataset_file_may_make_a_job_ready(db: &StoreDb) {
+    db.put_job(&with_companion(job("il-sales", "IL-*", 13), "items")).await;
+    db.put_job(&with_companion(job("ca-sales", "CA-*", 25), "items")).await;
     let master = items("Item-Master-Data.tdf");
     assert_eq!(summary(db.track(&master).await), outcome(TrackOutcome::Inserted, true, &["ca-sales", "il-sales"]));
-    db.set_job_state("il-sales", "RUNNING", 0).await;
-    db.set_job_state("ca-sales", "RUNNING", 0).await;
-    let next_day = master.version("v2", "0200").validated_at(50);
+    db.set_job_state("il-sales", "RUNNING", instant(&at(0))).await;
+    db.set_job_state("ca-sales", "RUNNING", instant(&at(0))).await;
+    let next_day = master.version("v2", "0200").validated_at(&at(50));
     assert_eq!(summary(db.track(&next_day).await), outcome(TrackOutcome::NewVersion, false, &["ca-sales", "il-sales"]));
 }
 
-async fn glob_characters_are_literal_and_case_sensitive(db: &Db) {
+async fn glob_characters_are_literal_and_case_sensitive(db: &StoreDb) {
     // `_` and `%` are SQL wildcards and SQLite's LIKE ignores case: none of
     // that may leak into the count. The wildcards sit after the literal
     // prefix, where the index range does not already exclude the look-alikes.
-    db.put_job(job("underscore", "IL-*_1.tdf", 2)).await;
-    db.put_job(job("percent", "*%.tdf", 2)).await;
-    db.put_job(job("case", "*-X.tdf", 2)).await;
+    db.put_job(&job("underscore", "IL-*_1.tdf", 2)).await;
+    db.put_job(&job("percent", "*%.tdf", 2)).await;
+    db.put_job(&job("case", "*-X.tdf", 2)).await;
     for (look_alike, first, second, job_id) in [
         ("IL-ab1.tdf", "IL-a_1.tdf", "IL-b_1.tdf", "underscore"),
         ("ab.tdf", "a%.tdf", "b%.tdf", "percent"),
@@ -345,23 +234,23 @@ async fn glob_characters_are_literal_and_case_sensitive(db: &Db) {
     }
 }
 
-async fn a_job_without_a_literal_prefix_counts_the_whole_dataset(db: &Db) {
-    db.put_job(job("all-tdf", "*.tdf", 2)).await;
+async fn a_job_without_a_literal_prefix_counts_the_whole_dataset(db: &StoreDb) {
+    db.put_job(&job("all-tdf", "*.tdf", 2)).await;
     db.track(&sales("IL-1.csv")).await;
     assert!(!db.track(&sales("IL-1.tdf")).await.job_may_be_ready);
     assert!(db.track(&sales("CA-1.tdf")).await.job_may_be_ready);
 }
 
-async fn job_config_rewrite_keeps_run_state(db: &Db) {
-    db.put_job(job("il-sales", "IL-*", 5)).await;
-    db.set_job_state("il-sales", "RUNNING", 0).await;
-    db.put_job(job("il-sales", "IL-*", 1)).await;
+async fn job_config_rewrite_keeps_run_state(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 5)).await;
+    db.set_job_state("il-sales", "RUNNING", instant(&at(0))).await;
+    db.put_job(&job("il-sales", "IL-*", 1)).await;
     // Still RUNNING after the rewrite, so not ready despite min_files = 1.
     assert_eq!(summary(db.track(&sales("IL-1.tdf")).await), outcome(TrackOutcome::Inserted, false, &["il-sales"]));
 }
 
-async fn concurrent_redeliveries_insert_once(db: &Db) {
-    db.put_job(job("il-sales", "IL-*", 1)).await;
+async fn concurrent_redeliveries_insert_once(db: &StoreDb) {
+    db.put_job(&job("il-sales", "IL-*", 1)).await;
     // Several rounds: the pool opens connections lazily, so the first round's
     // calls may not all reach the database at the same time.
     for round in 0..10 {
@@ -384,7 +273,7 @@ async fn concurrent_redeliveries_insert_once(db: &Db) {
     }
 }
 
-async fn database_trouble_is_transient(db: &Db) {
+async fn database_trouble_is_transient(db: &StoreDb) {
     db.store.close().await;
     let err = db.store.track(&sales("IL-1.tdf").input()).await.unwrap_err();
     assert_eq!(err.name().as_str(), "Edba.Transient");
@@ -392,41 +281,20 @@ async fn database_trouble_is_transient(db: &Db) {
     assert_eq!(diagnostic.error_type, "Edba.Transient");
 }
 
-async fn malformed_event_is_invalid_input_and_stores_nothing(db: &Db) {
+async fn malformed_event_is_invalid_input_and_stores_nothing(db: &StoreDb) {
     let mut bad = sales("IL-1.tdf");
     bad.0.validated_at = "2024-05-01 10:00".into();
     let err = db.store.track(&bad.input()).await.unwrap_err();
     assert_eq!(err.name().as_str(), "Edba.InvalidInput");
-    assert_eq!(db.store.file(bad.url()).await.unwrap(), None);
+    assert_eq!(db.store.file(&bad.url()).await.unwrap(), None);
 }
 
-async fn migrations_can_run_again(db: &Db) {
+async fn migrations_can_run_again(db: &StoreDb) {
     db.store.migrate().await.unwrap();
     db.track(&sales("IL-1.tdf")).await;
 }
 
-macro_rules! on_both_databases {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(&super::Db::sqlite().await).await;
-                }
-            )*
-        }
-        mod mariadb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(&super::Db::mariadb().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_databases!(
+edba_testkit::on_both_databases!("store";
     first_event_inserts_the_file,
     redelivered_event_changes_nothing,
     older_event_is_ignored,
@@ -450,12 +318,12 @@ on_both_databases!(
 /// The original sample's operator queries run unchanged on the compatibility views.
 #[tokio::test]
 async fn mariadb_operator_queries_see_running_jobs_and_the_files_of_failed_runs() {
-    let db = Db::mariadb().await;
+    let db = StoreDb::mariadb("store").await;
     for (job_id, glob) in [("il-sales", "IL-*"), ("ca-sales", "CA-*"), ("oh-sales", "OH-*")] {
-        db.put_job(job(job_id, glob, 1)).await;
+        db.put_job(&job(job_id, glob, 1)).await;
     }
     for name in ["IL-1.tdf", "IL-2.tdf", "IL-3.tdf", "CA-1.tdf", "OH-1.tdf"] {
-        db.track(&sales(name).validated_at(2)).await;
+        db.track(&sales(name).validated_at(&at(2))).await;
     }
     let url = |name: &str| format!("s3://{BUCKET}/incoming/{name}");
     // il-sales: an earlier completed run read IL-1; its last run read IL-2, IL-3 and failed.
@@ -522,7 +390,7 @@ async fn sqlite_in_memory_store_keeps_its_data_between_calls() {
     let il = sales("IL-1.tdf");
     assert_eq!(store.track(&il.input()).await.unwrap().outcome, TrackOutcome::Inserted);
     assert_eq!(store.track(&il.input()).await.unwrap().outcome, TrackOutcome::Duplicate);
-    assert_eq!(store.file(il.url()).await.unwrap().map(|row| row.status), Some(FileStatus::Validated));
+    assert_eq!(store.file(&il.url()).await.unwrap().map(|row| row.status), Some(FileStatus::Validated));
 }
 
 #[tokio::test]

@@ -1,14 +1,60 @@
-//! A migrated state store for integration tests, on SQLite (a temp file) or on
-//! a fresh MariaDB database that is dropped afterwards, plus an admin pool for
-//! the rows a test sets up by hand (what other tasks would write).
+//! Test support for edba's integration tests, benchmarks included; never a
+//! normal dependency.
+//!
+//! - [`StoreDb`]: a migrated state store on SQLite (a temp file) or on a fresh
+//!   MariaDB database dropped afterwards, with an admin pool for the rows a
+//!   test sets up by hand (what other tasks would write).
+//! - [`on_both_databases!`]: runs each test body once on SQLite and once on
+//!   MariaDB.
+//! - [`ThrowawayDatabase`]: a fresh MariaDB or PostgreSQL database, dropped
+//!   when the value is.
+//! - [`fixtures`]: file events and job configurations with sensible defaults.
 //!
 //! MariaDB is `mysql://root@127.0.0.1:3306/` unless `EDBA_TEST_MYSQL_URL` says
-//! otherwise; when it is unreachable the test fails with how to start it.
+//! otherwise, PostgreSQL `postgres://postgres@127.0.0.1:5432/postgres` unless
+//! `EDBA_TEST_POSTGRES_URL` does; when a server is unreachable the test fails
+//! (never skips) with how to start it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+mod databases;
+pub mod fixtures;
 
-use edba_tasks::store::StateStore;
-use sqlx::{Connection, MySqlConnection, MySqlPool, SqlitePool};
+use edba_payloads::jobs::JobConfig;
+use edba_payloads::{TrackInput, TrackOutput};
+use edba_tasks::store::{JobRow, StateStore};
+use sqlx::{MySqlPool, Row, SqlitePool};
+use time::OffsetDateTime;
+
+pub use databases::{database_url, mysql_server_url, postgres_server_url, ThrowawayDatabase};
+pub use fixtures::FileFixture;
+
+/// Runs every listed test body, an `async fn(&StoreDb)`, once on SQLite and
+/// once on MariaDB (a fresh database named after `tag`), as
+/// `sqlite::<case>` and `mariadb::<case>`.
+///
+/// ```text
+/// edba_testkit::on_both_databases!("store"; first_event_inserts_the_file, older_event_is_ignored);
+/// ```
+#[macro_export]
+macro_rules! on_both_databases {
+    ($tag:literal; $($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(&$crate::StoreDb::sqlite().await).await;
+                }
+            )*
+        }
+        mod mariadb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(&$crate::StoreDb::mariadb($tag).await).await;
+                }
+            )*
+        }
+    };
+}
 
 /// A second connection to the store's database.
 #[derive(Debug)]
@@ -20,32 +66,7 @@ pub enum Admin {
 #[derive(Debug)]
 enum Cleanup {
     TempDir(#[allow(dead_code)] tempfile::TempDir),
-    DropDatabase { server_url: String, database: String },
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Cleanup::DropDatabase { server_url, database } = self {
-            let (server_url, name) = (server_url.clone(), database.clone());
-            // Drop runs inside the test's runtime, which cannot block on
-            // another future: use a thread with its own runtime.
-            let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                runtime.block_on(async {
-                    let mut conn = MySqlConnection::connect(&server_url).await?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                        .execute(&mut conn)
-                        .await?;
-                    conn.close().await?;
-                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-                })
-            })
-            .join();
-            if !matches!(dropped, Ok(Ok(()))) {
-                eprintln!("could not drop test database {database}");
-            }
-        }
-    }
+    Database(#[allow(dead_code)] ThrowawayDatabase),
 }
 
 /// A migrated store, its URL (for more stores on the same database) and an
@@ -58,20 +79,6 @@ pub struct StoreDb {
     _cleanup: Cleanup,
 }
 
-static DATABASE_SEQ: AtomicU32 = AtomicU32::new(0);
-
-/// `server_url` with its database path replaced by `database`.
-pub fn database_url(server_url: &str, database: &str) -> String {
-    let authority_start = server_url.find("://").map_or(0, |i| i + 3);
-    let path_start = server_url[authority_start..].find('/').map_or(server_url.len(), |i| authority_start + i);
-    format!("{}/{database}", &server_url[..path_start])
-}
-
-/// The MariaDB server the tests use.
-pub fn mysql_server_url() -> String {
-    std::env::var("EDBA_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/".to_owned())
-}
-
 impl StoreDb {
     pub async fn sqlite() -> StoreDb {
         let dir = tempfile::tempdir().unwrap();
@@ -82,28 +89,14 @@ impl StoreDb {
         StoreDb { url, store, admin: Admin::Sqlite(admin), _cleanup: Cleanup::TempDir(dir) }
     }
 
-    /// A fresh database `edba_<tag>_test_<pid>_<n>` on MariaDB.
+    /// A fresh database `edba_<tag>_test_…` on MariaDB.
     pub async fn mariadb(tag: &str) -> StoreDb {
-        let server_url = mysql_server_url();
-        // One plain connection, not a pool: a refused connection fails at once
-        // with its cause instead of after the pool's acquire timeout.
-        let mut server = MySqlConnection::connect(&server_url).await.unwrap_or_else(|e| {
-            panic!(
-                "MariaDB is required for these tests and is unreachable at {server_url}: {e}\n\
-                 start it (scripts/services.sh) or point EDBA_TEST_MYSQL_URL at a \
-                 MySQL-compatible server"
-            )
-        });
-        let database =
-            format!("edba_{tag}_test_{}_{}", std::process::id(), DATABASE_SEQ.fetch_add(1, Ordering::Relaxed));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{database}`"))).execute(&mut server).await.unwrap();
-        server.close().await.unwrap();
-        let cleanup = Cleanup::DropDatabase { server_url: server_url.clone(), database: database.clone() };
-        let url = database_url(&server_url, &database);
+        let database = ThrowawayDatabase::mariadb(tag).await;
+        let url = database.url.clone();
         let store = StateStore::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let admin = MySqlPool::connect(&url).await.unwrap();
-        StoreDb { url, store, admin: Admin::MySql(admin), _cleanup: cleanup }
+        StoreDb { url, store, admin: Admin::MySql(admin), _cleanup: Cleanup::Database(database) }
     }
 
     /// Runs setup SQL with text parameters (both servers convert them).
@@ -125,16 +118,73 @@ impl StoreDb {
             }
         }
     }
+
+    /// Rows of a query with one string parameter, every column read as text
+    /// (NULL as "NULL").
+    pub async fn rows(&self, sql: &'static str, param: &str) -> Vec<Vec<String>> {
+        fn text<R: Row>(row: &R, i: usize) -> String
+        where
+            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            usize: sqlx::ColumnIndex<R>,
+        {
+            row.try_get::<Option<String>, _>(i).unwrap().unwrap_or_else(|| "NULL".into())
+        }
+        fn all<R: Row>(rows: Vec<R>) -> Vec<Vec<String>>
+        where
+            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            usize: sqlx::ColumnIndex<R>,
+        {
+            rows.iter().map(|r| (0..r.len()).map(|i| text(r, i)).collect()).collect()
+        }
+        match &self.admin {
+            Admin::MySql(pool) => all(sqlx::query(sql).bind(param).fetch_all(pool).await.unwrap()),
+            Admin::Sqlite(pool) => all(sqlx::query(sql).bind(param).fetch_all(pool).await.unwrap()),
+        }
+    }
+
+    /// Tracks a file event as the track task would.
+    pub async fn track(&self, file: &FileFixture) -> TrackOutput {
+        self.store.track(&TrackInput { file: file.0.clone() }).await.unwrap()
+    }
+
+    /// Stores a job configuration as `edba jobs apply` would.
+    pub async fn put_job(&self, config: &JobConfig) {
+        self.store.put_job_config(&JobRow::from(config)).await.unwrap();
+    }
+
+    /// Sets a job's run state as a finished (or still running) earlier run
+    /// leaves it.
+    pub async fn set_job_state(&self, job_id: &str, status: &str, fired_at: OffsetDateTime) {
+        self.exec(
+            "UPDATE job_configs SET last_status = ?, last_fired_at = ? WHERE job_id = ?",
+            &[status, &sql_time(fired_at), job_id],
+        )
+        .await;
+    }
+}
+
+/// An instant as the store writes it (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC), for
+/// rows set up with SQL.
+pub fn sql_time(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]"))
+        .expect("a UTC instant formats")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::database_url;
+    use super::{database_url, sql_time};
 
     #[test]
     fn database_url_replaces_the_path() {
         assert_eq!(database_url("mysql://root@127.0.0.1:3306/", "x"), "mysql://root@127.0.0.1:3306/x");
         assert_eq!(database_url("mysql://root@127.0.0.1:3306", "x"), "mysql://root@127.0.0.1:3306/x");
         assert_eq!(database_url("mysql://u:p@h/test", "x"), "mysql://u:p@h/x");
+    }
+
+    #[test]
+    fn sql_time_has_six_fractional_digits() {
+        let at = time::macros::datetime!(2024-05-01 12:01:00.5 +02:00);
+        assert_eq!(sql_time(at), "2024-05-01 10:01:00.500000");
     }
 }

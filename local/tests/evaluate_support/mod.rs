@@ -1,8 +1,7 @@
-//! Shared fixtures of the evaluate tests: a migrated state store on SQLite or
-//! on a fresh MariaDB database (which fails, not skips, when the server is
-//! unreachable), the embedded S3 server, tracked files, job configurations,
-//! and EMR / Step Functions clients mocked at the SDK boundary.
-#![allow(dead_code)]
+//! Shared fixtures of the evaluate tests: the embedded S3 server and EMR /
+//! Step Functions clients mocked at the SDK boundary. Stores, file events and
+//! job configurations are the testkit's (re-exported here).
+#![allow(dead_code, unused_imports)]
 
 use std::sync::Arc;
 
@@ -14,18 +13,14 @@ use aws_sdk_sfn::operation::describe_execution::{DescribeExecutionError, Describ
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use edba_local::EmbeddedS3;
-use edba_payloads::jobs::{
-    ClusterSelector, CompanionRule, ExtraCriterion, Freshness, InputRule, JobConfig, LoadConfig, StepConfig,
-};
-use edba_payloads::{EvaluateInput, EvaluateOutput, FileStatus, RowCounts, Trigger, ValidateOutput};
+use edba_payloads::{EvaluateInput, EvaluateOutput, Trigger};
 use edba_tasks::evaluate::{evaluate, EvaluateDeps, EvaluateSettings, FixedClock};
-use edba_tasks::store::{JobRow, StateStore};
-use edba_testkit::StoreDb;
-use sqlx::Row;
+use edba_tasks::store::StateStore;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-pub const BUCKET: &str = "edba-test";
+pub use edba_testkit::fixtures::{file, items, job, sales, with_extra, with_items, FileFixture, BUCKET};
+pub use edba_testkit::{Admin, StoreDb};
 /// "Now" of every evaluation unless a test says otherwise.
 pub const NOW: &str = "2026-11-27T07:15:00Z";
 pub const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:edba-aggregate:now";
@@ -37,182 +32,6 @@ pub fn instant(rfc3339: &str) -> OffsetDateTime {
 /// `hh:mm` on the test day, as RFC 3339.
 pub fn at(hhmm: &str) -> String {
     format!("2026-11-27T{hhmm}:00Z")
-}
-
-// ------------------------------------------------------------------ files
-
-/// A validated file event; defaults describe a clean sales file.
-#[derive(Debug, Clone)]
-pub struct FileFixture(pub ValidateOutput);
-
-pub fn sales(name: &str, validated: &str) -> FileFixture {
-    file(name, "sales", validated)
-}
-
-pub fn items(name: &str, validated: &str) -> FileFixture {
-    file(name, "items", validated)
-}
-
-pub fn file(name: &str, dataset: &str, validated: &str) -> FileFixture {
-    let key = format!("incoming/{name}");
-    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
-    FileFixture(ValidateOutput {
-        file_url: format!("s3://{BUCKET}/{key}"),
-        bucket: BUCKET.into(),
-        key,
-        version_id: Some(format!("v-{stem}")),
-        etag: Some(format!("etag-{stem}")),
-        sequencer: "0100".into(),
-        dataset: Some(dataset.into()),
-        partition: None,
-        status: FileStatus::Validated,
-        reason: None,
-        counts: RowCounts { rows_valid: 10, rows_rejected: 0, lines_skipped: 0 },
-        validated_key: Some(format!("validated/{stem}.csv")),
-        rejected_key: None,
-        validated_at: validated.to_owned(),
-    })
-}
-
-impl FileFixture {
-    pub fn invalid(mut self) -> Self {
-        self.0.status = FileStatus::Invalid;
-        self.0.reason = Some("binary content".into());
-        self.0.validated_key = None;
-        self
-    }
-
-    pub fn url(&self) -> String {
-        self.0.file_url.clone()
-    }
-}
-
-// ------------------------------------------------------------------- jobs
-
-/// Job `id` over sales files matching `pattern`, `sql_job` step, tag selector
-/// edba=true, no companions.
-pub fn job(id: &str, pattern: &str, min_files: u32) -> JobConfig {
-    JobConfig {
-        id: id.into(),
-        description: None,
-        enabled: true,
-        version: 1,
-        input: InputRule {
-            dataset: "sales".into(),
-            pattern: pattern.into(),
-            min_files,
-            freshness: Freshness::SinceLastRun,
-        },
-        companions: Vec::new(),
-        extra_criterion: None,
-        cluster: ClusterSelector::Tag { key: "edba".into(), value: "true".into() },
-        step: StepConfig::SqlJob { sql: "sql/jobs/sales_aggregate.sql".into() },
-        load: LoadConfig { tables: vec!["sales_summary".into()] },
-    }
-}
-
-pub fn with_items(mut job: JobConfig, pattern: &str, max_age_hours: u32) -> JobConfig {
-    job.companions.push(CompanionRule { dataset: "items".into(), pattern: pattern.into(), max_age_hours });
-    job
-}
-
-pub fn with_extra(mut job: JobConfig, sql: &str, timeout_ms: u32) -> JobConfig {
-    job.extra_criterion = Some(ExtraCriterion { sql: sql.into(), timeout_ms });
-    job
-}
-
-pub fn job_row(config: &JobConfig) -> JobRow {
-    JobRow {
-        job_id: config.id.clone(),
-        enabled: config.enabled,
-        input_dataset: config.input.dataset.clone(),
-        input_glob: config.input.pattern.clone(),
-        min_files: config.input.min_files,
-        companion_datasets: config.companions.iter().map(|c| c.dataset.clone()).collect(),
-        config: serde_json::to_value(config).unwrap(),
-    }
-}
-
-// -------------------------------------------------------------- databases
-
-pub use edba_testkit::Admin;
-
-/// A migrated store, its URL (for more stores on the same database) and an
-/// admin pool for what evaluate does not write.
-pub struct Db(StoreDb);
-
-impl std::ops::Deref for Db {
-    type Target = StoreDb;
-    fn deref(&self) -> &StoreDb {
-        &self.0
-    }
-}
-
-impl Db {
-    pub async fn sqlite() -> Db {
-        Db(StoreDb::sqlite().await)
-    }
-
-    pub async fn mariadb() -> Db {
-        Db(StoreDb::mariadb("evaluate").await)
-    }
-
-    pub async fn track(&self, file: &FileFixture) {
-        self.store.track(&edba_payloads::TrackInput { file: file.0.clone() }).await.unwrap();
-    }
-
-    pub async fn put_job(&self, config: &JobConfig) {
-        self.store.put_job_config(&job_row(config)).await.unwrap();
-    }
-
-    /// Rows of a query with one string parameter, every column read as text
-    /// (NULL as "NULL").
-    pub async fn rows(&self, sql: &'static str, param: &str) -> Vec<Vec<String>> {
-        fn text<R: Row>(row: &R, i: usize) -> String
-        where
-            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            usize: sqlx::ColumnIndex<R>,
-        {
-            row.try_get::<Option<String>, _>(i).unwrap().unwrap_or_else(|| "NULL".into())
-        }
-        match &self.admin {
-            Admin::MySql(pool) => sqlx::query(sql)
-                .bind(param)
-                .fetch_all(pool)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (0..r.len()).map(|i| text(r, i)).collect())
-                .collect(),
-            Admin::Sqlite(pool) => sqlx::query(sql)
-                .bind(param)
-                .fetch_all(pool)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (0..r.len()).map(|i| text(r, i)).collect())
-                .collect(),
-        }
-    }
-
-    /// Sets a job's run state as a finished earlier run leaves it.
-    pub async fn set_fired(&self, job_id: &str, status: &str, fired: &str) {
-        let fired = instant(fired);
-        let text = format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.000000",
-            fired.year(),
-            u8::from(fired.month()),
-            fired.day(),
-            fired.hour(),
-            fired.minute(),
-            fired.second()
-        );
-        self.exec(
-            "UPDATE job_configs SET last_status = ?, last_fired_at = ? WHERE job_id = ?",
-            &[status, &text, job_id],
-        )
-        .await;
-    }
 }
 
 // --------------------------------------------------------------------- S3

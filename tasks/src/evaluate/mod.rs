@@ -23,7 +23,6 @@
 
 mod cluster;
 mod reconcile;
-pub(crate) mod store_types;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -38,10 +37,9 @@ use time::macros::format_description;
 use time::OffsetDateTime;
 
 use crate::s3::{s3_url, sdk_failure};
-use crate::store::{JobStatus, StateStore};
+use crate::store::{ClaimOutcome, CriterionOutcome, FileSelector, JobState, JobStatus, RunClaim, RunInput, StateStore};
 use crate::TaskError;
 pub use reconcile::{EXECUTION_ENDED, EXECUTION_NOT_FOUND};
-use store_types::{ClaimOutcome, CriterionOutcome, FileSelector, JobState, RunClaim, RunInput};
 
 /// Where "now" comes from; tests fix it.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -112,7 +110,8 @@ struct ReadyJob {
 
 enum Decision {
     Wait(String),
-    Ready(Box<ReadyJob>),
+    /// The job's configuration and since when its inputs are fresh.
+    Ready(Box<(JobConfig, OffsetDateTime)>),
 }
 
 /// The evaluate task. See the module docs for the order of work.
@@ -136,7 +135,7 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
     let mut decisions = futures::stream::iter(jobs.into_iter().map(|job| {
         let companions = &companions;
         async move {
-            let decision = decide(deps, job.clone(), now, companions).await;
+            let decision = decide(deps, &job, now, companions).await;
             (job, decision)
         }
     }))
@@ -144,7 +143,10 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
     while let Some((job, decision)) = decisions.next().await {
         match decision? {
             Decision::Wait(reason) => waiting.push(WaitingJob { job_id: job.job_id, reason }),
-            Decision::Ready(job) => ready.push(job),
+            Decision::Ready(ready_job) => {
+                let (config, inputs_after) = *ready_job;
+                ready.push(ReadyJob { state: job, config, inputs_after });
+            }
         }
     }
     drop(decisions);
@@ -178,7 +180,7 @@ const DECIDE_CONCURRENCY: usize = 4;
 
 async fn decide(
     deps: &EvaluateDeps,
-    job: JobState,
+    job: &JobState,
     now: OffsetDateTime,
     companions: &Mutex<CompanionCache>,
 ) -> Result<Decision, TaskError> {
@@ -189,16 +191,16 @@ async fn decide(
         let run = job.last_run_id.as_deref().unwrap_or("?");
         return Ok(Decision::Wait(format!("RUNNING: run {run} has not finished")));
     }
-    let config: JobConfig = match serde_json::from_str(&job.config) {
+    let config = match &job.config {
         Ok(config) => config,
-        Err(e) => return Ok(Decision::Wait(format!("the stored configuration is unusable: {e}"))),
+        Err(e) => return Ok(Decision::Wait(format!("the stored configuration is unusable: {}", e.reason))),
     };
 
-    let inputs_after = inputs_after(&config, &job, now);
+    let inputs_after = inputs_after(config, job, now);
     let selector = FileSelector { dataset: &config.input.dataset, glob: &config.input.pattern, after: inputs_after };
     let fresh = deps.store.count_files(&selector, u64::from(config.input.min_files)).await?;
     if fresh < u64::from(config.input.min_files) {
-        return Ok(Decision::Wait(too_few_inputs(&config, &job, fresh)));
+        return Ok(Decision::Wait(too_few_inputs(config, job, fresh)));
     }
 
     for (index, rule) in config.companions.iter().enumerate() {
@@ -216,7 +218,7 @@ async fn decide(
             }
         };
         if !found {
-            return Ok(Decision::Wait(no_companion(&config, index)));
+            return Ok(Decision::Wait(no_companion(config, index)));
         }
     }
 
@@ -232,7 +234,7 @@ async fn decide(
         }
     }
 
-    Ok(Decision::Ready(Box::new(ReadyJob { state: job, config, inputs_after })))
+    Ok(Decision::Ready(Box::new((config.clone(), inputs_after))))
 }
 
 fn hours(h: u32) -> time::Duration {
@@ -340,8 +342,14 @@ async fn claim(
 async fn resumed_runs(deps: &EvaluateDeps, execution_arn: &str) -> Result<Vec<RunTicket>, TaskError> {
     let mut tickets = Vec::new();
     for run in deps.store.execution_runs(execution_arn).await? {
-        let Ok(config) = serde_json::from_str::<JobConfig>(&run.config) else {
-            continue;
+        let config = match run.config {
+            Ok(config) => config,
+            Err(e) => {
+                // Its ticket cannot be built; reconciliation fails the run
+                // once this execution has ended.
+                tracing::warn!(run_id = %run.run_id, "{e}");
+                continue;
+            }
         };
         tickets.push(RunTicket {
             step: step_spec(deps, &config, &run.job_id, &run.run_id, &run.manifest_key, &run.output_prefix),

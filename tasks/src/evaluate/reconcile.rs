@@ -7,8 +7,8 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use edba_payloads::ReconciledRun;
 use time::OffsetDateTime;
 
-use super::store_types::RunningRun;
 use super::EvaluateDeps;
+use crate::store::RunningRun;
 use crate::TaskError;
 
 /// The error recorded on a run whose execution ended without an outcome.

@@ -10,27 +10,10 @@ use super::JobConfigChange;
 use crate::store::{JobRow, StateStore};
 use crate::TaskError;
 
-/// The row the store keeps for a job: the whole configuration as JSON plus
-/// the parts its queries index.
+/// The row the store keeps for a job: the typed configuration plus the
+/// parts its queries index (see [`JobRow`]).
 pub fn job_row(config: &JobConfig) -> JobRow {
-    let mut companion_datasets: Vec<String> = config.companions.iter().map(|c| c.dataset.clone()).collect();
-    companion_datasets.sort();
-    companion_datasets.dedup();
-    JobRow {
-        job_id: config.id.clone(),
-        enabled: config.enabled,
-        input_dataset: config.input.dataset.clone(),
-        input_glob: config.input.pattern.clone(),
-        min_files: config.input.min_files,
-        companion_datasets,
-        config: serde_json::to_value(config).expect("a job configuration has string keys and finite numbers only"),
-    }
-}
-
-impl From<&JobConfig> for JobRow {
-    fn from(config: &JobConfig) -> Self {
-        job_row(config)
-    }
+    JobRow::from(config)
 }
 
 /// What applying a file did to one of its jobs.

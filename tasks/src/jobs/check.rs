@@ -10,6 +10,8 @@ use serde::Serialize;
 use super::criterion::check_extra_criterion_sql;
 use super::JobRef;
 use crate::dataset::Dataset;
+// The same limits the store checks before it writes.
+use crate::store::limits::{MAX_GLOB_CHARS, MAX_JOB_ID_CHARS};
 
 /// The warehouse tables a job may load.
 pub const KNOWN_LOAD_TABLES: [&str; 2] = ["saleitemsummary", "salessummary"];
@@ -18,9 +20,6 @@ pub const KNOWN_LOAD_TABLES: [&str; 2] = ["saleitemsummary", "salessummary"];
 /// evaluator runs it inside a task with its own deadline.
 pub const MAX_CRITERION_TIMEOUT_MS: u32 = 60_000;
 
-const MAX_JOB_ID_CHARS: usize = 64;
-/// `job_configs.input_glob` is a VARCHAR(255).
-const MAX_GLOB_CHARS: usize = 255;
 /// AWS tag limits.
 const MAX_TAG_KEY_CHARS: usize = 128;
 const MAX_TAG_VALUE_CHARS: usize = 256;

@@ -3,54 +3,10 @@
 
 use std::fmt;
 
-use edba_payloads::FileStatus;
-use serde::{Serialize, Serializer};
-
-use crate::store::JobStatus;
+pub use crate::store::{ImpactedFile, ImpactedFiles};
 
 /// How much of a cause the table shows; `--json` has all of it.
 const CAUSE_PREVIEW_CHARS: usize = 300;
-
-/// A run and its input files (`edba impacted`). Times are RFC 3339, UTC.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImpactedFiles {
-    pub run_id: String,
-    pub job_id: String,
-    #[serde(serialize_with = "job_status")]
-    pub status: JobStatus,
-    pub cluster_id: Option<String>,
-    pub step_id: Option<String>,
-    pub execution_arn: Option<String>,
-    pub manifest_key: Option<String>,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    /// The Step Functions error name of a FAILED run (`States.TaskFailed`).
-    pub error: Option<String>,
-    pub cause: Option<String>,
-    /// In file URL order.
-    pub files: Vec<ImpactedFile>,
-}
-
-/// One input of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImpactedFile {
-    pub file_url: String,
-    /// The object version the run read (from its manifest).
-    pub version_id: Option<String>,
-    pub etag: Option<String>,
-    /// The rest describes the key as tracked now; all empty when the store no
-    /// longer tracks it.
-    pub dataset: Option<String>,
-    pub status: Option<FileStatus>,
-    pub last_validated_at: Option<String>,
-    /// The store now tracks another version of the key than the run read: a
-    /// corrected file may already have arrived.
-    pub superseded: bool,
-}
-
-fn job_status<S: Serializer>(status: &JobStatus, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(status.as_str())
-}
 
 impl fmt::Display for ImpactedFiles {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -136,6 +92,8 @@ fn preview(cause: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::JobStatus;
+    use edba_payloads::FileStatus;
 
     fn report(files: Vec<ImpactedFile>) -> ImpactedFiles {
         ImpactedFiles {

@@ -25,29 +25,10 @@ mod impacted;
 
 use edba_payloads::{RecordInput, RecordOutput, RunOutcome};
 
-use crate::store::{JobStatus, StateStore};
+use crate::store::{FinalOutcome, JobStatus, StateStore};
 use crate::TaskError;
 
 pub use impacted::{ImpactedFile, ImpactedFiles};
-
-/// A run's final outcome as the store writes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FinalOutcome<'a> {
-    pub(crate) run_id: &'a str,
-    pub(crate) job_id: &'a str,
-    pub(crate) status: JobStatus,
-    pub(crate) step_id: Option<String>,
-    pub(crate) error: Option<String>,
-    pub(crate) cause: Option<String>,
-}
-
-/// What the store holds for a run after recording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Recorded {
-    /// The run's final status: the one just written, or the one it already had.
-    pub(crate) status: JobStatus,
-    pub(crate) changed: bool,
-}
 
 /// The record task: marks the run COMPLETED or FAILED (see the module docs for
 /// retries and late or contradicting calls).
@@ -130,12 +111,4 @@ pub async fn impacted(store: &StateStore, run_or_job: &str) -> Result<ImpactedFi
     store.run_inputs(&failed_run).await?.ok_or_else(|| {
         TaskError::Transient(format!("run {failed_run} of job {run_or_job:?} disappeared while being read"))
     })
-}
-
-/// A job's run history as far as `impacted` needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct JobFailures {
-    pub(crate) last_run_id: Option<String>,
-    pub(crate) last_status: Option<JobStatus>,
-    pub(crate) last_failed_run: Option<String>,
 }

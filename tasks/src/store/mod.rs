@@ -1,24 +1,44 @@
 //! The state store (MySQL in AWS, SQLite locally) and the track task.
 //!
 //! One design in two dialects: `sql/state/mysql` and `sql/state/sqlite` hold
-//! the migrations, and every statement is written once and instantiated per
-//! backend (`backend.rs`), so both stores behave the same. Patterns and values
-//! are always bound parameters.
+//! the migrations. Everything that differs between the dialects is in
+//! `dialect.rs` ([`dialect::SqlDialect`]); every statement is written once, in
+//! a function generic over [`dialect::Backend`], and `StateStore` picks the
+//! backend with [`dispatch!`]. Patterns and values are always bound
+//! parameters.
 //!
 //! Tables: `ingested_files` (one row per S3 key, its current version),
 //! `job_configs` (+ `job_companion_datasets`), `job_runs` and `run_inputs`.
-//! This module knows nothing about Lambda except how a [`TaskError`] becomes a
-//! Lambda error (`diagnostic.rs`).
+//! The types the store exchanges with the tasks are the store's (`types.rs`);
+//! this module imports nothing from `evaluate`, `record` or `jobs`, and knows
+//! nothing about Lambda except how a [`TaskError`] becomes a Lambda error
+//! (`diagnostic.rs`).
 
-mod backend;
+/// Runs `$call` with `$pool` bound to the concrete pool of the store's
+/// dialect: the store's one dispatch from a [`StateStore`] to a statement
+/// function generic over [`dialect::Backend`].
+macro_rules! dispatch {
+    ($store_pool:expr, $pool:ident => $call:expr) => {
+        match $store_pool {
+            $crate::store::Pool::MySql($pool) => $call,
+            $crate::store::Pool::Sqlite($pool) => $call,
+        }
+    };
+}
+
+mod criterion;
+mod dialect;
 mod evaluate;
+mod files;
 mod glob;
 pub mod jobs;
+pub mod limits;
 mod record;
 mod sequencer;
 pub mod status;
 mod time;
 mod track;
+mod types;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -32,8 +52,11 @@ use sqlx::{MySqlPool, SqlitePool};
 use crate::TaskError;
 use track::FileEvent;
 
-static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../sql/state/mysql");
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../sql/state/sqlite");
+pub use jobs::{JobConfigChange, JobRow};
+pub(crate) use types::{
+    ClaimOutcome, CriterionOutcome, FileSelector, FinalOutcome, JobState, RunClaim, RunInput, RunningRun,
+};
+pub use types::{ImpactedFile, ImpactedFiles, UnreadableConfig};
 
 /// A Lambda container serves one invocation at a time; a few connections
 /// cover the local runtime's parallel tasks without exhausting RDS.
@@ -65,30 +88,6 @@ impl JobStatus {
             JobStatus::Completed => "COMPLETED",
             JobStatus::Failed => "FAILED",
         }
-    }
-}
-
-/// The parts of a job's configuration the store indexes, plus the whole typed
-/// configuration as JSON.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobRow {
-    pub job_id: String,
-    pub enabled: bool,
-    /// The dataset the job aggregates (`sales`).
-    pub input_dataset: String,
-    /// Which files of the dataset it reads, by file name: `*` and `?` only (`IL-*`).
-    pub input_glob: String,
-    /// How many matching files must have been validated since the job last fired.
-    pub min_files: u32,
-    /// Datasets the job also needs (`items`): a new file of one may make it ready.
-    pub companion_datasets: Vec<String>,
-    pub config: serde_json::Value,
-}
-
-impl JobRow {
-    /// The input glob's text before its first wildcard; stored for index ranges.
-    pub fn input_prefix(&self) -> &str {
-        glob::literal_prefix(&self.input_glob)
     }
 }
 
@@ -171,27 +170,18 @@ impl StateStore {
     }
 
     pub fn dialect(&self) -> Dialect {
-        match self.pool {
-            Pool::MySql(_) => Dialect::MySql,
-            Pool::Sqlite(_) => Dialect::Sqlite,
-        }
+        dispatch!(&self.pool, pool => dialect_of(pool))
     }
 
     /// Brings the schema up to date (embedded migrations of the dialect).
     pub async fn migrate(&self) -> Result<(), TaskError> {
-        let result = match &self.pool {
-            Pool::MySql(pool) => MYSQL_MIGRATIONS.run(pool).await,
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
-        };
-        result.map_err(|e| TaskError::transient("migrating the state store", e))
+        dispatch!(&self.pool, pool => migrations_of(pool).run(pool).await)
+            .map_err(|e| TaskError::transient("migrating the state store", e))
     }
 
     /// Closes every connection; later calls fail with `Edba.Transient`.
     pub async fn close(&self) {
-        match &self.pool {
-            Pool::MySql(pool) => pool.close().await,
-            Pool::Sqlite(pool) => pool.close().await,
-        }
+        dispatch!(&self.pool, pool => pool.close().await)
     }
 
     /// The track task: records a validated file event and says whether a job
@@ -206,11 +196,7 @@ impl StateStore {
         let event = FileEvent::new(&input.file)?;
         let mut attempt = 1;
         loop {
-            let result = match &self.pool {
-                Pool::MySql(pool) => backend::mysql::track(pool, &event).await,
-                Pool::Sqlite(pool) => backend::sqlite::track(pool, &event).await,
-            };
-            match result {
+            match dispatch!(&self.pool, pool => track::track(pool, &event).await) {
                 Ok(output) => return Ok(output),
                 Err(e) if attempt < TRACK_ATTEMPTS && lost_a_race(&e) => attempt += 1,
                 Err(e) => return Err(TaskError::transient("tracking a file", e)),
@@ -218,40 +204,19 @@ impl StateStore {
         }
     }
 
-    /// Creates or replaces a job's configuration. Its run state (last status,
-    /// run, fire time) is kept; `config_version` counts the writes.
-    pub async fn put_job_config(&self, job: &JobRow) -> Result<(), TaskError> {
-        let invalid = |what: &str| Err(TaskError::InvalidJobConfig(format!("job {:?}: {what}", job.job_id)));
-        let too_long = |s: &str, max: usize| s.chars().count() > max;
-        if job.job_id.is_empty() || too_long(&job.job_id, 128) {
-            return invalid("the job id must have 1 to 128 characters");
-        }
-        if too_long(&job.input_dataset, 64) || job.companion_datasets.iter().any(|d| too_long(d, 64)) {
-            return invalid("a dataset name is longer than 64 characters");
-        }
-        if too_long(&job.input_glob, 255) {
-            return invalid("the input glob is longer than 255 characters");
-        }
-        let Ok(min_files) = i32::try_from(job.min_files) else {
-            return invalid("min_files is too large");
-        };
-        let config = job.config.to_string();
-        let prefix = job.input_prefix();
-        let result = match &self.pool {
-            Pool::MySql(pool) => backend::mysql::put_job_config(pool, job, prefix, min_files, &config).await,
-            Pool::Sqlite(pool) => backend::sqlite::put_job_config(pool, job, prefix, min_files, &config).await,
-        };
-        result.map_err(|e| TaskError::transient("writing a job configuration", e))
-    }
-
     /// The stored row of a file, by `s3://bucket/key`.
     pub async fn file(&self, file_url: &str) -> Result<Option<IngestedFileRow>, TaskError> {
-        let result = match &self.pool {
-            Pool::MySql(pool) => backend::mysql::file(pool, file_url).await,
-            Pool::Sqlite(pool) => backend::sqlite::file(pool, file_url).await,
-        };
-        result.map_err(|e| TaskError::transient("reading a file's state", e))
+        dispatch!(&self.pool, pool => track::file(pool, file_url).await)
+            .map_err(|e| TaskError::transient("reading a file's state", e))
     }
+}
+
+fn dialect_of<B: dialect::SqlDialect>(_: &sqlx::Pool<B>) -> Dialect {
+    B::DIALECT
+}
+
+fn migrations_of<B: dialect::SqlDialect>(_: &sqlx::Pool<B>) -> &'static Migrator {
+    B::migrations()
 }
 
 /// A concurrent transaction on the same key won: a duplicate key on insert, or

@@ -1,12 +1,17 @@
-//! The record task's statements and the run-inputs report (`edba impacted`),
-//! written once and instantiated per backend like `backend.rs`.
+//! The record task's statements and the run-inputs report (`edba impacted`).
+//!
+//! Recording uses the store's one write transaction (`begin_write`), like
+//! track, claim and apply. Every statement in it is a locking read or a write
+//! of an existing row by primary key, which takes the same record locks under
+//! READ COMMITTED as under MySQL's default REPEATABLE READ; READ COMMITTED only
+//! spares the gap lock an unknown run id would otherwise take.
 
 use time::format_description::well_known::Rfc3339;
 
+use super::dialect::{begin_write, Backend, ReadRow};
 use super::time::StoreTime;
-use super::{lost_a_race, JobStatus, Pool, StateStore};
-use crate::record::{FinalOutcome, JobFailures, Recorded};
-use crate::record::{ImpactedFile, ImpactedFiles};
+use super::types::{FinalOutcome, ImpactedFile, ImpactedFiles, JobFailures, Recorded};
+use super::{lost_a_race, JobStatus, StateStore};
 use crate::TaskError;
 
 /// Attempts at a record transaction that deadlocked with a concurrent
@@ -21,20 +26,42 @@ enum Recording {
     OtherJob(String),
 }
 
-/// A run's row before its inputs are attached.
+/// A run's row as stored (`RUN_COLUMNS`), before its inputs are attached.
 #[derive(Debug)]
-struct RunRow {
-    run_id: String,
-    job_id: String,
-    status: String,
-    cluster_id: Option<String>,
-    step_id: Option<String>,
-    execution_arn: Option<String>,
-    manifest_key: Option<String>,
-    started_at: StoreTime,
-    finished_at: Option<StoreTime>,
-    error: Option<String>,
-    cause: Option<String>,
+pub(super) struct RunRow {
+    pub(super) run_id: String,
+    pub(super) job_id: String,
+    pub(super) status: String,
+    pub(super) cluster_id: Option<String>,
+    pub(super) step_id: Option<String>,
+    pub(super) execution_arn: Option<String>,
+    pub(super) manifest_key: Option<String>,
+    pub(super) started_at: StoreTime,
+    pub(super) finished_at: Option<StoreTime>,
+    pub(super) error: Option<String>,
+    pub(super) cause: Option<String>,
+}
+
+impl RunRow {
+    /// The columns [`RunRow::read`] reads, of `job_runs r`.
+    pub(super) const COLUMNS: &'static str = "r.run_id, r.job_id, r.status, r.cluster_id, r.step_id, \
+         r.execution_arn, r.manifest_key, r.started_at, r.finished_at, r.error, r.cause";
+
+    pub(super) fn read<B: Backend>(row: &B::Row) -> Result<RunRow, sqlx::Error> {
+        Ok(RunRow {
+            run_id: row.read("run_id")?,
+            job_id: row.read("job_id")?,
+            status: row.read("status")?,
+            cluster_id: row.read("cluster_id")?,
+            step_id: row.read("step_id")?,
+            execution_arn: row.read("execution_arn")?,
+            manifest_key: row.read("manifest_key")?,
+            started_at: row.read("started_at")?,
+            finished_at: row.read("finished_at")?,
+            error: row.read("error")?,
+            cause: row.read("cause")?,
+        })
+    }
 }
 
 /// A run input joined with the current row of its key (`None`s when untracked).
@@ -52,15 +79,11 @@ struct InputRow {
 }
 
 impl StateStore {
-    /// Writes a run's final outcome (see [`crate::record`] for the rules).
+    /// Writes a run's final outcome (the rules are the record task's).
     pub(crate) async fn record_outcome(&self, outcome: &FinalOutcome<'_>) -> Result<Recorded, TaskError> {
         let mut attempt = 1;
         let recording = loop {
-            let result = match &self.pool {
-                Pool::MySql(pool) => mysql::record(pool, outcome).await,
-                Pool::Sqlite(pool) => sqlite::record(pool, outcome).await,
-            };
-            match result {
+            match dispatch!(&self.pool, pool => record(pool, outcome).await) {
                 Ok(recording) => break recording,
                 Err(e) if attempt < RECORD_ATTEMPTS && lost_a_race(&e) => attempt += 1,
                 Err(e) => return Err(TaskError::transient("recording a run's outcome", e)),
@@ -80,11 +103,7 @@ impl StateStore {
 
     /// A run with its input files, or `None` for an unknown run id.
     pub(crate) async fn run_inputs(&self, run_id: &str) -> Result<Option<ImpactedFiles>, TaskError> {
-        let result = match &self.pool {
-            Pool::MySql(pool) => mysql::run_inputs(pool, run_id).await,
-            Pool::Sqlite(pool) => sqlite::run_inputs(pool, run_id).await,
-        };
-        let (run, inputs) = match result {
+        let (run, inputs) = match dispatch!(&self.pool, pool => run_inputs(pool, run_id).await) {
             Ok(Some(found)) => found,
             Ok(None) => return Ok(None),
             Err(e) => return Err(TaskError::transient("reading a run's inputs", e)),
@@ -95,12 +114,9 @@ impl StateStore {
     /// A job's last run and its most recent FAILED run, or `None` for an
     /// unknown job id.
     pub(crate) async fn job_failures(&self, job_id: &str) -> Result<Option<JobFailures>, TaskError> {
-        let result = match &self.pool {
-            Pool::MySql(pool) => mysql::job_failures(pool, job_id).await,
-            Pool::Sqlite(pool) => sqlite::job_failures(pool, job_id).await,
-        };
         let Some((last_run_id, last_status, last_failed_run)) =
-            result.map_err(|e| TaskError::transient("reading a job's runs", e))?
+            dispatch!(&self.pool, pool => job_failures(pool, job_id).await)
+                .map_err(|e| TaskError::transient("reading a job's runs", e))?
         else {
             return Ok(None);
         };
@@ -163,176 +179,114 @@ fn parse_job_status(s: &str) -> Option<JobStatus> {
     [JobStatus::Running, JobStatus::Completed, JobStatus::Failed].into_iter().find(|status| status.as_str() == s)
 }
 
-macro_rules! record_backend {
-    (
-        mod $module:ident,
-        db = $db:ty,
-        begin = $begin:literal,
-        // Appended to the SELECT of the run being recorded.
-        lock_row = $lock_row:literal,
-    ) => {
-        mod $module {
-            use sqlx::{Connection, Row};
-
-            use super::{parse_job_status, InputRow, Recording, RunRow};
-            use crate::record::{FinalOutcome, Recorded};
-            use crate::store::time::StoreTime;
-            use crate::store::JobStatus;
-
-            type Db = $db;
-            type Pool = sqlx::Pool<Db>;
-
-            /// One attempt at recording `outcome`, in one transaction.
-            pub(super) async fn record(pool: &Pool, outcome: &FinalOutcome<'_>) -> Result<Recording, sqlx::Error> {
-                let mut conn = pool.acquire().await?;
-                let mut tx = conn.begin_with($begin).await?;
-                let Some(row) = sqlx::query(concat!("SELECT job_id, status FROM job_runs WHERE run_id = ?", $lock_row))
-                    .bind(outcome.run_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                else {
-                    return Ok(Recording::UnknownRun);
-                };
-                let job_id: String = row.try_get("job_id")?;
-                if job_id != outcome.job_id {
-                    return Ok(Recording::OtherJob(job_id));
-                }
-                let stored: String = row.try_get("status")?;
-                let stored = parse_job_status(&stored)
-                    .ok_or_else(|| sqlx::Error::Decode(format!("unknown run status {stored:?}").into()))?;
-                if stored != JobStatus::Running {
-                    // Final already: the first final outcome stands, untouched.
-                    return Ok(Recording::Done(Recorded { status: stored, changed: false }));
-                }
-
-                let now = StoreTime::now();
-                sqlx::query(
-                    "UPDATE job_runs SET status = ?, step_id = COALESCE(?, step_id), \
-                     finished_at = ?, error = ?, cause = ? WHERE run_id = ? AND status = ?",
-                )
-                .bind(outcome.status.as_str())
-                .bind(&outcome.step_id)
-                .bind(now)
-                .bind(&outcome.error)
-                .bind(&outcome.cause)
-                .bind(outcome.run_id)
-                .bind(JobStatus::Running.as_str())
-                .execute(&mut *tx)
-                .await?;
-                // A newer run of the job may have been claimed meanwhile: its
-                // status is the job's, not this one's.
-                sqlx::query(
-                    "UPDATE job_configs SET last_status = ?, last_finished_at = ? \
-                     WHERE job_id = ? AND last_run_id = ?",
-                )
-                .bind(outcome.status.as_str())
-                .bind(now)
-                .bind(outcome.job_id)
-                .bind(outcome.run_id)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(Recording::Done(Recorded { status: outcome.status, changed: true }))
-            }
-
-            pub(super) async fn run_inputs(
-                pool: &Pool,
-                run_id: &str,
-            ) -> Result<Option<(RunRow, Vec<InputRow>)>, sqlx::Error> {
-                // One snapshot for the run and its inputs.
-                let mut conn = pool.acquire().await?;
-                let mut tx = conn.begin().await?;
-                let Some(row) = sqlx::query(
-                    "SELECT run_id, job_id, status, cluster_id, step_id, execution_arn, \
-                     manifest_key, started_at, finished_at, error, cause \
-                     FROM job_runs WHERE run_id = ?",
-                )
-                .bind(run_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                else {
-                    return Ok(None);
-                };
-                let run = RunRow {
-                    run_id: row.try_get("run_id")?,
-                    job_id: row.try_get("job_id")?,
-                    status: row.try_get("status")?,
-                    cluster_id: row.try_get("cluster_id")?,
-                    step_id: row.try_get("step_id")?,
-                    execution_arn: row.try_get("execution_arn")?,
-                    manifest_key: row.try_get("manifest_key")?,
-                    started_at: row.try_get("started_at")?,
-                    finished_at: row.try_get("finished_at")?,
-                    error: row.try_get("error")?,
-                    cause: row.try_get("cause")?,
-                };
-                let inputs = sqlx::query(
-                    "SELECT ri.file_url, ri.version_id, ri.etag, f.file_url AS tracked_url, \
-                     f.dataset, f.status, f.last_validated_at, \
-                     f.version_id AS current_version_id, f.etag AS current_etag \
-                     FROM run_inputs ri LEFT JOIN ingested_files f ON f.file_url = ri.file_url \
-                     WHERE ri.run_id = ? ORDER BY ri.file_url",
-                )
-                .bind(run_id)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|row| {
-                    Ok(InputRow {
-                        file_url: row.try_get("file_url")?,
-                        version_id: row.try_get("version_id")?,
-                        etag: row.try_get("etag")?,
-                        tracked: row.try_get::<Option<String>, _>("tracked_url")?.is_some(),
-                        dataset: row.try_get("dataset")?,
-                        status: row.try_get("status")?,
-                        last_validated_at: row.try_get("last_validated_at")?,
-                        current_version_id: row.try_get("current_version_id")?,
-                        current_etag: row.try_get("current_etag")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()?;
-                tx.commit().await?;
-                Ok(Some((run, inputs)))
-            }
-
-            /// `(last_run_id, last_status, most recent FAILED run)` of a job.
-            pub(super) async fn job_failures(
-                pool: &Pool,
-                job_id: &str,
-            ) -> Result<Option<(Option<String>, Option<String>, Option<String>)>, sqlx::Error> {
-                let Some(job) = sqlx::query("SELECT last_run_id, last_status FROM job_configs WHERE job_id = ?")
-                    .bind(job_id)
-                    .fetch_optional(pool)
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                let last_failed: Option<String> = sqlx::query_scalar(
-                    "SELECT run_id FROM job_runs WHERE job_id = ? AND status = ? \
-                     ORDER BY started_at DESC, run_id DESC LIMIT 1",
-                )
-                .bind(job_id)
-                .bind(JobStatus::Failed.as_str())
-                .fetch_optional(pool)
-                .await?;
-                Ok(Some((job.try_get("last_run_id")?, job.try_get("last_status")?, last_failed)))
-            }
-        }
+/// One attempt at recording `outcome`, in one transaction.
+async fn record<B: Backend>(pool: &sqlx::Pool<B>, outcome: &FinalOutcome<'_>) -> Result<Recording, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = begin_write(&mut conn).await?;
+    let sql = format!("SELECT job_id, status FROM job_runs WHERE run_id = ?{}", B::LOCK_ROW);
+    let Some(row) = B::fetch_optional(&mut tx, &sql, &[outcome.run_id.into()]).await? else {
+        return Ok(Recording::UnknownRun);
     };
+    let job_id: String = row.read("job_id")?;
+    if job_id != outcome.job_id {
+        return Ok(Recording::OtherJob(job_id));
+    }
+    let stored: String = row.read("status")?;
+    let stored = parse_job_status(&stored)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown run status {stored:?}").into()))?;
+    if stored != JobStatus::Running {
+        // Final already: the first final outcome stands, untouched.
+        return Ok(Recording::Done(Recorded { status: stored, changed: false }));
+    }
+
+    let now = StoreTime::now();
+    let status = outcome.status.as_str();
+    B::execute(
+        &mut tx,
+        "UPDATE job_runs SET status = ?, step_id = COALESCE(?, step_id), \
+         finished_at = ?, error = ?, cause = ? WHERE run_id = ? AND status = ?",
+        &[
+            status.into(),
+            (&outcome.step_id).into(),
+            now.into(),
+            (&outcome.error).into(),
+            (&outcome.cause).into(),
+            outcome.run_id.into(),
+            JobStatus::Running.as_str().into(),
+        ],
+    )
+    .await?;
+    // A newer run of the job may have been claimed meanwhile: its status is
+    // the job's, not this one's.
+    B::execute(
+        &mut tx,
+        "UPDATE job_configs SET last_status = ?, last_finished_at = ? WHERE job_id = ? AND last_run_id = ?",
+        &[status.into(), now.into(), outcome.job_id.into(), outcome.run_id.into()],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Recording::Done(Recorded { status: outcome.status, changed: true }))
 }
 
-record_backend! {
-    mod mysql,
-    db = sqlx::MySql,
-    begin = "BEGIN",
-    lock_row = " FOR UPDATE",
+async fn run_inputs<B: Backend>(
+    pool: &sqlx::Pool<B>,
+    run_id: &str,
+) -> Result<Option<(RunRow, Vec<InputRow>)>, sqlx::Error> {
+    // One snapshot for the run and its inputs; nothing is written.
+    let mut conn = pool.acquire().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let sql = format!("SELECT {} FROM job_runs r WHERE r.run_id = ?", RunRow::COLUMNS);
+    let Some(row) = B::fetch_optional(&mut tx, &sql, &[run_id.into()]).await? else {
+        return Ok(None);
+    };
+    let run = RunRow::read::<B>(&row)?;
+    let inputs = B::fetch_all(
+        &mut tx,
+        "SELECT ri.file_url, ri.version_id, ri.etag, f.file_url AS tracked_url, \
+         f.dataset, f.status, f.last_validated_at, \
+         f.version_id AS current_version_id, f.etag AS current_etag \
+         FROM run_inputs ri LEFT JOIN ingested_files f ON f.file_url = ri.file_url \
+         WHERE ri.run_id = ? ORDER BY ri.file_url",
+        &[run_id.into()],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(InputRow {
+            file_url: row.read("file_url")?,
+            version_id: row.read("version_id")?,
+            etag: row.read("etag")?,
+            tracked: row.read::<Option<String>>("tracked_url")?.is_some(),
+            dataset: row.read("dataset")?,
+            status: row.read("status")?,
+            last_validated_at: row.read("last_validated_at")?,
+            current_version_id: row.read("current_version_id")?,
+            current_etag: row.read("current_etag")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    tx.commit().await?;
+    Ok(Some((run, inputs)))
 }
 
-record_backend! {
-    mod sqlite,
-    db = sqlx::Sqlite,
-    // Takes the write lock up front, so two recorders of one run queue
-    // instead of both reading RUNNING.
-    begin = "BEGIN IMMEDIATE",
-    lock_row = "",
+/// `(last_run_id, last_status, most recent FAILED run)` of a job.
+async fn job_failures<B: Backend>(
+    pool: &sqlx::Pool<B>,
+    job_id: &str,
+) -> Result<Option<(Option<String>, Option<String>, Option<String>)>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let sql = "SELECT last_run_id, last_status FROM job_configs WHERE job_id = ?";
+    let Some(job) = B::fetch_optional(&mut conn, sql, &[job_id.into()]).await? else {
+        return Ok(None);
+    };
+    let last_failed = B::fetch_optional(
+        &mut conn,
+        "SELECT run_id FROM job_runs WHERE job_id = ? AND status = ? \
+         ORDER BY started_at DESC, run_id DESC LIMIT 1",
+        &[job_id.into(), JobStatus::Failed.as_str().into()],
+    )
+    .await?
+    .map(|row| row.read::<String>("run_id"))
+    .transpose()?;
+    Ok(Some((job.read("last_run_id")?, job.read("last_status")?, last_failed)))
 }

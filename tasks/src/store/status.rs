@@ -4,11 +4,12 @@
 use std::fmt;
 
 use serde::Serialize;
-use sqlx::Row;
 use time::format_description::well_known::Rfc3339;
 
+use super::dialect::{Backend, ReadRow};
+use super::record::RunRow;
 use super::time::StoreTime;
-use super::{Pool, StateStore};
+use super::StateStore;
 use crate::TaskError;
 
 /// A tracked file as a person reads it.
@@ -73,70 +74,67 @@ const FILES: &str = "SELECT file_url, file_name, dataset, status, reason, rows_v
      lines_skipped, rejected_key, last_validated_at FROM ingested_files ORDER BY file_name, file_url";
 const JOBS: &str = "SELECT job_id, enabled, last_status, last_run_id, last_fired_at, last_finished_at \
      FROM job_configs ORDER BY job_id";
-const RUNS: &str = "SELECT r.run_id, r.job_id, r.status, r.cluster_id, r.step_id, r.started_at, r.finished_at, \
-     r.error, r.cause, (SELECT COUNT(*) FROM run_inputs i WHERE i.run_id = r.run_id) AS inputs \
-     FROM job_runs r ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?";
+/// The `run_limit` most recent runs, with how many files each read.
+fn runs_sql() -> String {
+    format!(
+        "SELECT {}, (SELECT COUNT(*) FROM run_inputs i WHERE i.run_id = r.run_id) AS inputs \
+         FROM job_runs r ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?",
+        RunRow::COLUMNS
+    )
+}
 
-macro_rules! read_status {
-    ($pool:expr, $limit:expr) => {
-        async {
-            let pool = $pool;
-            let mut files = Vec::new();
-            for row in sqlx::query(FILES).fetch_all(pool).await? {
-                files.push(FileSummary {
-                    file_url: row.try_get("file_url")?,
-                    file_name: row.try_get("file_name")?,
-                    dataset: row.try_get("dataset")?,
-                    status: row.try_get("status")?,
-                    reason: row.try_get("reason")?,
-                    rows_valid: count(row.try_get("rows_valid")?),
-                    rows_rejected: count(row.try_get("rows_rejected")?),
-                    lines_skipped: count(row.try_get("lines_skipped")?),
-                    rejected_key: row.try_get("rejected_key")?,
-                    last_validated_at: rfc3339(row.try_get("last_validated_at")?),
-                });
-            }
-            let mut jobs = Vec::new();
-            for row in sqlx::query(JOBS).fetch_all(pool).await? {
-                jobs.push(JobSummary {
-                    job_id: row.try_get("job_id")?,
-                    enabled: row.try_get("enabled")?,
-                    last_status: row.try_get("last_status")?,
-                    last_run_id: row.try_get("last_run_id")?,
-                    last_fired_at: row.try_get::<Option<StoreTime>, _>("last_fired_at")?.map(rfc3339),
-                    last_finished_at: row.try_get::<Option<StoreTime>, _>("last_finished_at")?.map(rfc3339),
-                });
-            }
-            let mut runs = Vec::new();
-            for row in sqlx::query(RUNS).bind($limit).fetch_all(pool).await? {
-                runs.push(RunSummary {
-                    run_id: row.try_get("run_id")?,
-                    job_id: row.try_get("job_id")?,
-                    status: row.try_get("status")?,
-                    cluster_id: row.try_get("cluster_id")?,
-                    step_id: row.try_get("step_id")?,
-                    started_at: rfc3339(row.try_get("started_at")?),
-                    finished_at: row.try_get::<Option<StoreTime>, _>("finished_at")?.map(rfc3339),
-                    error: row.try_get("error")?,
-                    cause: row.try_get("cause")?,
-                    inputs: count(row.try_get("inputs")?),
-                });
-            }
-            Ok::<_, sqlx::Error>(StoreStatus { files, jobs, runs })
-        }
-        .await
-    };
+async fn read_status<B: Backend>(pool: &sqlx::Pool<B>, limit: i64) -> Result<StoreStatus, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let mut files = Vec::new();
+    for row in B::fetch_all(&mut conn, FILES, &[]).await? {
+        files.push(FileSummary {
+            file_url: row.read("file_url")?,
+            file_name: row.read("file_name")?,
+            dataset: row.read("dataset")?,
+            status: row.read("status")?,
+            reason: row.read("reason")?,
+            rows_valid: count(row.read("rows_valid")?),
+            rows_rejected: count(row.read("rows_rejected")?),
+            lines_skipped: count(row.read("lines_skipped")?),
+            rejected_key: row.read("rejected_key")?,
+            last_validated_at: rfc3339(row.read("last_validated_at")?),
+        });
+    }
+    let mut jobs = Vec::new();
+    for row in B::fetch_all(&mut conn, JOBS, &[]).await? {
+        jobs.push(JobSummary {
+            job_id: row.read("job_id")?,
+            enabled: row.read("enabled")?,
+            last_status: row.read("last_status")?,
+            last_run_id: row.read("last_run_id")?,
+            last_fired_at: row.read::<Option<StoreTime>>("last_fired_at")?.map(rfc3339),
+            last_finished_at: row.read::<Option<StoreTime>>("last_finished_at")?.map(rfc3339),
+        });
+    }
+    let mut runs = Vec::new();
+    for row in B::fetch_all(&mut conn, &runs_sql(), &[limit.into()]).await? {
+        let run = RunRow::read::<B>(&row)?;
+        runs.push(RunSummary {
+            run_id: run.run_id,
+            job_id: run.job_id,
+            status: run.status,
+            cluster_id: run.cluster_id,
+            step_id: run.step_id,
+            started_at: rfc3339(run.started_at),
+            finished_at: run.finished_at.map(rfc3339),
+            error: run.error,
+            cause: run.cause,
+            inputs: count(row.read("inputs")?),
+        });
+    }
+    Ok(StoreStatus { files, jobs, runs })
 }
 
 impl StateStore {
     /// Every tracked file, every job, and the `run_limit` most recent runs.
     pub async fn status(&self, run_limit: u32) -> Result<StoreStatus, TaskError> {
-        let limit = i64::from(run_limit);
-        let result = match &self.pool {
-            Pool::MySql(pool) => read_status!(pool, limit),
-            Pool::Sqlite(pool) => read_status!(pool, limit),
-        };
-        result.map_err(|e| TaskError::transient("read the state store's status", e))
+        dispatch!(&self.pool, pool => read_status(pool, i64::from(run_limit)).await)
+            .map_err(|e| TaskError::transient("read the state store's status", e))
     }
 }
 

@@ -38,11 +38,6 @@ impl StoreTime {
         OffsetDateTime::parse(text, &Rfc3339).map(Self::new)
     }
 
-    /// Before anything edba tracks; stands for "never" in `>` comparisons.
-    pub(crate) fn epoch() -> Self {
-        StoreTime(OffsetDateTime::UNIX_EPOCH)
-    }
-
     pub(crate) fn get(self) -> OffsetDateTime {
         self.0
     }

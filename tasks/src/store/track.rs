@@ -1,23 +1,23 @@
-//! The track task's rules, apart from SQL: what an incoming file event is
-//! worth compared with the row already stored for its key.
+//! The track task: what an incoming file event is worth compared with the
+//! row already stored for its key (the rules, apart from SQL), and the one
+//! transaction that records it and says which jobs it may make ready.
 
 use std::cmp::Ordering;
 
-use edba_payloads::{FileStatus, TrackOutcome, ValidateOutput};
+use edba_payloads::{FileStatus, RowCounts, TrackOutcome, TrackOutput, ValidateOutput};
+use time::OffsetDateTime;
 
-use super::sequencer;
+use super::dialect::{begin_write, Backend, Param, ReadRow};
+use super::glob::glob_matches;
+use super::limits::{
+    MAX_BUCKET_CHARS as MAX_BUCKET, MAX_DATASET_CHARS, MAX_FILE_NAME_CHARS as MAX_FILE_NAME,
+    MAX_OBJECT_KEY_CHARS as MAX_OBJECT_KEY, MAX_SHORT_CHARS as MAX_SHORT, MAX_URL_CHARS as MAX_URL,
+    MAX_VERSION_CHARS as MAX_VERSION,
+};
 use super::time::StoreTime;
+use super::types::FileSelector;
+use super::{files, sequencer, IngestedFileRow, JobStatus};
 use crate::TaskError;
-
-/// Column limits shared by both dialects (MySQL enforces them; checking here
-/// makes SQLite behave the same and turns an oversized value into a clear
-/// `Edba.InvalidInput` instead of a database error retried forever).
-const MAX_URL: usize = 700;
-const MAX_FILE_NAME: usize = 255;
-const MAX_BUCKET: usize = 63;
-const MAX_SHORT: usize = 64;
-const MAX_VERSION: usize = 255;
-const MAX_OBJECT_KEY: usize = 1024;
 
 /// A validated file event, checked and converted for the store.
 #[derive(Debug, Clone)]
@@ -42,7 +42,7 @@ impl<'a> FileEvent<'a> {
             ("bucket", Some(file.bucket.as_str()), MAX_BUCKET),
             ("key", Some(file.key.as_str()), MAX_OBJECT_KEY),
             ("file name", Some(file_name), MAX_FILE_NAME),
-            ("dataset", file.dataset.as_deref(), MAX_SHORT),
+            ("dataset", file.dataset.as_deref(), MAX_DATASET_CHARS),
             ("partition", file.partition.as_deref(), MAX_SHORT),
             ("version_id", file.version_id.as_deref(), MAX_VERSION),
             ("etag", file.etag.as_deref(), MAX_VERSION),
@@ -115,10 +115,192 @@ pub(crate) fn may_change_readiness(outcome: TrackOutcome, status: FileStatus) ->
     status.is_usable() && matches!(outcome, TrackOutcome::Inserted | TrackOutcome::NewVersion)
 }
 
+/// One attempt at tracking `event`, in one transaction.
+pub(super) async fn track<B: Backend>(pool: &sqlx::Pool<B>, event: &FileEvent<'_>) -> Result<TrackOutput, sqlx::Error> {
+    let file = event.file;
+    let mut conn = pool.acquire().await?;
+    let mut tx = begin_write(&mut conn).await?;
+
+    let sql = format!("SELECT version_id, etag, sequencer FROM ingested_files WHERE file_url = ?{}", B::LOCK_ROW);
+    let stored = B::fetch_optional(&mut tx, &sql, &[(&file.file_url).into()])
+        .await?
+        .map(|row| -> Result<StoredVersion, sqlx::Error> {
+            Ok(StoredVersion {
+                version_id: row.read("version_id")?,
+                etag: row.read("etag")?,
+                sequencer: row.read("sequencer")?,
+            })
+        })
+        .transpose()?;
+
+    let outcome = decide(stored.as_ref(), file);
+    let now = StoreTime::now();
+    match outcome {
+        TrackOutcome::Inserted => {
+            let sql = "INSERT INTO ingested_files (file_url, bucket, object_key, file_name, \
+                 dataset, dataset_partition, version_id, etag, sequencer, status, reason, \
+                 rows_valid, rows_rejected, lines_skipped, validated_key, rejected_key, \
+                 last_validated_at, first_seen_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            let mut params: Vec<Param<'_>> =
+                vec![(&file.file_url).into(), (&file.bucket).into(), (&file.key).into(), event.file_name.into()];
+            params.extend(event.version_params());
+            params.extend([Param::from(now), Param::from(now)]);
+            B::execute(&mut tx, sql, &params).await?;
+        }
+        TrackOutcome::NewVersion => {
+            let sql = "UPDATE ingested_files SET dataset = ?, dataset_partition = ?, \
+                 version_id = ?, etag = ?, sequencer = ?, status = ?, reason = ?, \
+                 rows_valid = ?, rows_rejected = ?, lines_skipped = ?, validated_key = ?, \
+                 rejected_key = ?, last_validated_at = ?, updated_at = ? \
+                 WHERE file_url = ?";
+            let mut params = event.version_params();
+            params.extend([Param::from(now), Param::from(&file.file_url)]);
+            B::execute(&mut tx, sql, &params).await?;
+        }
+        TrackOutcome::Duplicate | TrackOutcome::Stale => {}
+    }
+
+    let (candidate_jobs, job_may_be_ready) = if event.usable() {
+        candidates::<B>(&mut tx, event, may_change_readiness(outcome, file.status)).await?
+    } else {
+        (Vec::new(), false)
+    };
+    tx.commit().await?;
+    Ok(TrackOutput { file_url: file.file_url.clone(), outcome, job_may_be_ready, candidate_jobs })
+}
+
+impl FileEvent<'_> {
+    /// What a version of the file says, in the column order of both writes
+    /// (`dataset` … `last_validated_at`).
+    fn version_params(&self) -> Vec<Param<'_>> {
+        let file = self.file;
+        vec![
+            (&file.dataset).into(),
+            (&file.partition).into(),
+            (&file.version_id).into(),
+            (&file.etag).into(),
+            (&file.sequencer).into(),
+            file.status.as_str().into(),
+            (&file.reason).into(),
+            self.rows_valid.into(),
+            self.rows_rejected.into(),
+            self.lines_skipped.into(),
+            (&file.validated_key).into(),
+            (&file.rejected_key).into(),
+            self.validated_at.into(),
+        ]
+    }
+}
+
+/// The enabled jobs this file is an input or a companion of, and whether one
+/// of them may now be ready.
+async fn candidates<B: Backend>(
+    conn: &mut B::Connection,
+    event: &FileEvent<'_>,
+    check_readiness: bool,
+) -> Result<(Vec<String>, bool), sqlx::Error> {
+    let Some(dataset) = event.file.dataset.as_deref() else {
+        return Ok((Vec::new(), false));
+    };
+    let mut jobs = Vec::new();
+    let mut ready = false;
+
+    let readers = B::fetch_all(
+        conn,
+        "SELECT job_id, input_glob, min_files, last_status, last_fired_at FROM job_configs \
+         WHERE input_dataset = ? AND enabled = ? ORDER BY job_id",
+        &[dataset.into(), true.into()],
+    )
+    .await?;
+    for row in readers {
+        let glob: String = row.read("input_glob")?;
+        if !glob_matches(&glob, event.file_name) {
+            continue;
+        }
+        let last_status: Option<String> = row.read("last_status")?;
+        if check_readiness && !ready && !is_running(last_status.as_deref()) {
+            let min_files = u64::try_from(row.read::<i32>("min_files")?).unwrap_or(0);
+            let fired: Option<StoreTime> = row.read("last_fired_at")?;
+            let after = fired.map_or(OffsetDateTime::UNIX_EPOCH, StoreTime::get);
+            let selector = FileSelector { dataset, glob: &glob, after };
+            ready = files::count::<B>(conn, &selector, min_files).await? >= min_files;
+        }
+        jobs.push(row.read("job_id")?);
+    }
+
+    let companions_of = B::fetch_all(
+        conn,
+        "SELECT j.job_id, j.last_status FROM job_companion_datasets c \
+         JOIN job_configs j ON j.job_id = c.job_id \
+         WHERE c.dataset = ? AND j.enabled = ? ORDER BY j.job_id",
+        &[dataset.into(), true.into()],
+    )
+    .await?;
+    for row in companions_of {
+        let last_status: Option<String> = row.read("last_status")?;
+        if check_readiness && !is_running(last_status.as_deref()) {
+            ready = true;
+        }
+        jobs.push(row.read("job_id")?);
+    }
+
+    jobs.sort();
+    jobs.dedup();
+    Ok((jobs, ready))
+}
+
+fn is_running(last_status: Option<&str>) -> bool {
+    last_status == Some(JobStatus::Running.as_str())
+}
+
+/// The stored row of a file, by `s3://bucket/key`.
+pub(super) async fn file<B: Backend>(
+    pool: &sqlx::Pool<B>,
+    file_url: &str,
+) -> Result<Option<IngestedFileRow>, sqlx::Error> {
+    let sql = "SELECT file_url, bucket, object_key, file_name, dataset, \
+        dataset_partition, version_id, etag, sequencer, status, reason, rows_valid, \
+        rows_rejected, lines_skipped, validated_key, rejected_key, last_validated_at, \
+        first_seen_at, updated_at FROM ingested_files WHERE file_url = ?";
+    let mut conn = pool.acquire().await?;
+    let Some(row) = B::fetch_optional(&mut conn, sql, &[file_url.into()]).await? else {
+        return Ok(None);
+    };
+    let status: String = row.read("status")?;
+    let status = super::parse_file_status(&status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown file status {status:?}").into()))?;
+    let count = |column: &str| -> Result<u64, sqlx::Error> {
+        u64::try_from(row.read::<i64>(column)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    };
+    Ok(Some(IngestedFileRow {
+        file_url: row.read("file_url")?,
+        bucket: row.read("bucket")?,
+        object_key: row.read("object_key")?,
+        file_name: row.read("file_name")?,
+        dataset: row.read("dataset")?,
+        partition: row.read("dataset_partition")?,
+        version_id: row.read("version_id")?,
+        etag: row.read("etag")?,
+        sequencer: row.read("sequencer")?,
+        status,
+        reason: row.read("reason")?,
+        counts: RowCounts {
+            rows_valid: count("rows_valid")?,
+            rows_rejected: count("rows_rejected")?,
+            lines_skipped: count("lines_skipped")?,
+        },
+        validated_key: row.read("validated_key")?,
+        rejected_key: row.read("rejected_key")?,
+        last_validated_at: row.read::<StoreTime>("last_validated_at")?.get(),
+        first_seen_at: row.read::<StoreTime>("first_seen_at")?.get(),
+        updated_at: row.read::<StoreTime>("updated_at")?.get(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use edba_payloads::RowCounts;
 
     fn event(version: Option<&str>, etag: &str, sequencer: &str) -> ValidateOutput {
         ValidateOutput {
