@@ -7,7 +7,9 @@
 //! machine fails the build's tests, never a deployed execution.
 //!
 //! [`resource`] describes each task resource once: its `${…}` placeholder and
-//! its input and output types.
+//! its input and output types. [`ingest`] also holds the S3 side of the event
+//! contract: the "Object Created" event S3 sends ([`object_created_event`]) and
+//! its object-key encoding and decoding.
 //!
 //! This crate knows nothing about AWS SDKs, databases or the local runtime.
 
