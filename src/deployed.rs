@@ -57,7 +57,7 @@ pub async fn object_event(s3: &aws_sdk_s3::Client, url: &str, region: &str) -> a
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("HeadObject {url}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-    let mut event = serde_json::to_value(edba_local::pipeline::object_created_event(
+    let mut event = serde_json::to_value(edba_payloads::object_created_event(
         bucket,
         key,
         u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0),

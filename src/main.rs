@@ -290,22 +290,16 @@ pub(crate) fn print_text(report: &dyn std::fmt::Display) {
 /// Parses and checks a jobs file (SQL files are looked up relative to the
 /// checkout when there is one), then applies it.
 async fn jobs_apply(file: &Path, store: &home::StoreArgs) -> anyhow::Result<edba_tasks::jobs::ApplyReport> {
-    use edba_tasks::jobs::{apply_jobs, check_jobs, parse_jobs_file, ApplyError};
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let jobs = parse_jobs_file(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let root = find_root().ok();
-    if let Err(errors) = check_jobs(&jobs, root.as_deref()) {
-        let list: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
-        bail!("{} is not valid; nothing was applied:\n{}", file.display(), list.join("\n"));
-    }
+    use edba_tasks::jobs::{ApplyFileError, CheckedJobs};
+    let said = |e: ApplyFileError| match e {
+        ApplyFileError::Read(e) => anyhow::Error::new(e).context(format!("cannot read {}", file.display())),
+        ApplyFileError::Parse(e) => anyhow::anyhow!("{}: {e}", file.display()),
+        e @ ApplyFileError::Invalid(_) => anyhow::anyhow!("{} is {e}", file.display()),
+        ApplyFileError::Store(e) => home::task_error(e),
+    };
+    let jobs = CheckedJobs::read(file, find_root().ok().as_deref()).map_err(said)?;
     let store = store.open().await?;
-    apply_jobs(&store, &jobs).await.map_err(|e| match e {
-        ApplyError::Invalid(errors) => {
-            let list: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
-            anyhow::anyhow!("{} is not valid; nothing was applied:\n{}", file.display(), list.join("\n"))
-        }
-        ApplyError::Store(e) => home::task_error(e),
-    })
+    jobs.apply(&store).await.map_err(said)
 }
 
 fn validate_files(

@@ -55,6 +55,31 @@ fn every_placeholder_of_each_machine_is_substituted_and_every_substitution_is_us
 }
 
 #[test]
+fn each_task_resource_is_substituted_with_the_arn_of_its_own_function() {
+    let t = template();
+    let mut substitutions = BTreeMap::new();
+    for (name, machine) in resources_of_type(&t, "AWS::Serverless::StateMachine") {
+        let given = machine["Properties"]["DefinitionSubstitutions"].as_object().expect("DefinitionSubstitutions");
+        for (placeholder, value) in given {
+            assert!(substitutions.insert(placeholder.clone(), value.clone()).is_none(), "{name}: {placeholder} twice");
+        }
+    }
+    for task in edba_payloads::TASK_RESOURCES {
+        let (function, _) = FUNCTIONS
+            .iter()
+            .find(|(_, binary)| *binary == task.task)
+            .unwrap_or_else(|| panic!("the {} task has a function in FUNCTIONS", task.task));
+        assert_eq!(
+            substitutions.get(task.placeholder),
+            Some(&json!({"Fn::GetAtt": [function, "Arn"]})),
+            "{} is the ARN of {function}",
+            task.placeholder
+        );
+    }
+    assert_eq!(edba_payloads::TASK_RESOURCES.len(), FUNCTIONS.len(), "one function per task resource");
+}
+
+#[test]
 fn machines_have_the_documented_types_and_ingest_logs_its_executions() {
     let t = template();
     let r = resources(&t);

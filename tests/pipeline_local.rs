@@ -220,7 +220,7 @@ async fn a_transient_task_error_is_retried_and_the_next_attempt_succeeds() {
     let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = attempts.clone();
     pipeline.executor().bind(
-        "${TrackFunctionArn}",
+        &edba_payloads::resource::TRACK.token(),
         handler_fn(move |input| {
             let store = store.clone();
             let counter = counter.clone();

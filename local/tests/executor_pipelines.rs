@@ -13,6 +13,7 @@ use edba_payloads::aggregate::{
 use edba_payloads::ingest::{
     FileStatus, IngestInput, RowCounts, TrackInput, TrackOutcome, TrackOutput, ValidateInput, ValidateOutput,
 };
+use edba_payloads::resource::{self, TaskResource};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
@@ -31,9 +32,19 @@ fn executor() -> Executor {
 
 type Calls = Arc<Mutex<Vec<Value>>>;
 
-/// Binds a handler that checks its input against the contract type `I`,
-/// records it and answers `reply(input)`.
-fn bind<I, F>(exec: &Executor, resource: &str, reply: F) -> Calls
+/// Binds a task resource to a handler that checks its input against the
+/// resource's input type, records it and answers `reply(input)`.
+fn bind<I, O, F>(exec: &Executor, task: TaskResource<I, O>, reply: F) -> Calls
+where
+    I: serde::de::DeserializeOwned,
+    F: Fn(&I) -> Result<Value, TaskFailure> + Send + Sync + 'static,
+{
+    bind_resource(exec, &task.token(), reply)
+}
+
+/// Binds a handler that checks its input against the type `I`, records it
+/// and answers `reply(input)`.
+fn bind_resource<I, F>(exec: &Executor, resource: &str, reply: F) -> Calls
 where
     I: serde::de::DeserializeOwned,
     F: Fn(&I) -> Result<Value, TaskFailure> + Send + Sync + 'static,
@@ -102,14 +113,14 @@ fn evaluation(runs: Vec<RunTicket>) -> Value {
 
 /// Binds load and record with well-formed answers.
 fn bind_load_and_record(exec: &Executor) -> (Calls, Calls) {
-    let loads = bind(exec, "${LoadFunctionArn}", |i: &LoadInput| {
+    let loads = bind(exec, resource::LOAD, |i: &LoadInput| {
         Ok(serde_json::to_value(LoadOutput {
             run_id: i.run_id.clone(),
             tables: i.tables.iter().map(|t| TableLoad { table: t.clone(), rows_merged: 42 }).collect(),
         })
         .unwrap())
     });
-    let records = bind(exec, "${RecordFunctionArn}", |i: &RecordInput| {
+    let records = bind(exec, resource::RECORD, |i: &RecordInput| {
         Ok(serde_json::to_value(RecordOutput {
             run_id: i.run_id.clone(),
             job_id: i.job_id.clone(),
@@ -127,8 +138,8 @@ async fn ingest_validates_tracks_and_starts_aggregate() {
     let exec = executor();
     let event: IngestInput = serde_json::from_str(EVENT).unwrap();
     let validates =
-        bind(&exec, "${ValidateFunctionArn}", |i: &ValidateInput| Ok(serde_json::to_value(validated(i)).unwrap()));
-    let tracks = bind(&exec, "${TrackFunctionArn}", |i: &TrackInput| {
+        bind(&exec, resource::VALIDATE, |i: &ValidateInput| Ok(serde_json::to_value(validated(i)).unwrap()));
+    let tracks = bind(&exec, resource::TRACK, |i: &TrackInput| {
         Ok(serde_json::to_value(TrackOutput {
             file_url: i.file.file_url.clone(),
             outcome: TrackOutcome::Inserted,
@@ -137,7 +148,7 @@ async fn ingest_validates_tracks_and_starts_aggregate() {
         })
         .unwrap())
     });
-    let evaluations = bind(&exec, "${EvaluateFunctionArn}", |_: &EvaluateInput| Ok(evaluation(vec![])));
+    let evaluations = bind(&exec, resource::EVALUATE, |_: &EvaluateInput| Ok(evaluation(vec![])));
     bind_load_and_record(&exec);
 
     let h = exec.start("ingest", serde_json::to_value(&event).unwrap(), Some("file-1".into())).unwrap();
@@ -183,8 +194,8 @@ async fn ingest_validates_tracks_and_starts_aggregate() {
 async fn ingest_stops_when_no_job_can_be_ready() {
     let exec = executor();
     let event: Value = serde_json::from_str(EVENT).unwrap();
-    bind(&exec, "${ValidateFunctionArn}", |i: &ValidateInput| Ok(serde_json::to_value(validated(i)).unwrap()));
-    bind(&exec, "${TrackFunctionArn}", |i: &TrackInput| {
+    bind(&exec, resource::VALIDATE, |i: &ValidateInput| Ok(serde_json::to_value(validated(i)).unwrap()));
+    bind(&exec, resource::TRACK, |i: &TrackInput| {
         Ok(serde_json::to_value(TrackOutput {
             file_url: i.file.file_url.clone(),
             outcome: TrackOutcome::Duplicate,
@@ -204,7 +215,7 @@ async fn aggregate_records_every_run_and_fails_naming_the_failed_one() {
     let exec = executor();
     let attempts = Arc::new(AtomicUsize::new(0));
     let a = attempts.clone();
-    bind(&exec, "${EvaluateFunctionArn}", move |_: &EvaluateInput| {
+    bind(&exec, resource::EVALUATE, move |_: &EvaluateInput| {
         // The first call hits a transient fault, which the machine retries.
         if a.fetch_add(1, Ordering::SeqCst) == 0 {
             Err(TaskFailure::new("Edba.Transient", "database is restarting"))
@@ -212,7 +223,7 @@ async fn aggregate_records_every_run_and_fails_naming_the_failed_one() {
             Ok(evaluation(vec![ticket("r1"), ticket("r2")]))
         }
     });
-    let steps = bind(&exec, ADD_STEP, |p: &Value| {
+    let steps = bind_resource(&exec, ADD_STEP, |p: &Value| {
         if p["Step"]["Name"] == json!("edba r2") {
             Err(TaskFailure::new("States.TaskFailed", "Step s-2 failed: spark-submit exited with 1"))
         } else {
@@ -264,8 +275,8 @@ async fn aggregate_succeeds_when_every_run_completes_or_none_is_ready() {
     for runs in [vec![ticket("r1"), ticket("r2"), ticket("r3")], vec![]] {
         let exec = executor();
         let n = runs.len();
-        bind(&exec, "${EvaluateFunctionArn}", move |_: &EvaluateInput| Ok(evaluation(runs.clone())));
-        bind(&exec, ADD_STEP, |_: &Value| Ok(json!({"Step": {"Id": "s"}})));
+        bind(&exec, resource::EVALUATE, move |_: &EvaluateInput| Ok(evaluation(runs.clone())));
+        bind_resource(&exec, ADD_STEP, |_: &Value| Ok(json!({"Step": {"Id": "s"}})));
         let (_, records) = bind_load_and_record(&exec);
         let r = exec.start("aggregate", json!({"trigger": "manual"}), None).unwrap().wait().await;
         assert_eq!(r.status, ExecutionStatus::Succeeded, "{}", r.history);

@@ -1,6 +1,8 @@
 //! The `${…}` placeholders of the generated machines (filled by CloudFormation
 //! `DefinitionSubstitutions`, so one JSON deploys to any account), and the
-//! payload types of each task resource.
+//! payload types of each task resource. The task resources' placeholders and
+//! types are the contract crate's descriptors ([`edba_payloads::resource`]);
+//! this module adds what deployment needs to know about each placeholder.
 
 use edba_asl::dataflow::ResourceSchemas;
 use edba_asl::integrations::{EMR_ADD_STEP_SYNC, START_EXECUTION};
@@ -25,27 +27,27 @@ impl Placeholder {
 }
 
 pub const VALIDATE_FUNCTION: Placeholder = Placeholder {
-    name: "ValidateFunctionArn",
+    name: p::resource::VALIDATE.placeholder,
     description: "ARN of the validate Lambda function",
     example: "arn:aws:lambda:us-east-1:123456789012:function:edba-validate",
 };
 pub const TRACK_FUNCTION: Placeholder = Placeholder {
-    name: "TrackFunctionArn",
+    name: p::resource::TRACK.placeholder,
     description: "ARN of the track Lambda function",
     example: "arn:aws:lambda:us-east-1:123456789012:function:edba-track",
 };
 pub const EVALUATE_FUNCTION: Placeholder = Placeholder {
-    name: "EvaluateFunctionArn",
+    name: p::resource::EVALUATE.placeholder,
     description: "ARN of the evaluate Lambda function",
     example: "arn:aws:lambda:us-east-1:123456789012:function:edba-evaluate",
 };
 pub const LOAD_FUNCTION: Placeholder = Placeholder {
-    name: "LoadFunctionArn",
+    name: p::resource::LOAD.placeholder,
     description: "ARN of the load Lambda function",
     example: "arn:aws:lambda:us-east-1:123456789012:function:edba-load",
 };
 pub const RECORD_FUNCTION: Placeholder = Placeholder {
-    name: "RecordFunctionArn",
+    name: p::resource::RECORD.placeholder,
     description: "ARN of the record Lambda function",
     example: "arn:aws:lambda:us-east-1:123456789012:function:edba-record",
 };
@@ -87,20 +89,7 @@ pub struct PipelineResources;
 
 impl PipelineResources {
     fn lambda_types(resource: &str) -> Option<(Value, Value)> {
-        let r = |p: Placeholder| p.token() == resource;
-        if r(VALIDATE_FUNCTION) {
-            Some((p::schema_of::<p::ValidateInput>(), p::schema_of::<p::ValidateOutput>()))
-        } else if r(TRACK_FUNCTION) {
-            Some((p::schema_of::<p::TrackInput>(), p::schema_of::<p::TrackOutput>()))
-        } else if r(EVALUATE_FUNCTION) {
-            Some((p::schema_of::<p::EvaluateInput>(), p::schema_of::<p::EvaluateOutput>()))
-        } else if r(LOAD_FUNCTION) {
-            Some((p::schema_of::<p::LoadInput>(), p::schema_of::<p::LoadOutput>()))
-        } else if r(RECORD_FUNCTION) {
-            Some((p::schema_of::<p::RecordInput>(), p::schema_of::<p::RecordOutput>()))
-        } else {
-            None
-        }
+        p::resource::task_resource(resource).map(|r| ((r.input_schema)(), (r.output_schema)()))
     }
 }
 

@@ -125,3 +125,52 @@ fn readme_shows_the_current_graphs() {
         );
     }
 }
+
+/// Every Task state of `states`, nested ones included, with its name.
+fn tasks_of(states: &edba_asl::States, out: &mut Vec<(String, edba_asl::Task)>) {
+    for (name, state) in states {
+        if let edba_asl::State::Task(t) = state {
+            out.push((name.clone(), t.clone()));
+        }
+        for (_, nested) in state.nested() {
+            tasks_of(nested, out);
+        }
+    }
+}
+
+#[test]
+fn every_function_resource_is_a_task_resource_of_the_contract_and_each_is_used() {
+    let mut used = Vec::new();
+    for m in machines() {
+        let mut tasks = Vec::new();
+        tasks_of(&m.definition.states, &mut tasks);
+        for (name, task) in tasks {
+            if task.resource.ends_with("FunctionArn}") {
+                let found = edba_payloads::resource::task_resource(&task.resource);
+                assert!(found.is_some(), "{}: {name:?} runs {}, which is no task resource", m.name, task.resource);
+                used.extend(found.map(|r| r.task));
+            }
+        }
+    }
+    for r in edba_payloads::TASK_RESOURCES {
+        assert!(used.contains(&r.task), "the {} task resource is in no machine", r.task);
+        assert!(resources::ALL.iter().any(|p| p.name == r.placeholder), "{} is deployed", r.placeholder);
+    }
+}
+
+#[test]
+fn the_ingest_output_type_is_where_the_ingest_machine_writes_its_results() {
+    let ingest = machines().into_iter().find(|m| m.name == "ingest").unwrap();
+    let mut tasks = Vec::new();
+    tasks_of(&ingest.definition.states, &mut tasks);
+    let result_path = |resource: String| {
+        let (_, task) = tasks.iter().find(|(_, t)| t.resource == resource).expect("the ingest machine runs it");
+        task.result_path.clone().flatten()
+    };
+    assert_eq!(result_path(edba_payloads::resource::VALIDATE.token()).as_deref(), Some("$.validation"));
+    assert_eq!(result_path(edba_payloads::resource::TRACK.token()).as_deref(), Some("$.tracking"));
+    let schema = edba_payloads::schema_of::<edba_payloads::IngestOutput>();
+    for field in ["validation", "tracking", "detail"] {
+        assert!(schema["properties"].get(field).is_some(), "IngestOutput has {field}: {schema}");
+    }
+}

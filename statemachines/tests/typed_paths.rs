@@ -4,6 +4,7 @@
 
 use edba_asl::dataflow::{check_paths, ResourceSchemas};
 use edba_asl::Task;
+use edba_payloads::resource::{self, AnyTaskResource};
 use edba_statemachines::generate::machines;
 use edba_statemachines::resources::PipelineResources;
 use serde_json::Value;
@@ -20,7 +21,7 @@ fn both_machines_read_only_fields_that_exist() {
 /// The pipeline's resources, with one field of one task's types renamed, as a
 /// data engineer would by editing `edba-payloads`.
 struct Renamed {
-    resource: &'static str,
+    resource: AnyTaskResource,
     output: bool,
     from: &'static str,
     to: &'static str,
@@ -53,14 +54,14 @@ fn rename_field(schema: &mut Value, from: &str, to: &str) {
 impl ResourceSchemas for Renamed {
     fn task_result(&self, state: &str, task: &Task) -> Option<Value> {
         let mut s = PipelineResources.task_result(state, task)?;
-        if self.output && task.resource == self.resource {
+        if self.output && task.resource == self.resource.token() {
             rename_field(&mut s, self.from, self.to);
         }
         Some(s)
     }
     fn task_input(&self, state: &str, task: &Task) -> Option<Value> {
         let mut s = PipelineResources.task_input(state, task)?;
-        if !self.output && task.resource == self.resource {
+        if !self.output && task.resource == self.resource.token() {
             rename_field(&mut s, self.from, self.to);
         }
         Some(s)
@@ -77,7 +78,7 @@ fn errors_for(machine: &str, renamed: Renamed) -> String {
 fn renaming_an_output_field_of_evaluate_names_the_map_and_its_items_path() {
     let text = errors_for(
         "aggregate",
-        Renamed { resource: "${EvaluateFunctionArn}", output: true, from: "runs", to: "tickets" },
+        Renamed { resource: resource::EVALUATE.schemas(), output: true, from: "runs", to: "tickets" },
     );
     assert!(text.contains("Run ready jobs") && text.contains("$.evaluation.runs"), "{text}");
     assert!(text.contains("\"runs\" does not exist"), "{text}");
@@ -87,7 +88,7 @@ fn renaming_an_output_field_of_evaluate_names_the_map_and_its_items_path() {
 fn renaming_a_field_of_a_run_ticket_names_the_state_inside_the_map() {
     let text = errors_for(
         "aggregate",
-        Renamed { resource: "${EvaluateFunctionArn}", output: true, from: "cluster_id", to: "cluster" },
+        Renamed { resource: resource::EVALUATE.schemas(), output: true, from: "cluster_id", to: "cluster" },
     );
     assert!(text.contains("Run ready jobs/Run EMR step") && text.contains("$.cluster_id"), "{text}");
 }
@@ -96,7 +97,7 @@ fn renaming_a_field_of_a_run_ticket_names_the_state_inside_the_map() {
 fn renaming_tracks_readiness_flag_names_the_choice() {
     let text = errors_for(
         "ingest",
-        Renamed { resource: "${TrackFunctionArn}", output: true, from: "job_may_be_ready", to: "ready" },
+        Renamed { resource: resource::TRACK.schemas(), output: true, from: "job_may_be_ready", to: "ready" },
     );
     assert!(text.contains("Could a job be ready?") && text.contains("$.tracking.job_may_be_ready"), "{text}");
 }
@@ -105,7 +106,7 @@ fn renaming_tracks_readiness_flag_names_the_choice() {
 fn renaming_a_field_of_a_task_input_names_the_parameters_that_no_longer_fit() {
     let text = errors_for(
         "aggregate",
-        Renamed { resource: "${LoadFunctionArn}", output: false, from: "output_prefix", to: "prefix" },
+        Renamed { resource: resource::LOAD.schemas(), output: false, from: "output_prefix", to: "prefix" },
     );
     assert!(text.contains("Run ready jobs/Load into warehouse") && text.contains("prefix"), "{text}");
 }
@@ -114,7 +115,7 @@ fn renaming_a_field_of_a_task_input_names_the_parameters_that_no_longer_fit() {
 fn renaming_a_record_output_field_breaks_the_failed_run_summary() {
     let text = errors_for(
         "aggregate",
-        Renamed { resource: "${RecordFunctionArn}", output: true, from: "failed_runs", to: "failures" },
+        Renamed { resource: resource::RECORD.schemas(), output: true, from: "failed_runs", to: "failures" },
     );
     assert!(text.contains("Summarize runs") && text.contains("$.outcomes[*].failed_runs[*]"), "{text}");
 }

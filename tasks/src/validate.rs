@@ -25,11 +25,8 @@
 //! converter chunk by chunk and each output goes to S3 through an
 //! [`ObjectWriter`] (one PutObject below a part, multipart above).
 
-use std::borrow::Cow;
-
 use aws_sdk_s3::Client;
-use edba_payloads::{FileStatus, RowCounts, ValidateInput, ValidateOutput};
-use percent_encoding::percent_decode_str;
+use edba_payloads::{decode_event_key, FileStatus, RowCounts, ValidateInput, ValidateOutput};
 
 use crate::dataset::{dataset_for_key, ConversionReport, ConvertOptions, Converter};
 use crate::s3::{self, ObjectBody, ObjectRead, ObjectWriter, ReadPin, DEFAULT_PART_SIZE};
@@ -68,25 +65,10 @@ pub fn rejected_key(stem: &str) -> String {
     format!("{REJECTED_PREFIX}{stem}.rejects.csv")
 }
 
-/// Decodes an object key as S3 puts it in an event.
-///
-/// S3 URL-encodes keys in its event notifications the way HTML forms do
-/// (`application/x-www-form-urlencoded`): a space becomes `+`, a literal `+`
-/// becomes `%2B`, other reserved bytes `%XX` ("red flower.jpg" becomes
-/// "red+flower.jpg", AWS S3 User Guide, "Event message structure").
-/// The EventBridge page ("EventBridge event message structure") shows only a
-/// key without special characters and says nothing either way; AWS's own
-/// Lambda Powertools decodes `detail.object.key` of S3 EventBridge events with
-/// `unquote_plus` (`S3EventBridgeNotificationObject.key`), i.e. EventBridge
-/// keys are encoded the same way. Decoding a key that needs no encoding is a
-/// no-op, so keys edba accepts (ASCII letters, digits, `-`, `_`, `.`) read the
-/// same either way; only keys with spaces or other special bytes differ.
-pub fn decode_event_key(raw: &str) -> Result<String, TaskError> {
-    let spaced: Cow<'_, str> = if raw.contains('+') { Cow::Owned(raw.replace('+', " ")) } else { Cow::Borrowed(raw) };
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(Cow::into_owned)
-        .map_err(|_| TaskError::InvalidInput(format!("event object key {raw:?} does not decode to UTF-8")))
+/// The object key an event names, decoded ([`decode_event_key`]); a key that
+/// does not decode breaks the contract.
+fn event_key(raw: &str) -> Result<String, TaskError> {
+    decode_event_key(raw).map_err(|e| TaskError::InvalidInput(e.to_string()))
 }
 
 /// Validates the object an S3 "Object Created" event names. Content problems
@@ -101,7 +83,7 @@ pub async fn validate_object(
     if input.bucket.is_empty() {
         return Err(TaskError::InvalidInput("validate input has an empty bucket name".into()));
     }
-    let key = decode_event_key(&input.object.key)?;
+    let key = event_key(&input.object.key)?;
     let mut output = ValidateOutput {
         file_url: s3::s3_url(&input.bucket, &key),
         bucket: input.bucket.clone(),
@@ -238,24 +220,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn event_keys_decode_as_form_urlencoded() {
-        for (raw, want) in [
-            ("incoming/IL-101.tdf", "incoming/IL-101.tdf"),
-            ("incoming/IL-101+copy.tdf", "incoming/IL-101 copy.tdf"),
-            ("incoming/a%2Bb.tdf", "incoming/a+b.tdf"),
-            ("incoming/%28x%29%3A1.tdf", "incoming/(x):1.tdf"),
-            ("incoming/caf%C3%A9.tdf", "incoming/café.tdf"),
-            ("incoming%2FIL-101.tdf", "incoming/IL-101.tdf"),
-            // A lone % that starts no escape is kept, as S3 would have encoded it.
-            ("incoming/100%.tdf", "incoming/100%.tdf"),
-        ] {
-            assert_eq!(decode_event_key(raw).unwrap(), want, "{raw}");
-        }
-    }
-
-    #[test]
     fn an_event_key_that_is_not_utf8_is_invalid_input() {
-        let err = decode_event_key("incoming/%FF.tdf").unwrap_err();
+        let err = event_key("incoming/%FF.tdf").unwrap_err();
         assert_eq!(err.name().as_str(), "Edba.InvalidInput");
     }
 

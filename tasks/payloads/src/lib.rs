@@ -6,16 +6,23 @@
 //! types at `cargo test` time, so renaming a field here without updating the
 //! machine fails the build's tests, never a deployed execution.
 //!
+//! [`resource`] describes each task resource once: its `${…}` placeholder and
+//! its input and output types. [`ingest`] also holds the S3 side of the event
+//! contract: the "Object Created" event S3 sends ([`object_created_event`]) and
+//! its object-key encoding and decoding.
+//!
 //! This crate knows nothing about AWS SDKs, databases or the local runtime.
 
 pub mod aggregate;
 pub mod errors;
 pub mod ingest;
 pub mod jobs;
+pub mod resource;
 
 pub use aggregate::*;
 pub use errors::ErrorName;
 pub use ingest::*;
+pub use resource::{AnyTaskResource, TaskResource, TASK_RESOURCES};
 
 use schemars::JsonSchema;
 

@@ -34,7 +34,7 @@ use super::fields::{self, FieldError};
 use super::{Column, Dataset};
 use edba_payloads::ingest::{FileStatus, RowCounts};
 use memchr::{memchr, memchr_iter};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::{self, Write as _};
 use std::io::{self, Read, Write};
 
@@ -77,8 +77,10 @@ impl Default for ConvertOptions {
     }
 }
 
-/// One rejected line, as written to the rejects CSV.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One rejected line, as written to the rejects CSV: its fields are the
+/// file's columns, so the file reads back into this type (with the `csv`
+/// crate, for example).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reject {
     /// 1-based line number; 0 when the file as a whole is rejected.
     pub line: u64,
@@ -88,6 +90,17 @@ pub struct Reject {
     /// The line, lossily decoded as UTF-8 and cut at [`RAW_LINE_LIMIT`] bytes
     /// (the reason says when it was cut).
     pub raw_line: String,
+}
+
+/// `line N [column]: reason`, as reports list a reject.
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if let Some(column) = &self.column {
+            write!(f, " [{column}]")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
 }
 
 /// What a conversion did. Invariant:
@@ -697,11 +710,7 @@ impl fmt::Display for ConversionReport {
                 if more > 0 { format!(" ({more} more not shown)") } else { String::new() }
             )?;
             for reject in &self.first_rejects {
-                write!(f, "    line {}", reject.line)?;
-                if let Some(column) = &reject.column {
-                    write!(f, " [{column}]")?;
-                }
-                writeln!(f, ": {}", reject.reason)?;
+                writeln!(f, "    {reject}")?;
                 if !reject.raw_line.is_empty() {
                     let shown: String =
                         reject.raw_line.chars().take(120).map(|c| if c.is_control() { ' ' } else { c }).collect();

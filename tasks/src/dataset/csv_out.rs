@@ -47,4 +47,19 @@ mod tests {
             assert_eq!(String::from_utf8(out).unwrap(), want, "{input:?}");
         }
     }
+
+    #[test]
+    fn the_rejects_csv_reads_back_as_its_rejects() {
+        use crate::dataset::{ConvertOptions, Converter, Dataset, Reject};
+        let input = "IL-101\t1.005\t4\tI1\t2024-05-01\nIL-101\t1.00\t4\tI1\n\"a, b\"\t1\t4\tI1\t2024-05-01\n";
+        let mut converter = Converter::new(Dataset::Sales, ConvertOptions::default());
+        let (mut valid, mut rejects) = (Vec::new(), Vec::new());
+        converter.push(input.as_bytes(), &mut valid, &mut rejects).unwrap();
+        let report = converter.finish(&mut valid, &mut rejects).unwrap();
+        let read: Vec<Reject> =
+            csv::Reader::from_reader(rejects.as_slice()).deserialize().map(Result::unwrap).collect();
+        assert_eq!(read.len(), 3);
+        assert_eq!(read, report.first_rejects);
+        assert!(read.iter().any(|r| r.column.is_none() || r.raw_line.contains(',')), "{read:?}");
+    }
 }

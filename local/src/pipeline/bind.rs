@@ -1,0 +1,144 @@
+//! Every resource of the committed machines bound to what stands for it
+//! locally: each task resource to the library function its Lambda binary
+//! calls, `addStep.sync` to the step runner.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use edba_payloads::resource::{self, TaskResource};
+use edba_tasks::evaluate::{evaluate, EvaluateDeps, EvaluateSettings, SystemClock};
+use edba_tasks::load::{load, Warehouse};
+use edba_tasks::validate::{validate_object, ValidateOptions};
+use edba_tasks::TaskError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{LocalPipeline, LOCAL_BUCKET};
+use crate::aws_apis::{ExecutionRecord, LocalAwsApis};
+use crate::executor::{handler_fn, ExecutionStatus, Executor, TaskFailure};
+use crate::steprunner::{S3RunOutput, StepRunner};
+
+const ADD_STEP_SYNC: &str = "arn:aws:states:::elasticmapreduce:addStep.sync";
+
+fn failure(e: TaskError) -> TaskFailure {
+    TaskFailure::new(e.name().as_str(), e.to_string())
+}
+
+/// Binds `resource` to `run` as the Lambda runtime wraps a task: the JSON
+/// input is deserialized into the resource's input type (a mismatch is
+/// `Edba.InvalidInput`), and a `TaskError` becomes its stable error name. A
+/// function of other types than the resource's does not compile.
+fn bind_task<I, O, F, Fut>(executor: &Executor, resource: TaskResource<I, O>, run: F)
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    F: Fn(I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, TaskError>> + Send + 'static,
+{
+    let name = resource.task;
+    let handler = handler_fn(move |input| {
+        let call = serde_json::from_value(input).map(&run).map_err(|e| {
+            TaskFailure::new("Edba.InvalidInput", format!("{name}: the input does not fit its type: {e}"))
+        });
+        async move {
+            let output = call?.await.map_err(failure)?;
+            serde_json::to_value(&output).map_err(|e| TaskFailure::new("Edba.InvalidInput", e.to_string()))
+        }
+    });
+    executor.bind(&resource.token(), handler);
+}
+
+impl LocalPipeline {
+    pub(super) fn bind_resources(&self) {
+        let s3 = self.s3_client.clone();
+        bind_task(&self.executor, resource::VALIDATE, move |input| {
+            let s3 = s3.clone();
+            async move { validate_object(&s3, &input, &ValidateOptions::default()).await }
+        });
+
+        let store = self.store.clone();
+        bind_task(&self.executor, resource::TRACK, move |input| {
+            let store = store.clone();
+            async move { store.track(&input).await }
+        });
+
+        let deps = Arc::new(EvaluateDeps {
+            store: self.store.clone(),
+            sfn: self.apis.sfn_client(),
+            emr: self.apis.emr_client(),
+            s3: self.s3_client.clone(),
+            bucket: LOCAL_BUCKET.into(),
+            clock: Arc::new(SystemClock),
+            settings: EvaluateSettings::default(),
+        });
+        // The executor owns this handler; holding it through a slot that
+        // `close` empties avoids a reference cycle.
+        let executor_slot = self.executor_slot.clone();
+        let apis = self.apis.clone();
+        let evaluations = self.evaluations.clone();
+        bind_task(&self.executor, resource::EVALUATE, move |input| {
+            let deps = deps.clone();
+            let apis = apis.clone();
+            let executor = executor_slot.lock().expect("not poisoned").clone();
+            let evaluations = evaluations.clone();
+            async move {
+                if let Some(executor) = executor {
+                    publish_executions(&executor, &apis).await;
+                }
+                let out = evaluate(&deps, &input).await?;
+                evaluations.lock().expect("not poisoned").push(out.clone());
+                Ok(out)
+            }
+        });
+
+        let warehouse = self.warehouse.clone();
+        let reader = Arc::new(S3RunOutput { s3: self.s3_client.clone(), bucket: LOCAL_BUCKET.into() });
+        bind_task(&self.executor, resource::LOAD, move |input| {
+            let warehouse = warehouse.clone();
+            let reader = reader.clone();
+            async move { load(Warehouse::Local { warehouse: &warehouse, output: reader.as_ref() }, &input).await }
+        });
+
+        let store = self.store.clone();
+        bind_task(&self.executor, resource::RECORD, move |input| {
+            let store = store.clone();
+            async move { edba_tasks::record::record(&store, &input).await }
+        });
+
+        let runner = StepRunner::new(
+            self.s3_client.clone(),
+            LOCAL_BUCKET,
+            self.options.repo_root.clone().unwrap_or_else(|| PathBuf::from(".")),
+        )
+        .with_s3_endpoint(self.s3.endpoint_url());
+        self.executor.bind(
+            ADD_STEP_SYNC,
+            handler_fn(move |input| {
+                let runner = runner.clone();
+                async move { runner.run_step(&input).await.map_err(TaskFailure::from) }
+            }),
+        );
+    }
+}
+
+/// Tells the local Step Functions API about every execution the executor
+/// has, so evaluate's reconciliation sees the truth.
+pub(super) async fn publish_executions(executor: &Executor, apis: &LocalAwsApis) {
+    for handle in executor.executions() {
+        let state_machine_arn = crate::executor::state_machine_arn(&handle.state_machine);
+        let (status, error, cause) = if handle.is_finished() {
+            let r = handle.wait().await;
+            let status = match r.status {
+                ExecutionStatus::Succeeded => "SUCCEEDED",
+                ExecutionStatus::Failed => "FAILED",
+                ExecutionStatus::TimedOut => "TIMED_OUT",
+            };
+            (status, r.error, r.cause)
+        } else {
+            ("RUNNING", None, None)
+        };
+        let record = ExecutionRecord { state_machine_arn, status: status.into(), start_date_epoch: 0.0, error, cause };
+        apis.set_execution(&handle.execution_arn, record);
+    }
+}

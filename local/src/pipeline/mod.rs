@@ -1,0 +1,288 @@
+//! The whole pipeline on one machine: `edba run DIR`.
+//!
+//! The *committed* ASL JSON of both machines runs on the local executor. Each
+//! Lambda resource is bound to the same library function the Lambda binary
+//! calls; `addStep.sync` is bound to the local step runner; the evaluate task's
+//! EMR and Step Functions calls go through the real SDK clients, answered in
+//! process ([`crate::aws_apis`]); S3 is the embedded server. Nothing here is
+//! linked by a Lambda binary.
+//!
+//! This module opens the pipeline (home, embedded S3, stores, machines);
+//! `bind` binds every resource, `run` runs a folder through it
+//! ([`LocalPipeline::run_dir`]) and `report` says what happened.
+
+mod bind;
+mod report;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use edba_payloads::{object_created_event, EvaluateOutput, IngestInput};
+use edba_tasks::jobs::{ApplyFileError, ApplyReport, CheckedJobs};
+use edba_tasks::load::LocalWarehouse;
+use edba_tasks::store::StateStore;
+use edba_tasks::TaskError;
+use serde_json::Value;
+
+use crate::aws_apis::LocalAwsApis;
+use crate::executor::{ExecutionResult, Executor, ExecutorConfig, ExecutorError};
+use crate::s3server::EmbeddedS3;
+
+pub use report::{ExecutionSummary, FileReport, FiredRun, RunReport, TableRows};
+
+/// The bucket of the local pipeline.
+pub const LOCAL_BUCKET: &str = "edba-local";
+
+/// The committed machines, exactly as Step Functions runs them.
+pub const INGEST_ASL: &str = include_str!("../../../statemachines/ingest.asl.json");
+pub const AGGREGATE_ASL: &str = include_str!("../../../statemachines/aggregate.asl.json");
+/// The sample jobs, used when a run's folder has no `jobs.toml`.
+pub const SAMPLE_JOBS: &str = include_str!("../../../sampledata/jobs.toml");
+
+/// Code the EMR step reads from the bucket (`code/…`), as deployment uploads it.
+const CODE: [(&str, &str); 2] = [
+    ("sql/jobs/sales_summary.sql", include_str!("../../../sql/jobs/sales_summary.sql")),
+    ("scripts/emr/run_sql_job.py", include_str!("../../../scripts/emr/run_sql_job.py")),
+];
+
+/// The aggregate machine, as ingest's `states:startExecution` names it.
+const AGGREGATE_ALIAS: &str = "${AggregateStateMachineArn}";
+
+/// Where the local pipeline keeps its state, and how it runs.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    /// Embedded S3 data (`s3/`), and unless overridden the SQLite state store
+    /// (`state.db`) and warehouse (`warehouse.db`).
+    pub home: PathBuf,
+    /// `mysql://…` or `sqlite://…` instead of `<home>/state.db`.
+    pub state_store_url: Option<String>,
+    /// `postgres://…` or `sqlite://…` instead of `<home>/warehouse.db`.
+    pub warehouse_url: Option<String>,
+    /// A checkout whose `sql/jobs/*.sql` are deployed to `code/` as well
+    /// (the built-in sales summary is always there).
+    pub repo_root: Option<PathBuf>,
+    /// How many ingest executions run at once.
+    pub concurrency: usize,
+    /// Scales Wait and Retry delays (1.0 = as in AWS).
+    pub time_scale: f64,
+}
+
+impl PipelineOptions {
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        PipelineOptions {
+            home: home.into(),
+            state_store_url: None,
+            warehouse_url: None,
+            repo_root: None,
+            concurrency: 4,
+            time_scale: 1.0,
+        }
+    }
+}
+
+/// Why the local pipeline could not run (bad input or a broken home), as
+/// opposed to an execution that failed, which is part of the report.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("{0}")]
+    Task(#[from] TaskError),
+    #[error("{0}")]
+    Executor(#[from] ExecutorError),
+    #[error("jobs file {path}: {message}")]
+    Jobs { path: String, message: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+fn setup(context: &str, e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::Setup(format!("{context}: {e}"))
+}
+
+/// An I/O error about `path`.
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> PipelineError + '_ {
+    move |source| PipelineError::Io { path: path.display().to_string(), source }
+}
+
+/// `url`, or a SQLite file of the home created when missing.
+fn database_url(url: Option<&str>, home: &Path, file: &str) -> String {
+    url.map_or_else(|| format!("sqlite://{}?mode=rwc", home.join(file).display()), str::to_owned)
+}
+
+/// Something the pipeline did, for a progress display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    JobsApplied { source: String, summary: String },
+    Uploaded { files: usize },
+    FileIngested { done: usize, total: usize, file: String, outcome: String },
+    AggregateStarted { trigger: String },
+    AggregateFinished { name: String, status: String, detail: String },
+}
+
+/// The local pipeline: the embedded S3 server, the state store, the
+/// warehouse and the executor with every resource bound.
+#[derive(Debug)]
+pub struct LocalPipeline {
+    options: PipelineOptions,
+    s3: EmbeddedS3,
+    s3_client: aws_sdk_s3::Client,
+    store: StateStore,
+    warehouse: LocalWarehouse,
+    executor: Executor,
+    apis: LocalAwsApis,
+    evaluations: Arc<Mutex<Vec<EvaluateOutput>>>,
+    executor_slot: Arc<Mutex<Option<Executor>>>,
+}
+
+impl LocalPipeline {
+    /// Opens (or creates) the home, starts the embedded S3 server and binds
+    /// every resource of both machines.
+    pub async fn open(options: PipelineOptions) -> Result<LocalPipeline, PipelineError> {
+        let s3_root = options.home.join("s3");
+        for dir in [&options.home, &s3_root] {
+            std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        }
+        let s3 = EmbeddedS3::start(&s3_root).map_err(|e| setup("cannot start the embedded S3 server", e))?;
+        s3.create_bucket(LOCAL_BUCKET).await.map_err(|e| setup("cannot create the local bucket", e))?;
+        let s3_client = s3.client().await;
+
+        let store =
+            StateStore::connect(&database_url(options.state_store_url.as_deref(), &options.home, "state.db")).await?;
+        store.migrate().await?;
+        let warehouse =
+            LocalWarehouse::connect(&database_url(options.warehouse_url.as_deref(), &options.home, "warehouse.db"))
+                .await?;
+        warehouse.ensure_schema().await?;
+
+        let executor = Executor::new(ExecutorConfig { time_scale: options.time_scale, ..ExecutorConfig::default() });
+        let pipeline = LocalPipeline {
+            options,
+            s3,
+            s3_client,
+            store,
+            warehouse,
+            executor,
+            apis: LocalAwsApis::default(),
+            evaluations: Arc::default(),
+            executor_slot: Arc::default(),
+        };
+        *pipeline.executor_slot.lock().expect("not poisoned") = Some(pipeline.executor.clone());
+        pipeline.deploy_code().await?;
+        pipeline.executor.register_definition("ingest", INGEST_ASL)?;
+        pipeline.executor.register_definition("aggregate", AGGREGATE_ASL)?;
+        pipeline.executor.alias(AGGREGATE_ALIAS, "aggregate");
+        pipeline.bind_resources();
+        Ok(pipeline)
+    }
+
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    pub fn store(&self) -> &StateStore {
+        &self.store
+    }
+
+    pub fn warehouse(&self) -> &LocalWarehouse {
+        &self.warehouse
+    }
+
+    pub fn s3_client(&self) -> &aws_sdk_s3::Client {
+        &self.s3_client
+    }
+
+    pub fn s3_endpoint(&self) -> String {
+        self.s3.endpoint_url()
+    }
+
+    /// Uploads the job code as deployment does: `code/sql/jobs/*.sql` and the
+    /// PySpark runner.
+    async fn deploy_code(&self) -> Result<(), PipelineError> {
+        let mut files: Vec<(String, Vec<u8>)> =
+            CODE.iter().map(|(k, text)| (format!("code/{k}"), text.as_bytes().to_vec())).collect();
+        if let Some(root) = &self.options.repo_root {
+            if let Ok(entries) = std::fs::read_dir(root.join("sql/jobs")) {
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.extension().is_some_and(|e| e == "sql") {
+                        let key = format!("code/sql/jobs/{}", entry.file_name().to_string_lossy());
+                        let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+                        files.retain(|(k, _)| k != &key);
+                        files.push((key, bytes));
+                    }
+                }
+            }
+        }
+        for (key, bytes) in files {
+            self.put(&key, bytes, &format!("s3://{LOCAL_BUCKET}/{key}")).await?;
+        }
+        Ok(())
+    }
+
+    /// Puts `bytes` at `key` of the local bucket; `what` names them in an error.
+    async fn put(&self, key: &str, bytes: Vec<u8>, what: &str) -> Result<PutObjectOutput, PipelineError> {
+        self.s3_client
+            .put_object()
+            .bucket(LOCAL_BUCKET)
+            .key(key)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(|e| setup(&format!("cannot upload {what}"), aws_sdk_s3::error::DisplayErrorContext(e)))
+    }
+
+    /// Applies `path` (or the sample jobs) to the state store, all or nothing.
+    pub async fn apply_jobs(&self, path: Option<&Path>) -> Result<ApplyReport, PipelineError> {
+        let sql_root = self.options.repo_root.as_deref();
+        let (source, checked) = match path {
+            Some(p) => (p.display().to_string(), CheckedJobs::read(p, sql_root)),
+            None => {
+                ("the sample jobs (sampledata/jobs.toml)".to_owned(), CheckedJobs::from_text(SAMPLE_JOBS, sql_root))
+            }
+        };
+        let applied = match checked {
+            Ok(jobs) => jobs.apply(&self.store).await,
+            Err(e) => Err(e),
+        };
+        applied.map_err(|e| match e {
+            ApplyFileError::Read(e) => PipelineError::Io { path: source, source: e },
+            ApplyFileError::Store(e) => PipelineError::Task(e),
+            e @ (ApplyFileError::Parse(_) | ApplyFileError::Invalid(_)) => {
+                PipelineError::Jobs { path: source, message: e.to_string() }
+            }
+        })
+    }
+
+    /// Uploads a local file to `incoming/<name>` and returns the EventBridge
+    /// "Object Created" event S3 would send for it.
+    pub async fn upload(&self, path: &Path) -> Result<IngestInput, PipelineError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| setup("not a file", path.display()))?;
+        let bytes = std::fs::read(path).map_err(io_error(path))?;
+        let size = bytes.len() as u64;
+        let key = format!("incoming/{name}");
+        let put = self.put(&key, bytes, &path.display().to_string()).await?;
+        let etag = put.e_tag().map(|t| t.trim_matches('"').to_owned());
+        Ok(object_created_event(LOCAL_BUCKET, &key, size, etag, put.version_id().map(str::to_owned)))
+    }
+
+    /// Runs any ASL document on this pipeline's executor (every edba resource
+    /// bound), for `edba exec`.
+    pub async fn exec(&self, definition: &str, input: Value) -> Result<ExecutionResult, PipelineError> {
+        let handle = self.executor.start(definition, input, None)?;
+        let result = handle.wait().await;
+        self.executor.wait_all().await;
+        Ok(result)
+    }
+
+    /// Stops the embedded S3 server and releases the executor.
+    pub async fn close(self) {
+        self.executor_slot.lock().expect("not poisoned").take();
+        self.s3.shutdown().await;
+    }
+}

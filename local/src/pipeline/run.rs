@@ -1,0 +1,135 @@
+//! `edba run DIR`: a folder of files through both machines, as in AWS.
+
+use std::path::{Path, PathBuf};
+
+use edba_payloads::IngestOutput;
+use serde_json::json;
+
+use super::bind::publish_executions;
+use super::{setup, LocalPipeline, PipelineError, Progress, RunReport, LOCAL_BUCKET};
+use crate::executor::{ExecutionResult, ExecutionStatus};
+
+/// The file of a run's folder that holds its jobs, not data.
+const JOBS_FILE: &str = "jobs.toml";
+
+impl LocalPipeline {
+    /// Runs the pipeline over every file of `dir`: applies `dir/jobs.toml`
+    /// (or the sample jobs), uploads each other file to `incoming/`, runs the
+    /// ingest machine once per file (several at a time; ingest starts the
+    /// aggregate machine when a job may be ready, as in AWS), then runs the
+    /// aggregate machine once more as the schedule would.
+    pub async fn run_dir(&self, dir: &Path, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunReport, PipelineError> {
+        let files = data_files(dir)?;
+        if files.is_empty() {
+            return Err(setup("nothing to run", format!("{} has no files", dir.display())));
+        }
+
+        let jobs_file = dir.join(JOBS_FILE);
+        let jobs_path = jobs_file.is_file().then_some(jobs_file.as_path());
+        let applied = self.apply_jobs(jobs_path).await?;
+        progress(Progress::JobsApplied {
+            source: jobs_path.map_or_else(|| "sample jobs".to_owned(), |p| p.display().to_string()),
+            summary: applied.to_string().lines().last().unwrap_or_default().to_owned(),
+        });
+
+        let mut events = Vec::with_capacity(files.len());
+        for path in &files {
+            events.push(self.upload(path).await?);
+        }
+        progress(Progress::Uploaded { files: events.len() });
+
+        let total = events.len();
+        let mut results: Vec<ExecutionResult> = Vec::new();
+        let mut done = 0;
+        for chunk in events.chunks(self.options.concurrency.max(1)) {
+            let mut handles = Vec::new();
+            for event in chunk {
+                let input = serde_json::to_value(event).map_err(|e| setup("event", e))?;
+                handles.push((event.detail.object.key.clone(), self.executor.start("ingest", input, None)?));
+            }
+            for (key, handle) in handles {
+                let result = handle.wait().await;
+                done += 1;
+                progress(Progress::FileIngested {
+                    done,
+                    total,
+                    file: key.trim_start_matches("incoming/").to_owned(),
+                    outcome: ingest_outcome(&result),
+                });
+                results.push(result);
+            }
+        }
+        // Aggregate executions ingest started, fire and forget.
+        self.wait_for_the_rest(&mut results, |r| progress(aggregate_finished(r))).await;
+
+        progress(Progress::AggregateStarted { trigger: "schedule".into() });
+        let scheduled = self.executor.start("aggregate", json!({"trigger": "schedule"}), None)?.wait().await;
+        progress(aggregate_finished(&scheduled));
+        results.push(scheduled);
+        self.wait_for_the_rest(&mut results, |_| {}).await;
+        publish_executions(&self.executor, &self.apis).await;
+
+        let urls: Vec<String> = events.iter().map(|e| format!("s3://{LOCAL_BUCKET}/{}", e.detail.object.key)).collect();
+        self.report(&urls, &results).await
+    }
+
+    /// Waits for every execution still running and adds those not in
+    /// `results` yet, telling `finished` about each.
+    async fn wait_for_the_rest(&self, results: &mut Vec<ExecutionResult>, finished: impl Fn(&ExecutionResult)) {
+        for r in self.executor.wait_all().await {
+            if !results.iter().any(|x| x.execution_arn == r.execution_arn) {
+                finished(&r);
+                results.push(r);
+            }
+        }
+    }
+}
+
+/// The files of `dir` to ingest, by name: every plain file but hidden ones
+/// and the jobs file.
+fn data_files(dir: &Path) -> Result<Vec<PathBuf>, PipelineError> {
+    let io = |e| PipelineError::Io { path: dir.display().to_string(), source: e };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_file() && !name.starts_with('.') && name != JOBS_FILE {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn ingest_outcome(r: &ExecutionResult) -> String {
+    if r.status != ExecutionStatus::Succeeded {
+        return format!(
+            "execution {}: {} {}",
+            r.status,
+            r.error.as_deref().unwrap_or_default(),
+            r.cause.as_deref().unwrap_or_default()
+        );
+    }
+    let output = r.output.clone().map(serde_json::from_value::<IngestOutput>);
+    match output {
+        Some(Ok(IngestOutput { validation, tracking, .. })) => format!(
+            "{} ({} valid, {} rejected){}",
+            validation.status.as_str(),
+            validation.counts.rows_valid,
+            validation.counts.rows_rejected,
+            if tracking.job_may_be_ready { "; a job may be ready: aggregate started" } else { "" }
+        ),
+        Some(Err(e)) => format!("succeeded, but its output is not the ingest machine's: {e}"),
+        None => "succeeded without an output".to_owned(),
+    }
+}
+
+fn aggregate_finished(r: &ExecutionResult) -> Progress {
+    let detail = match (&r.error, &r.cause) {
+        (Some(e), Some(c)) => format!("{e}: {c}"),
+        (Some(e), None) => e.clone(),
+        _ => String::new(),
+    };
+    Progress::AggregateFinished { name: r.name.clone(), status: r.status.to_string(), detail }
+}
