@@ -8,6 +8,7 @@ pub mod aws_apis;
 pub mod executor;
 pub mod pipeline;
 pub mod s3server;
+pub mod s3versions;
 pub mod steprunner;
 
 pub use s3server::EmbeddedS3;

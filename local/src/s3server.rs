@@ -5,7 +5,8 @@
 //! requests, path-style addressing, multipart uploads, streaming bodies.
 //!
 //! Each bucket is a sub-directory of the root; objects are files below it
-//! (`s3s-fs`). Requests must be signed (SigV4) with the fixed local
+//! (`s3s-fs`), and every bucket is versioned like the deployed one
+//! (`s3versions.rs`). Requests must be signed (SigV4) with the fixed local
 //! credentials below, so an unsigned or mis-signed request fails here as it
 //! would in AWS.
 //!
@@ -29,6 +30,8 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{s3_error, S3Result};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+use crate::s3versions::VersionedBuckets;
 
 /// Access key id of the embedded server. A local, made-up value: it opens
 /// nothing but this process's loopback server.
@@ -77,8 +80,10 @@ impl EmbeddedS3 {
             .map_err(|source| EmbeddedS3Error::Root { path: root_dir.to_owned(), source })?;
         let root =
             root_dir.canonicalize().map_err(|source| EmbeddedS3Error::Root { path: root_dir.to_owned(), source })?;
-        let backend = s3s_fs::FileSystem::new(&root)
+        let files = s3s_fs::FileSystem::new(&root)
             .map_err(|e| EmbeddedS3Error::Backend { path: root.clone(), message: format!("{e:?}") })?;
+        let backend = VersionedBuckets::new(files, &root)
+            .map_err(|e| EmbeddedS3Error::Backend { path: root.clone(), message: e.to_string() })?;
         let service = {
             let mut builder = S3ServiceBuilder::new(backend);
             builder.set_auth(SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));

@@ -1,0 +1,604 @@
+//! Object versioning for the embedded S3 server, as on the deployed bucket
+//! (which is versioned): PutObject, CompleteMultipartUpload and CopyObject
+//! return a version id; GetObject, HeadObject, CopyObject's source and
+//! DeleteObject take one; DeleteObject without one leaves a delete marker;
+//! ListObjectVersions lists them.
+//!
+//! [`VersionedBuckets`] wraps `s3s-fs`, which keeps one file per key. Every
+//! write still leaves the key's content as that file (so listings, multipart
+//! uploads and plain reads work as `s3s-fs` does them) and also copies it,
+//! through `s3s-fs` itself, to a hidden bucket directory ([`VERSIONS_BUCKET`])
+//! as `<bucket>/<sha256 of key>/<version id>`. Beside the copies,
+//! `index.json` lists the key's versions and delete markers, oldest first;
+//! it is replaced atomically (write, then rename), so a reader sees the
+//! index before or after a write, never half of one.
+//!
+//! Version ids are 20-digit decimal numbers that only grow, per key and
+//! across the server, so the newest version is the greatest. A read without a
+//! version id is served from the newest copy, so the version id it returns
+//! always names the bytes it returns. Writes of one key are serialised (a
+//! striped lock), so the newest version is always the last one written.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex as StdMutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use s3s::dto::{
+    BucketVersioningStatus, CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyObjectInput,
+    CopyObjectOutput, CopySource, CreateBucketInput, CreateBucketOutput, CreateMultipartUploadInput,
+    CreateMultipartUploadOutput, DeleteBucketInput, DeleteBucketOutput, DeleteMarkerEntry, DeleteObjectInput,
+    DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag, GetBucketLocationInput,
+    GetBucketLocationOutput, GetBucketVersioningInput, GetBucketVersioningOutput, GetObjectInput, GetObjectOutput,
+    HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput, ListBucketsOutput,
+    ListObjectVersionsInput, ListObjectVersionsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
+    ListObjectsV2Output, ListPartsInput, ListPartsOutput, ObjectVersion, PutBucketVersioningInput,
+    PutBucketVersioningOutput, PutObjectInput, PutObjectOutput, Timestamp, UploadPartCopyInput, UploadPartCopyOutput,
+    UploadPartInput, UploadPartOutput,
+};
+use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+/// The directory below the server root that holds every version. Its name is
+/// not a valid bucket name, so no client can address it.
+pub const VERSIONS_BUCKET: &str = ".edba-versions";
+
+/// Lock stripes for writes: writes of one key queue, others mostly do not.
+const LOCK_STRIPES: usize = 64;
+/// ListObjectVersions' page size when the request names none (S3's default).
+const DEFAULT_MAX_KEYS: usize = 1000;
+
+/// `s3s-fs` with versioning on every bucket.
+#[derive(Debug)]
+pub struct VersionedBuckets {
+    inner: s3s_fs::FileSystem,
+    root: PathBuf,
+    stripes: Vec<Mutex<()>>,
+    last_version: StdMutex<u64>,
+}
+
+/// One version or delete marker of a key, as `index.json` records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct VersionEntry {
+    id: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    delete_marker: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    etag: Option<String>,
+    #[serde(default)]
+    size: i64,
+    /// Milliseconds since the Unix epoch.
+    last_modified_ms: u64,
+}
+
+/// A key's versions, oldest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct KeyIndex {
+    key: String,
+    versions: Vec<VersionEntry>,
+}
+
+impl KeyIndex {
+    fn newest(&self) -> Option<&VersionEntry> {
+        self.versions.last()
+    }
+
+    fn find(&self, id: &str) -> Option<&VersionEntry> {
+        self.versions.iter().find(|v| v.id == id)
+    }
+}
+
+impl VersionedBuckets {
+    /// Versions every bucket below `root` (the directory `s3s-fs` serves).
+    pub fn new(inner: s3s_fs::FileSystem, root: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(root.join(VERSIONS_BUCKET))?;
+        Ok(VersionedBuckets {
+            inner,
+            root: root.to_owned(),
+            stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            last_version: StdMutex::new(0),
+        })
+    }
+
+    fn stripe(&self, bucket: &str, key: &str) -> &Mutex<()> {
+        let mut hasher = DefaultHasher::new();
+        (bucket, key).hash(&mut hasher);
+        let slot = usize::try_from(hasher.finish() % LOCK_STRIPES as u64).unwrap_or(0);
+        &self.stripes[slot]
+    }
+
+    fn key_dir(bucket: &str, key: &str) -> String {
+        let digest = Sha256::digest(key.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{bucket}/{hex}")
+    }
+
+    /// The key, in [`VERSIONS_BUCKET`], of one version's copy.
+    fn version_key(bucket: &str, key: &str, id: &str) -> String {
+        format!("{}/{id}", Self::key_dir(bucket, key))
+    }
+
+    fn index_path(&self, bucket: &str, key: &str) -> PathBuf {
+        self.root.join(VERSIONS_BUCKET).join(Self::key_dir(bucket, key)).join("index.json")
+    }
+
+    async fn read_index(&self, bucket: &str, key: &str) -> S3Result<KeyIndex> {
+        read_index_file(&self.index_path(bucket, key), key).await
+    }
+
+    async fn write_index(&self, bucket: &str, index: &KeyIndex) -> S3Result<()> {
+        let path = self.index_path(bucket, &index.key);
+        let dir = path.parent().ok_or_else(|| s3_error!(InternalError, "version index has no directory"))?;
+        tokio::fs::create_dir_all(dir).await.map_err(|e| s3_error!(e, InternalError))?;
+        let text = serde_json::to_vec(index).map_err(|e| s3_error!(e, InternalError))?;
+        let tmp = path.with_extension("json.tmp");
+        tokio::fs::write(&tmp, text).await.map_err(|e| s3_error!(e, InternalError))?;
+        tokio::fs::rename(&tmp, &path).await.map_err(|e| s3_error!(e, InternalError))
+    }
+
+    /// A version id greater than every id this server gave out and than
+    /// `newest` (the key's newest, possibly from before a restart).
+    fn next_version_id(&self, newest: Option<&VersionEntry>) -> String {
+        let now_us = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_micros())
+            .unwrap_or(u64::MAX / 2);
+        let after_newest = newest.and_then(|v| v.id.parse::<u64>().ok()).map_or(0, |n| n.saturating_add(1));
+        let mut last = self.last_version.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let id = now_us.max(last.saturating_add(1)).max(after_newest);
+        *last = id;
+        format!("{id:020}")
+    }
+
+    /// Records the key's current object as its newest version; called with
+    /// the key's stripe held, right after the write that produced it.
+    async fn snapshot_current(&self, bucket: &str, key: &str) -> S3Result<String> {
+        let mut index = self.read_index(bucket, key).await?;
+        let id = self.next_version_id(index.newest());
+        let copied = self.copy_within(bucket, key, VERSIONS_BUCKET, &Self::version_key(bucket, key, &id)).await?;
+        let size = tokio::fs::metadata(self.root.join(VERSIONS_BUCKET).join(Self::version_key(bucket, key, &id)))
+            .await
+            .map_err(|e| s3_error!(e, InternalError))?
+            .len();
+        index.versions.push(VersionEntry {
+            id: id.clone(),
+            delete_marker: false,
+            etag: copied,
+            size: i64::try_from(size).unwrap_or(i64::MAX),
+            last_modified_ms: now_ms(),
+        });
+        self.write_index(bucket, &index).await?;
+        Ok(id)
+    }
+
+    /// Copies an object with `s3s-fs` (content, metadata and ETag); returns the ETag.
+    async fn copy_within(&self, src_bucket: &str, src_key: &str, bucket: &str, key: &str) -> S3Result<Option<String>> {
+        let input = CopyObjectInput::builder()
+            .bucket(bucket.to_owned())
+            .key(key.to_owned())
+            .copy_source(CopySource::Bucket { bucket: src_bucket.into(), key: src_key.into(), version_id: None })
+            .build()
+            .map_err(|e| s3_error!(e, InternalError))?;
+        let out = self.inner.copy_object(internal(input)).await?;
+        Ok(out.output.copy_object_result.and_then(|r| r.e_tag).map(ETag::into_value))
+    }
+
+    async fn delete_within(&self, bucket: &str, key: &str) -> S3Result<()> {
+        let input = DeleteObjectInput::builder()
+            .bucket(bucket.to_owned())
+            .key(key.to_owned())
+            .build()
+            .map_err(|e| s3_error!(e, InternalError))?;
+        self.inner.delete_object(internal(input)).await.map(drop)
+    }
+
+    /// Where a read of `(bucket, key, version)` is served from, and the
+    /// version id it answers with: the version's copy, the newest copy for a
+    /// read without a version id, or the plain file for an object written
+    /// before versioning (no version id, like S3's `null` version).
+    async fn resolve_read(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> S3Result<(String, String, Option<String>)> {
+        let index = self.read_index(bucket, key).await?;
+        let entry = match version {
+            Some(id) => Some(index.find(id).ok_or_else(|| s3_error!(NoSuchVersion))?),
+            None => index.newest(),
+        };
+        match entry {
+            Some(v) if v.delete_marker => match version {
+                Some(_) => Err(s3_error!(MethodNotAllowed, "the version is a delete marker")),
+                None => Err(s3_error!(NoSuchKey)),
+            },
+            Some(v) => Ok((VERSIONS_BUCKET.to_owned(), Self::version_key(bucket, key, &v.id), Some(v.id.clone()))),
+            None => Ok((bucket.to_owned(), key.to_owned(), None)),
+        }
+    }
+
+    /// DeleteObject of one key, with or without a version id.
+    async fn delete_one(&self, bucket: &str, key: &str, version: Option<&str>) -> S3Result<DeleteObjectOutput> {
+        if !self.root.join(bucket).is_dir() {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        let _write = self.stripe(bucket, key).lock().await;
+        let mut index = self.read_index(bucket, key).await?;
+        let Some(version) = version else {
+            // Without a version id a versioned bucket keeps every version and
+            // hides the key behind a new delete marker.
+            self.delete_within(bucket, key).await?;
+            let id = self.next_version_id(index.newest());
+            index.key = key.to_owned();
+            index.versions.push(VersionEntry {
+                id: id.clone(),
+                delete_marker: true,
+                etag: None,
+                size: 0,
+                last_modified_ms: now_ms(),
+            });
+            self.write_index(bucket, &index).await?;
+            return Ok(DeleteObjectOutput { delete_marker: Some(true), version_id: Some(id), ..Default::default() });
+        };
+        let Some(position) = index.versions.iter().position(|v| v.id == version) else {
+            // Deleting what is not there succeeds, as in S3.
+            return Ok(DeleteObjectOutput { version_id: Some(version.to_owned()), ..Default::default() });
+        };
+        let was_newest = position + 1 == index.versions.len();
+        let removed = index.versions.remove(position);
+        if !removed.delete_marker {
+            self.delete_within(VERSIONS_BUCKET, &Self::version_key(bucket, key, &removed.id)).await?;
+        }
+        if was_newest {
+            // The version before becomes current again.
+            match index.newest() {
+                Some(v) if !v.delete_marker => {
+                    self.copy_within(VERSIONS_BUCKET, &Self::version_key(bucket, key, &v.id), bucket, key).await?;
+                }
+                _ => self.delete_within(bucket, key).await?,
+            }
+        }
+        self.write_index(bucket, &index).await?;
+        Ok(DeleteObjectOutput {
+            delete_marker: removed.delete_marker.then_some(true),
+            version_id: Some(removed.id),
+            ..Default::default()
+        })
+    }
+
+    /// Every key's index below `bucket`, by key.
+    async fn indexes(&self, bucket: &str) -> S3Result<Vec<KeyIndex>> {
+        let dir = self.root.join(VERSIONS_BUCKET).join(bucket);
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(s3_error!(e, InternalError)),
+        };
+        let mut indexes = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(|e| s3_error!(e, InternalError))? {
+            let index = read_index_file(&entry.path().join("index.json"), "").await?;
+            if !index.versions.is_empty() {
+                indexes.push(index);
+            }
+        }
+        indexes.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(indexes)
+    }
+}
+
+async fn read_index_file(path: &Path, key: &str) -> S3Result<KeyIndex> {
+    match tokio::fs::read(path).await {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|e| s3_error!(e, InternalError, "unreadable version index"))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(KeyIndex { key: key.to_owned(), versions: Vec::new() })
+        }
+        Err(e) => Err(s3_error!(e, InternalError)),
+    }
+}
+
+/// A request the wrapper makes of `s3s-fs` itself (no HTTP, no signature).
+fn internal<T>(input: T) -> S3Request<T> {
+    S3Request {
+        input,
+        method: http::Method::PUT,
+        uri: http::Uri::default(),
+        headers: http::HeaderMap::new(),
+        extensions: http::Extensions::new(),
+        credentials: None,
+        region: None,
+        service: None,
+        trailing_headers: None,
+    }
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(0)
+}
+
+fn timestamp(ms: u64) -> Timestamp {
+    Timestamp::from(UNIX_EPOCH + Duration::from_millis(ms))
+}
+
+#[async_trait::async_trait]
+impl S3 for VersionedBuckets {
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let _write = self.stripe(&bucket, &key).lock().await;
+        let mut response = self.inner.put_object(req).await?;
+        response.output.version_id = Some(self.snapshot_current(&bucket, &key).await?);
+        Ok(response)
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let _write = self.stripe(&bucket, &key).lock().await;
+        let mut response = self.inner.complete_multipart_upload(req).await?;
+        response.output.version_id = Some(self.snapshot_current(&bucket, &key).await?);
+        Ok(response)
+    }
+
+    async fn copy_object(&self, mut req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        let source_version = match &mut req.input.copy_source {
+            CopySource::Bucket { bucket, key, version_id } => match version_id.take() {
+                Some(id) => {
+                    let (from_bucket, from_key, _) = self.resolve_read(bucket, key, Some(&id)).await?;
+                    *bucket = from_bucket.into();
+                    *key = from_key.into();
+                    Some(id.into())
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let _write = self.stripe(&bucket, &key).lock().await;
+        let mut response = self.inner.copy_object(req).await?;
+        response.output.version_id = Some(self.snapshot_current(&bucket, &key).await?);
+        response.output.copy_source_version_id = source_version;
+        Ok(response)
+    }
+
+    async fn get_object(&self, mut req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        let (bucket, key, version) =
+            self.resolve_read(&req.input.bucket, &req.input.key, req.input.version_id.as_deref()).await?;
+        (req.input.bucket, req.input.key, req.input.version_id) = (bucket, key, None);
+        let mut response = self.inner.get_object(req).await?;
+        response.output.version_id = version;
+        Ok(response)
+    }
+
+    async fn head_object(&self, mut req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        let (bucket, key, version) =
+            self.resolve_read(&req.input.bucket, &req.input.key, req.input.version_id.as_deref()).await?;
+        (req.input.bucket, req.input.key, req.input.version_id) = (bucket, key, None);
+        let mut response = self.inner.head_object(req).await?;
+        response.output.version_id = version;
+        Ok(response)
+    }
+
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let input = req.input;
+        Ok(S3Response::new(self.delete_one(&input.bucket, &input.key, input.version_id.as_deref()).await?))
+    }
+
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let input = req.input;
+        let mut deleted = Vec::new();
+        for object in input.delete.objects {
+            let out = self.delete_one(&input.bucket, &object.key, object.version_id.as_deref()).await?;
+            let marker_id = out.delete_marker.filter(|m| *m).and(out.version_id.clone());
+            deleted.push(DeletedObject {
+                key: Some(object.key),
+                version_id: object.version_id,
+                delete_marker: out.delete_marker,
+                delete_marker_version_id: marker_id,
+            });
+        }
+        Ok(S3Response::new(DeleteObjectsOutput { deleted: Some(deleted), ..Default::default() }))
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let input = req.input;
+        if !self.root.join(&input.bucket).is_dir() {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        if input.delimiter.is_some() {
+            return Err(s3_error!(NotImplemented, "the embedded server lists versions without a delimiter"));
+        }
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let max_keys = input.max_keys.and_then(|n| usize::try_from(n).ok()).unwrap_or(DEFAULT_MAX_KEYS);
+        // S3's order: keys ascending, each key's versions newest first; a page
+        // starts after (key marker, version id marker).
+        let mut rows: Vec<(String, VersionEntry, bool)> = Vec::new();
+        for index in self.indexes(&input.bucket).await? {
+            if !index.key.starts_with(&prefix) {
+                continue;
+            }
+            let newest = index.newest().map(|v| v.id.clone());
+            for v in index.versions.iter().rev() {
+                let latest = newest.as_deref() == Some(v.id.as_str());
+                rows.push((index.key.clone(), v.clone(), latest));
+            }
+        }
+        if let Some(marker) = &input.key_marker {
+            let after = |key: &str, id: &str| match &input.version_id_marker {
+                Some(vm) => key > marker.as_str() || (key == marker.as_str() && id < vm.as_str()),
+                None => key > marker.as_str(),
+            };
+            rows.retain(|(key, v, _)| after(key, &v.id));
+        }
+        let truncated = rows.len() > max_keys;
+        rows.truncate(max_keys);
+        let next = truncated.then(|| rows.last().map(|(k, v, _)| (k.clone(), v.id.clone()))).flatten();
+
+        let mut versions = Vec::new();
+        let mut markers = Vec::new();
+        for (key, v, latest) in rows {
+            if v.delete_marker {
+                markers.push(DeleteMarkerEntry {
+                    key: Some(key),
+                    version_id: Some(v.id),
+                    is_latest: Some(latest),
+                    last_modified: Some(timestamp(v.last_modified_ms)),
+                    owner: None,
+                });
+            } else {
+                versions.push(ObjectVersion {
+                    key: Some(key),
+                    version_id: Some(v.id),
+                    is_latest: Some(latest),
+                    e_tag: v.etag.map(ETag::Strong),
+                    size: Some(v.size),
+                    last_modified: Some(timestamp(v.last_modified_ms)),
+                    ..Default::default()
+                });
+            }
+        }
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(input.bucket),
+            prefix: input.prefix,
+            key_marker: input.key_marker,
+            version_id_marker: input.version_id_marker,
+            max_keys: input.max_keys,
+            is_truncated: Some(truncated),
+            next_key_marker: next.as_ref().map(|(k, _)| k.clone()),
+            next_version_id_marker: next.map(|(_, id)| id),
+            versions: Some(versions),
+            delete_markers: Some(markers),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        if !self.root.join(&req.input.bucket).is_dir() {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        Ok(S3Response::new(GetBucketVersioningOutput {
+            status: Some(BucketVersioningStatus::from_static(BucketVersioningStatus::ENABLED)),
+            ..Default::default()
+        }))
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        let enabled = req.input.versioning_configuration.status.as_ref().map(BucketVersioningStatus::as_str)
+            == Some(BucketVersioningStatus::ENABLED);
+        if !enabled {
+            return Err(s3_error!(NotImplemented, "buckets of the embedded server are always versioned"));
+        }
+        Ok(S3Response::new(PutBucketVersioningOutput::default()))
+    }
+
+    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        let mut response = self.inner.list_buckets(req).await?;
+        if let Some(buckets) = &mut response.output.buckets {
+            buckets.retain(|b| b.name.as_deref() != Some(VERSIONS_BUCKET));
+        }
+        Ok(response)
+    }
+
+    // The rest is `s3s-fs` as it is.
+
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.inner.create_bucket(req).await
+    }
+
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+        self.inner.delete_bucket(req).await
+    }
+
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.inner.head_bucket(req).await
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.inner.get_bucket_location(req).await
+    }
+
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        self.inner.list_objects(req).await
+    }
+
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.inner.list_objects_v2(req).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.inner.create_multipart_upload(req).await
+    }
+
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        self.inner.upload_part(req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        self.inner.upload_part_copy(req).await
+    }
+
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        self.inner.list_parts(req).await
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<s3s::dto::AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<s3s::dto::AbortMultipartUploadOutput>> {
+        self.inner.abort_multipart_upload(req).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_ids_only_grow_and_pass_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let versions = VersionedBuckets::new(s3s_fs::FileSystem::new(dir.path()).unwrap(), dir.path()).unwrap();
+        let a = versions.next_version_id(None);
+        let b = versions.next_version_id(None);
+        assert!(b > a, "{b} > {a}");
+        assert_eq!(a.len(), 20);
+        // A key whose newest version is from the future (a clock set back
+        // since) still gets a greater id.
+        let future = VersionEntry {
+            id: format!("{:020}", u64::MAX / 4),
+            delete_marker: false,
+            etag: None,
+            size: 0,
+            last_modified_ms: 0,
+        };
+        let c = versions.next_version_id(Some(&future));
+        assert!(c > future.id, "{c} > {}", future.id);
+    }
+
+    #[test]
+    fn versions_of_different_keys_never_share_a_directory() {
+        assert_ne!(VersionedBuckets::key_dir("b", "a"), VersionedBuckets::key_dir("b", "a/b"));
+        assert_ne!(VersionedBuckets::key_dir("b", "a"), VersionedBuckets::key_dir("c", "a"));
+        assert!(VersionedBuckets::version_key("b", "x/y.csv", "1").starts_with("b/"));
+    }
+}
