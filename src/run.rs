@@ -23,7 +23,10 @@ fn show_progress(event: Progress) {
     let tty = std::io::stderr().is_terminal();
     match event {
         Progress::JobsApplied { source, summary } => eprintln!("jobs: applied {source}: {summary}"),
-        Progress::Uploaded { files } => eprintln!("uploaded {files} files to incoming/"),
+        Progress::Uploaded { files, unchanged: 0 } => eprintln!("uploaded {files} files to incoming/"),
+        Progress::Uploaded { files, unchanged } => {
+            eprintln!("uploaded {files} files to incoming/ ({unchanged} unchanged since the last run, not sent again)")
+        }
         Progress::FileIngested { done, total, file, outcome } => {
             if tty {
                 eprintln!("\r[{done:>3}/{total}] {file}: {outcome}");

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use edba_local::executor::{handler_fn, ExecutionStatus, TaskFailure};
-use edba_local::pipeline::{LocalPipeline, PipelineOptions, RunReport};
+use edba_local::pipeline::{LocalPipeline, PipelineOptions, Progress, RunReport, LOCAL_BUCKET};
 use sqlx::Row;
 
 fn repo() -> PathBuf {
@@ -39,16 +40,25 @@ fn cents(amount: &str) -> i64 {
 }
 
 fn expected_item_days(province: &str) -> ItemDay {
-    let mut out = ItemDay::new();
-    let dir = repo().join("sampledata");
-    let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    expected_item_days_in(&repo().join("sampledata"), province)
+}
+
+fn expected_item_days_in(dir: &Path, province: &str) -> ItemDay {
+    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     names.sort();
-    for name in names {
-        let name = name.to_string_lossy().into_owned();
-        if !(name.starts_with(&format!("{province}-")) && name.ends_with(".tdf")) {
-            continue;
-        }
-        let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+    let files: Vec<PathBuf> = names
+        .into_iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&format!("{province}-")) && name.ends_with(".tdf"))
+        .map(|name| dir.join(name))
+        .collect();
+    expected_item_days_of(&files)
+}
+
+fn expected_item_days_of(files: &[PathBuf]) -> ItemDay {
+    let mut out = ItemDay::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).unwrap();
         for line in text.lines() {
             if line.is_empty() || line.starts_with('-') {
                 continue;
@@ -173,6 +183,112 @@ async fn sampledata_runs_end_to_end_and_a_second_run_changes_nothing() {
     assert_eq!(warehouse(home.path()).await, (items, days, names));
     let j101 = again.waiting.iter().find(|w| w.job_id == "J101").unwrap();
     assert!(j101.reason.starts_with("0 of 13 IL-* files fresh since"), "{}", j101.reason);
+}
+
+/// `sampledata/` copied to `dir` with every amount of every IL file doubled.
+fn sampledata_with_il_amounts_doubled(dir: &Path) {
+    for entry in std::fs::read_dir(repo().join("sampledata")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let bytes = if name.starts_with("IL-") {
+            let text = String::from_utf8(bytes).unwrap();
+            let lines: Vec<String> = text
+                .split_inclusive('\n')
+                .map(|line| {
+                    let mut f: Vec<String> = line.split('\t').map(str::to_owned).collect();
+                    match f.get(1).and_then(|a| a.parse::<f64>().ok()) {
+                        Some(amount) if f.len() >= 5 => {
+                            f[1] = format!("{:.2}", amount * 2.0);
+                            f.join("\t")
+                        }
+                        _ => line.to_owned(),
+                    }
+                })
+                .collect();
+            lines.concat().into_bytes()
+        } else {
+            bytes
+        };
+        std::fs::write(dir.join(&name), bytes).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changed_files_arrive_as_new_versions_and_the_job_aggregates_them() {
+    let home = tempfile::tempdir().unwrap();
+    let first = run_sampledata(home.path()).await;
+    assert!(first.ok, "{first}");
+
+    let changed = tempfile::tempdir().unwrap();
+    sampledata_with_il_amounts_doubled(changed.path());
+    let pipeline = LocalPipeline::open(options(home.path())).await.expect("pipeline opens");
+    let uploaded = Mutex::new(None);
+    let report = pipeline
+        .run_dir(changed.path(), &|p| {
+            if let Progress::Uploaded { files, unchanged } = p {
+                *uploaded.lock().unwrap() = Some((files, unchanged));
+            }
+        })
+        .await
+        .expect("run completes");
+    let versions = pipeline.s3_client().list_object_versions().bucket(LOCAL_BUCKET).prefix("incoming/").send().await;
+    assert!(report.ok, "{report}");
+    assert_eq!(report.fired.iter().map(|f| f.job_id.as_str()).collect::<Vec<_>>(), ["J101"], "{report}");
+    assert!(report.runs.iter().all(|r| r.status == "COMPLETED"), "{report}");
+    let run = edba_tasks::record::impacted(pipeline.store(), &report.fired[0].run_id).await.unwrap();
+    pipeline.close().await;
+
+    // The 14 IL files with sales lines changed (IL-199 is empty); the 10
+    // other files are as they were and are not sent again.
+    assert_eq!(*uploaded.lock().unwrap(), Some((14, 10)));
+    let mut newest: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for v in versions.unwrap().versions() {
+        let entry = newest.entry(format!("s3://{LOCAL_BUCKET}/{}", v.key().unwrap())).or_default();
+        entry.0 += 1;
+        if v.is_latest() == Some(true) {
+            entry.1 = v.version_id().unwrap().to_owned();
+        }
+    }
+    assert_eq!(newest["s3://edba-local/incoming/IL-101.tdf"].0, 2, "{newest:?}");
+    assert_eq!(newest["s3://edba-local/incoming/IL-199.tdf"].0, 1);
+    assert_eq!(newest["s3://edba-local/incoming/CA-201.tdf"].0, 1);
+
+    // J101 fired again as soon as 13 new IL versions were fresh: the run
+    // read new versions only (a 14th may have come in before the claim or
+    // stays fresh for the next run).
+    let il_in_run: Vec<&str> = run
+        .files
+        .iter()
+        .filter(|f| f.file_url.contains("/incoming/IL-"))
+        .map(|f| {
+            assert_eq!(
+                f.version_id.as_deref(),
+                Some(newest[&f.file_url].1.as_str()),
+                "{} read its new version",
+                f.file_url
+            );
+            f.file_url.rsplit('/').next().unwrap()
+        })
+        .collect();
+    assert!((13..=14).contains(&il_in_run.len()), "{il_in_run:?}");
+    if il_in_run.len() == 13 {
+        let j101 = report.waiting.iter().find(|w| w.job_id == "J101").expect("J101 waits for one more file");
+        assert!(j101.reason.starts_with("1 of 13 IL-* files fresh since"), "{}", j101.reason);
+    }
+
+    // The warehouse holds, per store, exactly the version the run read:
+    // doubled amounts for the files in the run, the first run's for the rest.
+    let files: Vec<PathBuf> = (101..=114)
+        .map(|n| format!("IL-{n}.tdf"))
+        .map(|name| match il_in_run.contains(&name.as_str()) {
+            true => changed.path().join(&name),
+            false => repo().join("sampledata").join(&name),
+        })
+        .collect();
+    let (items, _, _) = warehouse(home.path()).await;
+    assert_eq!(items, expected_item_days_of(&files));
+    assert_ne!(items, expected_item_days("IL"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -115,11 +115,29 @@ fn database_url(url: Option<&str>, home: &Path, file: &str) -> String {
 /// Something the pipeline did, for a progress display.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
-    JobsApplied { source: String, summary: String },
-    Uploaded { files: usize },
-    FileIngested { done: usize, total: usize, file: String, outcome: String },
-    AggregateStarted { trigger: String },
-    AggregateFinished { name: String, status: String, detail: String },
+    JobsApplied {
+        source: String,
+        summary: String,
+    },
+    /// `files` were sent to `incoming/`; `unchanged` already were there as they are.
+    Uploaded {
+        files: usize,
+        unchanged: usize,
+    },
+    FileIngested {
+        done: usize,
+        total: usize,
+        file: String,
+        outcome: String,
+    },
+    AggregateStarted {
+        trigger: String,
+    },
+    AggregateFinished {
+        name: String,
+        status: String,
+        detail: String,
+    },
 }
 
 /// The local pipeline: the embedded S3 server, the state store, the
@@ -259,13 +277,28 @@ impl LocalPipeline {
     /// Uploads a local file to `incoming/<name>` and returns the EventBridge
     /// "Object Created" event S3 would send for it.
     pub async fn upload(&self, path: &Path) -> Result<IngestInput, PipelineError> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| setup("not a file", path.display()))?;
-        let bytes = std::fs::read(path).map_err(io_error(path))?;
+        let (key, bytes) = read_incoming(path)?;
+        self.upload_bytes(path, key, bytes).await
+    }
+
+    /// Like [`LocalPipeline::upload`], unless `incoming/<name>` already holds
+    /// the same bytes (as `aws s3 sync` decides): the bucket is versioned,
+    /// so an identical upload would be a new version of unchanged data, and
+    /// running a folder again would feed it through the pipeline again.
+    pub async fn upload_if_changed(&self, path: &Path) -> Result<Upload, PipelineError> {
+        let (key, bytes) = read_incoming(path)?;
+        let current = self.s3_client.head_object().bucket(LOCAL_BUCKET).key(&key).send().await;
+        let local_etag = md5_hex(&bytes);
+        // A multipart ETag (`<md5>-<parts>`) never equals a plain MD5: such a
+        // file is sent again, which is always safe.
+        if current.ok().and_then(|head| head.e_tag().map(|t| t.trim_matches('"') == local_etag)) == Some(true) {
+            return Ok(Upload::Unchanged { key });
+        }
+        Ok(Upload::Sent(self.upload_bytes(path, key, bytes).await?))
+    }
+
+    async fn upload_bytes(&self, path: &Path, key: String, bytes: Vec<u8>) -> Result<IngestInput, PipelineError> {
         let size = bytes.len() as u64;
-        let key = format!("incoming/{name}");
         let put = self.put(&key, bytes, &path.display().to_string()).await?;
         let etag = put.e_tag().map(|t| t.trim_matches('"').to_owned());
         Ok(object_created_event(LOCAL_BUCKET, &key, size, etag, put.version_id().map(str::to_owned)))
@@ -285,4 +318,29 @@ impl LocalPipeline {
         self.executor_slot.lock().expect("not poisoned").take();
         self.s3.shutdown().await;
     }
+}
+
+/// What [`LocalPipeline::upload_if_changed`] did with a file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Upload {
+    /// Sent as a new version; the event S3 would send for it.
+    Sent(IngestInput),
+    /// `key` already holds the file's bytes: nothing was sent.
+    Unchanged { key: String },
+}
+
+/// The `incoming/` key of a local file and its bytes.
+fn read_incoming(path: &Path) -> Result<(String, Vec<u8>), PipelineError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| setup("not a file", path.display()))?;
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    Ok((format!("incoming/{name}"), bytes))
+}
+
+/// The ETag S3 gives a single-part upload of `bytes`.
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -6,7 +6,7 @@ use edba_payloads::IngestOutput;
 use serde_json::json;
 
 use super::bind::publish_executions;
-use super::{setup, LocalPipeline, PipelineError, Progress, RunReport, LOCAL_BUCKET};
+use super::{setup, LocalPipeline, PipelineError, Progress, RunReport, Upload, LOCAL_BUCKET};
 use crate::executor::{ExecutionResult, ExecutionStatus};
 
 /// The file of a run's folder that holds its jobs, not data.
@@ -33,10 +33,19 @@ impl LocalPipeline {
         });
 
         let mut events = Vec::with_capacity(files.len());
+        let mut urls = Vec::with_capacity(files.len());
         for path in &files {
-            events.push(self.upload(path).await?);
+            let key = match self.upload_if_changed(path).await? {
+                Upload::Sent(event) => {
+                    let key = event.detail.object.key.clone();
+                    events.push(event);
+                    key
+                }
+                Upload::Unchanged { key } => key,
+            };
+            urls.push(format!("s3://{LOCAL_BUCKET}/{key}"));
         }
-        progress(Progress::Uploaded { files: events.len() });
+        progress(Progress::Uploaded { files: events.len(), unchanged: files.len() - events.len() });
 
         let total = events.len();
         let mut results: Vec<ExecutionResult> = Vec::new();
@@ -69,7 +78,6 @@ impl LocalPipeline {
         self.wait_for_the_rest(&mut results, |_| {}).await;
         publish_executions(&self.executor, &self.apis).await;
 
-        let urls: Vec<String> = events.iter().map(|e| format!("s3://{LOCAL_BUCKET}/{}", e.detail.object.key)).collect();
         self.report(&urls, &results).await
     }
 
