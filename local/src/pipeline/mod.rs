@@ -294,7 +294,7 @@ impl LocalPipeline {
         if current.ok().and_then(|head| head.e_tag().map(|t| t.trim_matches('"') == local_etag)) == Some(true) {
             return Ok(Upload::Unchanged { key });
         }
-        Ok(Upload::Sent(self.upload_bytes(path, key, bytes).await?))
+        Ok(Upload::Sent(Box::new(self.upload_bytes(path, key, bytes).await?)))
     }
 
     async fn upload_bytes(&self, path: &Path, key: String, bytes: Vec<u8>) -> Result<IngestInput, PipelineError> {
@@ -324,7 +324,7 @@ impl LocalPipeline {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Upload {
     /// Sent as a new version; the event S3 would send for it.
-    Sent(IngestInput),
+    Sent(Box<IngestInput>),
     /// `key` already holds the file's bytes: nothing was sent.
     Unchanged { key: String },
 }

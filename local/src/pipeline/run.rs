@@ -38,7 +38,7 @@ impl LocalPipeline {
             let key = match self.upload_if_changed(path).await? {
                 Upload::Sent(event) => {
                     let key = event.detail.object.key.clone();
-                    events.push(event);
+                    events.push(*event);
                     key
                 }
                 Upload::Unchanged { key } => key,
