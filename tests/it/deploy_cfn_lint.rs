@@ -2,7 +2,7 @@
 //! deployment template, and rejects broken copies of it, so a pass means
 //! something.
 
-mod deploy_support;
+use crate::deploy_support;
 
 use deploy_support::*;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! Overlapping evaluations on real MariaDB: each ready job is claimed by
 //! exactly one of them; the others report it RUNNING or claimed elsewhere.
 
-mod evaluate_support;
+use crate::evaluate_support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

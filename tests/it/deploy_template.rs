@@ -1,7 +1,7 @@
 //! The deployment template (`scripts/template.yaml`): what it wires together and
 //! what each identity may do.
 
-mod deploy_support;
+use crate::deploy_support;
 
 use deploy_support::*;
 use edba_statemachines::resources;

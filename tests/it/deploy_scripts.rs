@@ -3,7 +3,7 @@
 //! answers the one call each script makes and records every call. The
 //! migrations run for real on MariaDB.
 
-mod deploy_support;
+use crate::deploy_support;
 
 use deploy_support::repo;
 use std::os::unix::fs::PermissionsExt;

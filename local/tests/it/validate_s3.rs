@@ -9,8 +9,8 @@ use edba_tasks::s3::MIN_PART_SIZE;
 use edba_tasks::validate::{validate_object, ValidateOptions};
 use pretty_assertions::assert_eq;
 
-const EVENT: &str = include_str!("../../tests/fixtures/s3-object-created.json");
-const SAMPLE: &[u8] = include_bytes!("../../tests/fixtures/IL-101.tdf");
+const EVENT: &str = include_str!("../../../tests/fixtures/s3-object-created.json");
+const SAMPLE: &[u8] = include_bytes!("../../../tests/fixtures/IL-101.tdf");
 
 struct Bucket {
     _dir: tempfile::TempDir,

@@ -3,7 +3,7 @@
 //! with the embedded S3 server for manifests. EMR is mocked at the SDK
 //! boundary with one idle cluster, so a job waits only for its criteria.
 
-mod evaluate_support;
+use crate::evaluate_support;
 
 use aws_sdk_emr::types::ClusterState;
 use evaluate_support::*;

@@ -17,9 +17,9 @@ use edba_payloads::resource::{self, TaskResource};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
-const INGEST: &str = include_str!("../../statemachines/ingest.asl.json");
-const AGGREGATE: &str = include_str!("../../statemachines/aggregate.asl.json");
-const EVENT: &str = include_str!("../../tests/fixtures/s3-object-created.json");
+const INGEST: &str = include_str!("../../../statemachines/ingest.asl.json");
+const AGGREGATE: &str = include_str!("../../../statemachines/aggregate.asl.json");
+const EVENT: &str = include_str!("../../../tests/fixtures/s3-object-created.json");
 const ADD_STEP: &str = "arn:aws:states:::elasticmapreduce:addStep.sync";
 
 fn executor() -> Executor {

@@ -1,7 +1,7 @@
 //! The evaluate task's AWS side, mocked at the SDK boundary: EMR cluster
 //! choice and Step Functions reconciliation, on SQLite and the embedded S3.
 
-mod evaluate_support;
+use crate::evaluate_support;
 
 use aws_sdk_emr::error::ErrorMetadata;
 use aws_sdk_emr::operation::list_clusters::ListClustersError;

@@ -1,0 +1,10 @@
+//! edba-tasks' integration tests, in one test binary (one link instead of seven);
+//! run one subject with `cargo test -p edba-tasks --test it <module>::`.
+
+mod dataset_convert;
+mod dataset_props;
+mod jobs_apply;
+mod load_local;
+mod load_redshift;
+mod record_outcomes;
+mod store_track;

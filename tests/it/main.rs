@@ -1,0 +1,9 @@
+//! The edba CLI's cross-crate tests, in one test binary (one link instead of four);
+//! run one subject with `cargo test -p edba --test it <module>::`.
+
+mod deploy_support;
+
+mod deploy_cfn_lint;
+mod deploy_scripts;
+mod deploy_template;
+mod pipeline_local;
