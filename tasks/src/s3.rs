@@ -129,17 +129,6 @@ pub async fn open_object(s3: &Client, bucket: &str, key: &str, pin: ReadPin<'_>)
     }
 }
 
-/// Deletes an object; a missing object is fine.
-pub async fn delete_object(s3: &Client, bucket: &str, key: &str) -> Result<(), TaskError> {
-    s3.delete_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| sdk_failure("DeleteObject", &s3_url(bucket, key), e))
-}
-
 /// What [`ObjectWriter::finish`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrittenObject {

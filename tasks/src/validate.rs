@@ -1,19 +1,29 @@
-//! The validate task over S3: one raw object in `incoming/` becomes a clean CSV
-//! in `validated/` and, when lines were rejected, a CSV of them in `rejected/`.
+//! The validate task over S3: one version of a raw object in `incoming/`
+//! becomes a clean CSV in `validated/` and, when lines were rejected, a CSV of
+//! them in `rejected/`.
 //!
-//! What is written, by verdict (`<stem>` is the file name without `.tdf`):
+//! The derived objects are addressed by the raw version they come from:
+//! `validated/<stem>/<version>.csv` and `rejected/<stem>/<version>.rejects.csv`
+//! (`<stem>` is the file name without `.tdf`; `<version>` is the S3 version
+//! id, or `<etag>-<sequencer>` on an unversioned bucket). So a version's
+//! outputs are written by that version's events only, never overwritten or
+//! deleted by another version's: a run that claimed version 1 reads version 1's
+//! rows even when version 2 arrives (or turns out INVALID) before its step
+//! starts, and two versions validated at once never mix. Old versions' outputs
+//! are left to the bucket's lifecycle, never removed by a task.
 //!
-//! | verdict                      | `validated/<stem>.csv` | `rejected/<stem>.rejects.csv` |
-//! |------------------------------|------------------------|-------------------------------|
-//! | VALIDATED                    | written                | deleted if left by an earlier version |
-//! | VALIDATED_WITH_REJECTS       | written                | written                       |
-//! | INVALID (content)            | not written; deleted if left by an earlier version | written when lines were rejected, so the reasons per line can be read |
-//! | INVALID (unknown dataset)    | untouched              | untouched                     |
-//! | INVALID (object gone)        | untouched              | untouched                     |
+//! What is written, by verdict:
 //!
-//! So after an event has been validated, the two derived objects describe that
-//! version of the file and no other. An INVALID file's valid rows are in neither
-//! output: the raw object, which edba never modifies or deletes, keeps them.
+//! | verdict                      | validated object | rejected object |
+//! |------------------------------|------------------|-----------------|
+//! | VALIDATED                    | written          | not written     |
+//! | VALIDATED_WITH_REJECTS       | written          | written         |
+//! | INVALID (content)            | not written      | written when lines were rejected, so the reasons per line can be read |
+//! | INVALID (unknown dataset)    | not written      | not written     |
+//! | INVALID (object gone)        | not written      | not written     |
+//!
+//! An INVALID file's valid rows are in neither output: the raw object, which
+//! edba never modifies or deletes, keeps them.
 //!
 //! The raw object is read pinned to the event (its version id, else its ETag
 //! with `If-Match`), so a stale or duplicate event can never validate content
@@ -55,14 +65,45 @@ impl Default for ValidateOptions {
     }
 }
 
-/// `validated/<stem>.csv`.
-pub fn validated_key(stem: &str) -> String {
-    format!("{VALIDATED_PREFIX}{stem}.csv")
+/// `validated/<stem>/<version>.csv`: the clean rows of one raw version.
+pub fn validated_key(stem: &str, version: &SourceVersion) -> String {
+    format!("{VALIDATED_PREFIX}{stem}/{}.csv", version.token())
 }
 
-/// `rejected/<stem>.rejects.csv`.
-pub fn rejected_key(stem: &str) -> String {
-    format!("{REJECTED_PREFIX}{stem}.rejects.csv")
+/// `rejected/<stem>/<version>.rejects.csv`: the rejected lines of one raw version.
+pub fn rejected_key(stem: &str, version: &SourceVersion) -> String {
+    format!("{REJECTED_PREFIX}{stem}/{}.rejects.csv", version.token())
+}
+
+/// Which version of a raw object derived objects come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceVersion<'a> {
+    /// The S3 version id (a versioned bucket, as deployed).
+    Version(&'a str),
+    /// The ETag and the event's sequencer, on a bucket without versioning:
+    /// together they tell one upload of a key from another.
+    Unversioned { etag: &'a str, sequencer: &'a str },
+}
+
+impl SourceVersion<'_> {
+    /// The version as one path segment of an object key: characters outside
+    /// `A-Z a-z 0-9 . _ -` are percent-encoded, so distinct versions never
+    /// share a key.
+    pub fn token(&self) -> String {
+        let raw = match self {
+            SourceVersion::Version(id) => (*id).to_owned(),
+            SourceVersion::Unversioned { etag, sequencer } => format!("{etag}-{sequencer}"),
+        };
+        let mut token = String::with_capacity(raw.len());
+        for b in raw.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+                token.push(char::from(b));
+            } else {
+                token.push_str(&format!("%{b:02X}"));
+            }
+        }
+        token
+    }
 }
 
 /// The object key an event names, decoded ([`decode_event_key`]); a key that
@@ -126,8 +167,15 @@ pub async fn validate_object(
         output.version_id = body.version_id.clone();
     }
 
-    let validated = validated_key(&matched.stem);
-    let rejected = rejected_key(&matched.stem);
+    let source = match (output.version_id.as_deref(), output.etag.as_deref()) {
+        (Some(id), _) => SourceVersion::Version(id),
+        (None, Some(etag)) => SourceVersion::Unversioned { etag, sequencer: &output.sequencer },
+        (None, None) => {
+            return Err(TaskError::Transient(format!("S3 answered no version id and no ETag for {key}")));
+        }
+    };
+    let validated = validated_key(&matched.stem, &source);
+    let rejected = rejected_key(&matched.stem, &source);
     let with_lineage = |writer: ObjectWriter| lineage(writer, &key, &output);
     let mut valid = with_lineage(ObjectWriter::new(s3, &input.bucket, &validated, opts.part_size));
     let mut rejects = with_lineage(ObjectWriter::new(s3, &input.bucket, &rejected, opts.part_size));
@@ -145,19 +193,19 @@ pub async fn validate_object(
     output.reason = report.reason.clone();
     output.counts = report.counts;
 
+    // Only this version's keys are ever written; a redelivered event of
+    // the same version writes the same bytes again.
     if report.counts.rows_rejected > 0 {
         rejects.finish().await?;
         output.rejected_key = Some(rejected);
     } else {
         rejects.abort().await;
-        s3::delete_object(s3, &input.bucket, &rejected).await?;
     }
     if report.status.is_usable() {
         valid.finish().await?;
         output.validated_key = Some(validated);
     } else {
         valid.abort().await;
-        s3::delete_object(s3, &input.bucket, &validated).await?;
     }
     Ok(finished(output))
 }
@@ -227,8 +275,14 @@ mod tests {
 
     #[test]
     fn derived_keys_follow_the_bucket_layout() {
-        assert_eq!(validated_key("IL-101"), "validated/IL-101.csv");
-        assert_eq!(rejected_key("IL-101"), "rejected/IL-101.rejects.csv");
+        let v = SourceVersion::Version("3HL4kqtJvjVBH40Nrjfkd");
+        assert_eq!(validated_key("IL-101", &v), "validated/IL-101/3HL4kqtJvjVBH40Nrjfkd.csv");
+        assert_eq!(rejected_key("IL-101", &v), "rejected/IL-101/3HL4kqtJvjVBH40Nrjfkd.rejects.csv");
+        let unversioned = SourceVersion::Unversioned { etag: "5ef70abf", sequencer: "00663245A6" };
+        assert_eq!(validated_key("IL-101", &unversioned), "validated/IL-101/5ef70abf-00663245A6.csv");
+        // Distinct versions never share a key, whatever characters they hold.
+        assert_eq!(SourceVersion::Version("a/b c%").token(), "a%2Fb%20c%25");
+        assert_ne!(SourceVersion::Version("a/b").token(), SourceVersion::Version("a%2Fb").token());
     }
 
     #[test]

@@ -298,7 +298,8 @@ fn s3_access(t: &Value, role: &str) -> BTreeMap<String, BTreeSet<String>> {
 fn each_function_reaches_only_its_own_s3_prefixes() {
     let t = template();
     let access = |f: &str| s3_access(&t, &role_of(&t, f));
-    let write = set(&["s3:PutObject".to_owned(), "s3:DeleteObject".into(), "s3:AbortMultipartUpload".into()]);
+    // Validate writes only its own version's derived objects and deletes none.
+    let write = set(&["s3:PutObject".to_owned(), "s3:AbortMultipartUpload".into()]);
     let expected_validate = BTreeMap::from([
         ("incoming/*".to_owned(), set(&["s3:GetObject".to_owned(), "s3:GetObjectVersion".into()])),
         ("validated/*".to_owned(), write.clone()),

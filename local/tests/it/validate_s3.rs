@@ -93,6 +93,17 @@ impl Bucket {
     }
 }
 
+/// `validated/<stem>/<version>.csv`: where validate put the clean rows of the
+/// version it read (the embedded bucket is versioned, like the deployed one).
+fn validated_of(stem: &str, out: &ValidateOutput) -> String {
+    format!("validated/{stem}/{}.csv", out.version_id.as_deref().expect("a versioned read"))
+}
+
+/// `rejected/<stem>/<version>.rejects.csv`, likewise.
+fn rejected_of(stem: &str, out: &ValidateOutput) -> String {
+    format!("rejected/{stem}/{}.rejects.csv", out.version_id.as_deref().expect("a versioned read"))
+}
+
 /// What the library's local converter makes of `bytes`: (validated, rejects).
 fn converted(dataset: Dataset, bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let (mut valid, mut rejects) = (Vec::new(), Vec::new());
@@ -140,8 +151,9 @@ async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
     assert!(out.reason.is_some());
     // 8 lines: header and ---- trailer skipped, bad amount and 30 February rejected.
     assert_eq!(out.counts, RowCounts { rows_valid: 4, rows_rejected: 2, lines_skipped: 2 });
-    assert_eq!(out.validated_key.as_deref(), Some("validated/IL-101.csv"));
-    assert_eq!(out.rejected_key.as_deref(), Some("rejected/IL-101.rejects.csv"));
+    // Derived objects are addressed by the raw version they come from.
+    assert_eq!(out.validated_key, Some(format!("validated/IL-101/{version}.csv")));
+    assert_eq!(out.rejected_key, Some(format!("rejected/IL-101/{version}.rejects.csv")));
     assert!(
         time::OffsetDateTime::parse(&out.validated_at, &time::format_description::well_known::Rfc3339).is_ok()
             && out.validated_at.ends_with('Z')
@@ -150,7 +162,7 @@ async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
         out.validated_at
     );
 
-    let validated = bucket.get("validated/IL-101.csv").await.expect("validated object");
+    let validated = bucket.get(&validated_of("IL-101", &out)).await.expect("validated object");
     assert_eq!(
         text(&validated),
         "store_id,amount,trans_type,item_id,trans_date\n\
@@ -159,7 +171,7 @@ async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
          IL-101,0.50,6,ITEM-1,2024-05-01\n\
          IL-101,7.10,4,ITEM-4,2024-05-02\n"
     );
-    let rejects = text(&bucket.get("rejected/IL-101.rejects.csv").await.expect("rejects object"));
+    let rejects = text(&bucket.get(&rejected_of("IL-101", &out)).await.expect("rejects object"));
     let rows: Vec<&str> = rejects.lines().collect();
     assert_eq!(rows.len(), 3, "{rejects}");
     assert_eq!(rows[0], "line,column,reason,raw_line");
@@ -171,7 +183,10 @@ async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
     // The raw object is untouched, and nothing else was written.
     assert_eq!(bucket.get("incoming/IL-101.tdf").await.as_deref(), Some(SAMPLE));
     assert_eq!(bucket.etag("incoming/IL-101.tdf").await, raw_etag);
-    assert_eq!(bucket.keys().await, ["incoming/IL-101.tdf", "rejected/IL-101.rejects.csv", "validated/IL-101.csv"]);
+    assert_eq!(
+        bucket.keys().await,
+        ["incoming/IL-101.tdf".to_owned(), rejected_of("IL-101", &out), validated_of("IL-101", &out)]
+    );
 
     // The output is what the track task reads.
     let json = serde_json::to_value(&out).unwrap();
@@ -211,31 +226,36 @@ async fn an_event_key_with_an_encoded_space_is_decoded() {
     let etag = bucket.put("incoming/CA-204.tdf", SAMPLE).await;
     let out = bucket.validate(&bucket.input("incoming%2FCA-204.tdf", Some(etag)), &ValidateOptions::default()).await;
     assert_eq!((out.key.as_str(), out.status), ("incoming/CA-204.tdf", FileStatus::ValidatedWithRejects));
-    assert!(bucket.get("validated/CA-204.csv").await.is_some());
+    assert!(bucket.get(&validated_of("CA-204", &out)).await.is_some());
 }
 
 #[tokio::test]
-async fn an_invalid_file_keeps_its_rejects_but_has_no_validated_object() {
+async fn an_invalid_version_keeps_its_rejects_has_no_validated_object_and_leaves_other_versions_alone() {
     let bucket = Bucket::new("edba-invalid").await;
     // An earlier, good version of the file left a validated object.
-    let etag = bucket.put("incoming/ON-7.tdf", "ON-7\t1.00\t4\tA\t2024-05-01\n").await;
-    let out = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &ValidateOptions::default()).await;
-    assert_eq!(out.status, FileStatus::Validated);
-    assert_eq!(out.rejected_key, None);
-    assert!(bucket.get("validated/ON-7.csv").await.is_some());
+    let good = "ON-7\t1.00\t4\tA\t2024-05-01\n";
+    let etag = bucket.put("incoming/ON-7.tdf", good).await;
+    let first = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &ValidateOptions::default()).await;
+    assert_eq!(first.status, FileStatus::Validated);
+    assert_eq!(first.rejected_key, None);
+    let first_validated = bucket.get(&validated_of("ON-7", &first)).await.expect("the first version's rows");
 
     // The new version: one good row, three bad ones; over the 50 % reject share.
     let bad = "ON-7\t1.00\t4\tA\t2024-05-01\nON-7\tx\t4\tA\t2024-05-01\nON-7\t1\t4\tA\t2024-13-01\nON-7\t1\t4\t\t2024-05-01\n";
     let etag = bucket.put("incoming/ON-7.tdf", bad).await;
     let out = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &ValidateOptions::default()).await;
     assert_eq!(out.status, FileStatus::Invalid);
+    assert_ne!(out.version_id, first.version_id);
     assert_eq!(out.counts, RowCounts { rows_valid: 1, rows_rejected: 3, lines_skipped: 0 });
     assert!(out.reason.is_some());
     assert_eq!(out.validated_key, None);
-    assert_eq!(out.rejected_key.as_deref(), Some("rejected/ON-7.rejects.csv"));
-    assert_eq!(bucket.get("validated/ON-7.csv").await, None, "no validated object for an INVALID file");
-    let rejects = bucket.get("rejected/ON-7.rejects.csv").await.unwrap();
+    assert_eq!(out.rejected_key, Some(rejected_of("ON-7", &out)));
+    assert_eq!(bucket.get(&validated_of("ON-7", &out)).await, None, "no validated object for an INVALID version");
+    let rejects = bucket.get(&rejected_of("ON-7", &out)).await.unwrap();
     assert_eq!(rejects, converted(Dataset::Sales, bad.as_bytes()).1);
+    // The earlier version's rows stay exactly as they were: a run that
+    // claimed that version still reads them.
+    assert_eq!(bucket.get(&validated_of("ON-7", &first)).await, Some(first_validated.clone()));
 
     // A lenient threshold makes the same content usable.
     let etag = bucket.etag("incoming/ON-7.tdf").await;
@@ -245,14 +265,37 @@ async fn an_invalid_file_keeps_its_rejects_but_has_no_validated_object() {
     };
     let out = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &lenient).await;
     assert_eq!(out.status, FileStatus::ValidatedWithRejects);
-    assert!(bucket.get("validated/ON-7.csv").await.is_some());
+    assert!(bucket.get(&validated_of("ON-7", &out)).await.is_some());
 
-    // A clean version again: the stale rejects object goes away.
+    // A clean version again: it has no rejects object; the bad version keeps its own.
     let etag = bucket.put("incoming/ON-7.tdf", "ON-7\t2.00\t4\tA\t2024-05-02\n").await;
-    let out = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &ValidateOptions::default()).await;
-    assert_eq!((out.status, out.rejected_key), (FileStatus::Validated, None));
-    assert_eq!(bucket.get("rejected/ON-7.rejects.csv").await, None);
+    let clean = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &ValidateOptions::default()).await;
+    assert_eq!((clean.status, clean.rejected_key.clone()), (FileStatus::Validated, None));
+    assert_eq!(bucket.get(&rejected_of("ON-7", &clean)).await, None);
+    assert_eq!(bucket.get(&rejected_of("ON-7", &out)).await, Some(rejects));
     assert_eq!(bucket.get("incoming/ON-7.tdf").await.unwrap(), b"ON-7\t2.00\t4\tA\t2024-05-02\n");
+    assert_eq!(bucket.get(&validated_of("ON-7", &first)).await, Some(first_validated));
+}
+
+#[tokio::test]
+async fn a_late_event_for_an_older_version_writes_only_that_version() {
+    let bucket = Bucket::new("edba-stale").await;
+    let (etag1, v1) = bucket.put_version("incoming/IL-5.tdf", "IL-5\t1.00\t4\tA\t2024-05-01\n").await;
+    let (etag2, v2) = bucket.put_version("incoming/IL-5.tdf", "IL-5\t2.00\t4\tA\t2024-05-01\n").await;
+    let event = |etag: &str, version: &str| {
+        let mut input = bucket.input("incoming/IL-5.tdf", Some(etag.to_owned()));
+        input.object.version_id = Some(version.to_owned());
+        input
+    };
+    // S3 delivers the two events in the wrong order.
+    let newer = bucket.validate(&event(&etag2, &v2), &ValidateOptions::default()).await;
+    let older = bucket.validate(&event(&etag1, &v1), &ValidateOptions::default()).await;
+    assert_eq!(newer.validated_key, Some(format!("validated/IL-5/{v2}.csv")));
+    assert_eq!(older.validated_key, Some(format!("validated/IL-5/{v1}.csv")));
+    let newer_rows = text(&bucket.get(&validated_of("IL-5", &newer)).await.unwrap());
+    let older_rows = text(&bucket.get(&validated_of("IL-5", &older)).await.unwrap());
+    assert!(newer_rows.contains("IL-5,2.00,4,A,2024-05-01"), "{newer_rows}");
+    assert!(older_rows.contains("IL-5,1.00,4,A,2024-05-01"), "{older_rows}");
 }
 
 #[tokio::test]
@@ -270,7 +313,10 @@ async fn empty_and_binary_files_are_invalid() {
     assert_eq!(out.status, FileStatus::Invalid);
     assert!(out.reason.as_deref().unwrap().contains("binary"), "{:?}", out.reason);
     assert_eq!(out.validated_key, None);
-    assert_eq!(bucket.keys().await, ["incoming/IL-1.tdf", "incoming/IL-2.tdf", "rejected/IL-2.rejects.csv"]);
+    assert_eq!(
+        bucket.keys().await,
+        ["incoming/IL-1.tdf".to_owned(), "incoming/IL-2.tdf".to_owned(), rejected_of("IL-2", &out)]
+    );
 }
 
 #[tokio::test]
@@ -301,32 +347,34 @@ async fn a_file_larger_than_a_part_is_written_by_multipart_upload_identically() 
     assert_eq!(out.status, FileStatus::ValidatedWithRejects);
     assert_eq!(out.counts.rows_rejected, i / 100_000);
     assert_eq!(out.counts.rows_valid, i);
-    let multipart_etag = bucket.etag("validated/QC-9.csv").await;
-    let multipart = bucket.get("validated/QC-9.csv").await.unwrap();
+    let multipart_etag = bucket.etag(&validated_of("QC-9", &out)).await;
+    let multipart = bucket.get(&validated_of("QC-9", &out)).await.unwrap();
     assert!(multipart.len() > 2 * MIN_PART_SIZE, "{} bytes", multipart.len());
     assert!(multipart_etag.ends_with("-3"), "three parts, got ETag {multipart_etag}");
 
     let one_part = ValidateOptions { part_size: 64 * 1024 * 1024, ..ValidateOptions::default() };
     let out = bucket.validate(&input, &one_part).await;
     assert_eq!(out.counts.rows_valid, i);
-    let single_etag = bucket.etag("validated/QC-9.csv").await;
+    let single_etag = bucket.etag(&validated_of("QC-9", &out)).await;
     assert!(!single_etag.contains('-'), "a single PutObject, got ETag {single_etag}");
-    let single = bucket.get("validated/QC-9.csv").await.unwrap();
+    let single = bucket.get(&validated_of("QC-9", &out)).await.unwrap();
     assert!(multipart == single, "multipart and single-put outputs differ");
     assert!(multipart == converted(Dataset::Sales, big.as_bytes()).0, "output differs from the local converter");
 
     assert_eq!(bucket.pending_upload_files(), 0, "completed uploads leave no parts behind");
 
-    // The same parts, but the file turns out INVALID (no rejects tolerated):
-    // the upload is aborted and no validated object remains.
+    // The same parts, but the file (sent again as a new version) turns out
+    // INVALID (no rejects tolerated): the upload is aborted and that version
+    // has no validated object.
     let strict = ValidateOptions {
         convert: ConvertOptions { max_reject_share: 0.0, ..ConvertOptions::default() },
         part_size: MIN_PART_SIZE,
     };
-    let out = bucket.validate(&input, &strict).await;
-    assert_eq!((out.status, out.validated_key), (FileStatus::Invalid, None));
-    assert_eq!(bucket.get("validated/QC-9.csv").await, None);
-    assert!(bucket.get("rejected/QC-9.rejects.csv").await.is_some());
+    let etag = bucket.put("incoming/QC-9.tdf", big.clone()).await;
+    let out = bucket.validate(&bucket.input("incoming/QC-9.tdf", Some(etag)), &strict).await;
+    assert_eq!((out.status, out.validated_key.clone()), (FileStatus::Invalid, None));
+    assert_eq!(bucket.get(&validated_of("QC-9", &out)).await, None);
+    assert!(bucket.get(&rejected_of("QC-9", &out)).await.is_some());
     assert_eq!(bucket.pending_upload_files(), 0, "the aborted upload leaves no parts behind");
 }
 
