@@ -14,8 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-cargo build --quiet --release -p edba-tasks --example bench_evaluate
-out=$(target/release/examples/bench_evaluate)
+cargo build --quiet --profile fast-release -p edba-tasks --example bench_evaluate
+out=$(target/fast-release/examples/bench_evaluate)
 echo "$out"
 
 scale_ms=$(field scale_evaluate_ms "$out")

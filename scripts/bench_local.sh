@@ -31,7 +31,7 @@ JOB_ROWS=${BENCH_JOB_ROWS:-5000000}
 JOB_STORES=${BENCH_JOB_STORES:-50}
 JOB_ITEMS=${BENCH_JOB_ITEMS:-10000}
 DATA=target/bench-data/local
-PROFILE=${BENCH_PROFILE:-release}
+PROFILE=${BENCH_PROFILE:-fast-release}
 BIN=target/$PROFILE/examples/bench_local
 VENV=scripts/.venv-bench
 
@@ -39,10 +39,10 @@ rm -rf "$DATA"
 mkdir -p "$DATA"
 trap 'rm -rf "$DATA"' EXIT
 
-if [[ "$PROFILE" == release ]]; then
-    cargo build --quiet --release -p edba-local --example bench_local
-else
+if [[ "$PROFILE" == debug ]]; then
     cargo build --quiet -p edba-local --example bench_local
+else
+    cargo build --quiet --profile "$PROFILE" -p edba-local --example bench_local
 fi
 ensure_venv "$VENV" scripts/bench/requirements.txt
 

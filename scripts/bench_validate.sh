@@ -16,14 +16,14 @@ cd "$(dirname "$0")/.."
 BENCH_MB=${BENCH_MB:-300}
 RSS_MB=${RSS_MB:-1000}
 DATA=target/bench-data
-BIN=target/release/examples/bench_validate
+BIN=target/fast-release/examples/bench_validate
 mkdir -p "$DATA"
 trap 'rm -rf "$DATA"' EXIT
 
 PIN=()
 if command -v taskset >/dev/null; then PIN=(taskset -c 0); fi
 
-cargo build --quiet --release -p edba-tasks --example bench_validate
+cargo build --quiet --profile fast-release -p edba-tasks --example bench_validate
 
 
 echo "== throughput on a ${BENCH_MB} MB sales file (one core: ${PIN[*]:-not pinned})"

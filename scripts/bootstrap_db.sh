@@ -193,7 +193,7 @@ if [[ -n "$jobs" ]]; then
   if [[ -n "${EDBA:-}" ]]; then
     edba=("$EDBA")
   else
-    edba=(cargo run --quiet --release --manifest-path "$repo/Cargo.toml" --bin edba --)
+    edba=(cargo run --quiet --profile fast-release --manifest-path "$repo/Cargo.toml" --bin edba --)
   fi
   if $dry_run; then
     echo "$(show "${edba[@]}" jobs apply "$jobs" --state-store) 'mysql://{username}:{password}@$host:$port/$database'"

@@ -45,7 +45,7 @@ for b in "${binaries[@]}"; do bin_args+=(--bin "$b"); done
 
 cd "$repo"
 start=$(date +%s)
-cargo lambda build --profile dist "$arch" --package edba-tasks --output-format zip "${bin_args[@]}"
+cargo lambda build --release "$arch" --package edba-tasks --output-format zip "${bin_args[@]}"
 echo "built in $(( $(date +%s) - start )) s ($arch)"
 
 limit=$(( max_mb * 1000 * 1000 ))

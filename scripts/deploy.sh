@@ -124,7 +124,7 @@ if ! $skip_build; then
   bin_args=()
   for b in "${binaries[@]}"; do bin_args+=(--bin "$b"); done
   # Graviton (arm64); zig, from cargo-lambda's venv, is the cross linker.
-  run cargo lambda build --profile dist --arm64 --package edba-tasks "${bin_args[@]}"
+  run cargo lambda build --release --arm64 --package edba-tasks "${bin_args[@]}"
   # Packages each function from the template's Metadata (rust-cargolambda);
   # cargo reuses the build above.
   run sam build --beta-features \

@@ -9,7 +9,7 @@ invocation), plus its peak RSS (VmHWM) at that moment. The first response may
 be an error response (the events are minimal and AWS is out of reach); the
 time to it is what a cold invocation costs either way.
 
-  scripts/coldstart/coldstart.py [--bin-dir target/dist] [--runs 5]
+  scripts/coldstart/coldstart.py [--bin-dir target/release] [--runs 5]
                                  [--state-store-url mysql://root@127.0.0.1:3306/test]
 
 Standard library only. AWS SDK calls go to a closed loopback port with one
@@ -208,7 +208,7 @@ def cold_start(binary, name, spec, state_store_url):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bin-dir", default="target/dist")
+    ap.add_argument("--bin-dir", default="target/release")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--state-store-url", default="mysql://root@127.0.0.1:3306/test")
     ap.add_argument("--json", action="store_true", help="print one JSON object per function")

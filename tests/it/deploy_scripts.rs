@@ -88,8 +88,7 @@ fn deploy_dry_run_prints_the_build_and_deploy_commands_and_runs_nothing() {
         .lines()
         .find(|l| l.starts_with("cargo lambda build"))
         .unwrap_or_else(|| panic!("no cargo lambda build command in:\n{stdout}"));
-    // What ships is built with the small, optimised `dist` profile.
-    assert!(build.contains("--profile dist") && build.contains("--arm64"), "{build}");
+    assert!(build.contains("--release") && build.contains("--arm64"), "{build}");
     for b in BINARIES {
         assert!(build.contains(&format!("--bin {b}")), "{b} is not built: {build}");
     }

@@ -1,7 +1,7 @@
 //! How long the local SQL job takes on a 1,000,000-row sales file.
 //!
 //! A measurement, not a check of speed: run it with
-//! `cargo test -p edba-local --release --test it steprunner_bench -- --ignored --nocapture`.
+//! `cargo test -p edba-local --profile fast-release --test it steprunner_bench -- --ignored --nocapture`.
 
 use std::fmt::Write as _;
 use std::path::Path;
