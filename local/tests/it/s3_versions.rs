@@ -5,16 +5,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use edba_local::s3server::EmbeddedS3;
 
-const BUCKET: &str = "edba-test";
-const KEY: &str = "incoming/IL-101.tdf";
+use crate::s3server::{server, BUCKET};
 
-async fn server() -> (tempfile::TempDir, EmbeddedS3, aws_sdk_s3::Client) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = EmbeddedS3::start(dir.path()).unwrap();
-    server.create_bucket(BUCKET).await.unwrap();
-    let s3 = server.client().await;
-    (dir, server, s3)
-}
+const KEY: &str = "incoming/IL-101.tdf";
 
 async fn put(s3: &aws_sdk_s3::Client, key: &str, body: &'static [u8]) -> String {
     let out = s3.put_object().bucket(BUCKET).key(key).body(ByteStream::from_static(body)).send().await.unwrap();

@@ -4,10 +4,11 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use edba_local::s3server::{EmbeddedS3, ACCESS_KEY_ID};
 
-const BUCKET: &str = "edba-test";
+pub(crate) const BUCKET: &str = "edba-test";
 const MIB: usize = 1024 * 1024;
 
-async fn server() -> (tempfile::TempDir, EmbeddedS3, aws_sdk_s3::Client) {
+/// A fresh embedded server with the bucket [`BUCKET`], and a client of it.
+pub(crate) async fn server() -> (tempfile::TempDir, EmbeddedS3, aws_sdk_s3::Client) {
     let dir = tempfile::tempdir().unwrap();
     let server = EmbeddedS3::start(dir.path()).unwrap();
     server.create_bucket(BUCKET).await.unwrap();
