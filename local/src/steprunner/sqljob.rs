@@ -60,12 +60,20 @@ pub fn dataset_schema(dataset: &str) -> Option<SchemaRef> {
     Some(Arc::new(Schema::new(fields)))
 }
 
-/// One input of a run's manifest (the fields the job reads).
+/// One input of a run's manifest (the fields the job reads, and the raw
+/// version the run claimed, which the validated object must come from).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestInput {
     pub dataset: String,
     pub validated_key: String,
+    pub file_url: Option<String>,
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
 }
+
+/// The error name a step fails with when a validated object does not come
+/// from the raw version its run claimed.
+pub const LINEAGE_MISMATCH: &str = "Edba.LineageMismatch";
 
 /// A run's manifest, `manifests/<job>/<run>.json`, written by the evaluate task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +116,14 @@ impl Manifest {
                     raw.get("file_url").unwrap_or(&Value::Null)
                 ));
             };
-            inputs.push(ManifestInput { dataset: dataset.to_owned(), validated_key: key.to_owned() });
+            let text = |name: &str| raw.get(name).and_then(Value::as_str).map(str::to_owned);
+            inputs.push(ManifestInput {
+                dataset: dataset.to_owned(),
+                validated_key: key.to_owned(),
+                file_url: text("file_url"),
+                version_id: text("version_id"),
+                etag: text("etag"),
+            });
         }
         let manifest = Manifest { bucket, job_id, run_id, inputs };
         if manifest.keys("sales").next().is_none() {
@@ -205,9 +220,9 @@ pub(crate) async fn run(runner: &StepRunner, job: &SqlJobStep) -> Result<SqlJobR
         }
         let folder = workdir.path().join(dataset);
         std::fs::create_dir(&folder).map_err(|e| StepError::failed(format!("cannot create a work folder: {e}")))?;
-        for (n, key) in keys.iter().enumerate() {
-            let location = S3Location { bucket: manifest.bucket.clone(), key: (*key).to_owned() };
-            download(runner, &location, &folder.join(format!("{n:06}.csv")), dataset).await?;
+        for (n, input) in manifest.inputs.iter().filter(|i| i.dataset == dataset).enumerate() {
+            let location = S3Location { bucket: manifest.bucket.clone(), key: input.validated_key.clone() };
+            download(runner, &location, input, &folder.join(format!("{n:06}.csv"))).await?;
         }
         let options = CsvReadOptions::new().has_header(true).schema(&schema).file_extension(".csv");
         let folder_url = format!("{}/", folder.display());
@@ -317,7 +332,13 @@ fn repo_fallback(runner: &StepRunner, location: &S3Location) -> Option<std::path
     safe.then(|| runner.repo_root().join(relative))
 }
 
-async fn download(runner: &StepRunner, location: &S3Location, path: &Path, dataset: &str) -> Result<(), StepError> {
+async fn download(
+    runner: &StepRunner,
+    location: &S3Location,
+    input: &ManifestInput,
+    path: &Path,
+) -> Result<(), StepError> {
+    let dataset = &input.dataset;
     let fail = |reason: String| StepError::failed(format!("cannot read the {dataset} file {location}: {reason}"));
     let object = runner
         .s3()
@@ -327,6 +348,7 @@ async fn download(runner: &StepRunner, location: &S3Location, path: &Path, datas
         .send()
         .await
         .map_err(|e| fail(s3_message(&e)))?;
+    check_lineage(location, input, object.metadata())?;
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| fail(e.to_string()))?);
     let mut body = object.body;
     while let Some(chunk) = body.next().await {
@@ -334,6 +356,34 @@ async fn download(runner: &StepRunner, location: &S3Location, path: &Path, datas
         file.write_all(&chunk).map_err(|e| fail(e.to_string()))?;
     }
     file.flush().map_err(|e| fail(e.to_string()))
+}
+
+/// Fails when the validated object records (in its `edba-source-*` metadata,
+/// written by validate) a raw version other than the one the run claimed: the
+/// run must read exactly its claimed versions, or fail saying so.
+fn check_lineage(
+    location: &S3Location,
+    input: &ManifestInput,
+    metadata: Option<&std::collections::HashMap<String, String>>,
+) -> Result<(), StepError> {
+    let recorded = |name: &str| metadata.and_then(|m| m.get(name)).map(String::as_str);
+    let unquoted = |etag: &str| etag.trim_matches('"').to_owned();
+    let checks = [
+        ("version", input.version_id.clone(), recorded("edba-source-version-id").map(str::to_owned)),
+        ("ETag", input.etag.as_deref().map(unquoted), recorded("edba-source-etag").map(unquoted)),
+    ];
+    for (what, claimed, derived_from) in checks {
+        if let (Some(claimed), Some(derived_from)) = (claimed, derived_from) {
+            if claimed != derived_from {
+                let raw = input.file_url.as_deref().unwrap_or("its raw file");
+                return Err(StepError::failed(format!(
+                    "{LINEAGE_MISMATCH}: {location} was derived from {what} {derived_from} of {raw}, \
+                     but the run claimed {what} {claimed}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Deletes every object under `folder` and writes the table's one Parquet file.

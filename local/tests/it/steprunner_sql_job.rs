@@ -311,6 +311,43 @@ async fn a_missing_manifest_fails_the_step_with_a_clear_cause() {
     );
 }
 
+/// Puts a validated object as validate writes it: with the raw version it
+/// came from in its `edba-source-*` metadata.
+async fn put_derived(s3: &aws_sdk_s3::Client, key: &str, body: impl Into<Vec<u8>>, source_etag: &str) {
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .metadata("edba-source-etag", source_etag)
+        .body(ByteStream::from(body.into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validated_object_of_another_raw_version_fails_the_step_by_name() {
+    let local = local_s3().await;
+    upload_job_sql(&local.s3).await;
+    let runner = StepRunner::new(local.s3.clone(), BUCKET, repo_root());
+    // The manifest claims raw ETag "0123" for every input (see `manifest`).
+    put(&local.s3, "validated/items/items.csv", ITEMS).await;
+    put_derived(&local.s3, "validated/sales/S1.csv", format!("{SALES_HEADER}{SALES_S1}"), "0123").await;
+    let inputs = [("sales", "validated/sales/S1.csv"), ("items", "validated/items/items.csv")];
+    put(&local.s3, "manifests/il-sales/run-5.json", manifest(&inputs)).await;
+    runner.run_step(&sql_job_step("manifests/il-sales/run-5.json")).await.expect("the claimed version is read");
+
+    // The same key now holds rows derived from another raw version.
+    put_derived(&local.s3, "validated/sales/S1.csv", format!("{SALES_HEADER}{SALES_NOT_IN_MANIFEST}"), "4567").await;
+    let failure = runner.run_step(&sql_job_step("manifests/il-sales/run-5.json")).await.unwrap_err();
+    assert_eq!(
+        failure_message(&failure),
+        format!(
+            "Edba.LineageMismatch: s3://{BUCKET}/validated/sales/S1.csv was derived from ETag 4567 of \
+             s3://{BUCKET}/incoming/sales/S1.tdf, but the run claimed ETag 0123"
+        )
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_value_that_does_not_parse_fails_the_step() {
     let local = local_s3().await;
