@@ -8,17 +8,35 @@ The aggregate machine's step calls it through command-runner.jar:
 1. Reads the run's manifest (written by the evaluate task):
    {"bucket", "job_id", "run_id", "created_at",
     "inputs": [{"dataset": "sales" | "items", "file_url", "key",
-                "validated_key", "version_id", "etag"}]}
-2. Reads exactly the validated CSVs it lists (`s3://<bucket>/<validated_key>`;
+                "version_id", "etag", "validated_key", "validated_etag"}]}
+   `file_url` and `key` name the raw object the run claimed, `version_id` and
+   `etag` its version; `validated_key` and `validated_etag` name the object
+   validate derived from it. Older manifests may lack (or hold null for) any
+   field but `dataset`, `file_url` and `key`.
+2. Checks, before Spark reads anything, that each listed validated object is
+   exactly the one the run claimed (check_input):
+   - an input with no `validated_key`, or whose validated object does not
+     exist, fails with `Edba.InputMissing: ...`, naming the object and the raw
+     file and version it was to be derived from;
+   - an object whose ETag is not the manifest's `validated_etag`, or whose
+     `edba-source-version-id` / `edba-source-etag` metadata (written by
+     validate) is not the manifest's `version_id` / `etag`, fails with
+     `Edba.LineageMismatch: ...`, naming the object, the raw file and both
+     values. A check whose value either side lacks is skipped.
+   s3:// objects are looked up with boto3's head_object; a local object has
+   no ETag or metadata, so for it only its existence is checked.
+3. Reads exactly the validated CSVs it lists (`s3://<bucket>/<validated_key>`;
    header row; explicit schema, never inferred) and registers them as the
    views `sales` and `items`.
-3. Runs each `-- table: <name>` section of the SQL file in order (the
+4. Runs each `-- table: <name>` section of the SQL file in order (the
    convention is described at the top of sql/jobs/sales_summary.sql),
    registers each result as a view <name>, and writes it as Parquet under
    <output>/<name>/, replacing what a previous attempt of the step wrote.
 
 Every location may also be a local path (plain or file://), which is how the
 tests run it; --bucket-root then says where the manifest's bucket lives.
+A problem with the inputs ends the step with one line on stderr, `edba: ...`,
+and exit status 2, so EMR fails the step.
 """
 
 from __future__ import annotations
@@ -27,6 +45,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 DATASETS = ("sales", "items")
@@ -40,6 +59,12 @@ SCHEMAS_DDL = {
 }
 
 SECTION_RE = re.compile(r"^--\s*table:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+
+# The names a step fails with when it cannot read exactly the run's inputs
+# (the Rust local step runner, local/src/steprunner/sqljob.rs, uses the same).
+INPUT_MISSING = "Edba.InputMissing"
+LINEAGE_MISMATCH = "Edba.LineageMismatch"
 
 
 class JobError(Exception):
@@ -87,7 +112,16 @@ def parse_sections(text: str) -> list[TableQuery]:
 @dataclass(frozen=True)
 class ManifestInput:
     dataset: str
-    validated_key: str
+    validated_key: str | None
+    file_url: str | None = None
+    key: str | None = None
+    version_id: str | None = None
+    etag: str | None = None
+    validated_etag: str | None = None
+
+    def raw(self) -> str:
+        """The raw object the input was derived from, for messages."""
+        return self.file_url or self.key or "its raw file"
 
 
 @dataclass(frozen=True)
@@ -98,7 +132,10 @@ class Manifest:
     inputs: list[ManifestInput]
 
     def keys(self, dataset: str) -> list[str]:
-        return [i.validated_key for i in self.inputs if i.dataset == dataset]
+        return [i.validated_key for i in self.inputs if i.dataset == dataset and i.validated_key]
+
+
+OPTIONAL_FIELDS = ("file_url", "key", "version_id", "etag", "validated_etag")
 
 
 def parse_manifest(text: str, where: str) -> Manifest:
@@ -118,20 +155,161 @@ def parse_manifest(text: str, where: str) -> Manifest:
     for n, raw in enumerate(raw_inputs):
         if not isinstance(raw, dict):
             raise JobError(f"manifest {where}: inputs[{n}] is not an object")
-        dataset, key = raw.get("dataset"), raw.get("validated_key")
+        dataset = raw.get("dataset")
         if dataset not in DATASETS:
             raise JobError(
                 f"manifest {where}: inputs[{n}] has dataset {dataset!r}, expected one of {DATASETS}"
             )
-        if not isinstance(key, str) or not key:
-            raise JobError(
-                f"manifest {where}: inputs[{n}] ({raw.get('file_url')}) has no validated_key"
-            )
-        inputs.append(ManifestInput(dataset, key))
+        fields = {}
+        for field in ("validated_key", *OPTIONAL_FIELDS):
+            value = raw.get(field)
+            if value is not None and not isinstance(value, str):
+                raise JobError(f"manifest {where}: inputs[{n}] has a {field!r} that is not a string: {value!r}")
+            fields[field] = value or None
+        item = ManifestInput(dataset, **fields)
+        if item.validated_key is None:
+            raise JobError(f"{INPUT_MISSING}: manifest {where}: inputs[{n}] ({item.raw()}) has no validated_key")
+        inputs.append(item)
     manifest = Manifest(doc["bucket"], doc["job_id"], doc["run_id"], inputs)
     if not manifest.keys("sales"):
         raise JobError(f"manifest {where} lists no sales files")
     return manifest
+
+
+# ------------------------------------------------------- the lineage check
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    """What the check needs to know of an object that exists.
+
+    `etag` and `metadata` are None where the store keeps no such thing (a
+    local file); a check that needs them is then skipped.
+    """
+
+    etag: str | None = None
+    metadata: Mapping[str, str] | None = None
+
+
+# Looks an object up by its URL: its head, or None when there is no such
+# object. Any other failure raises JobError.
+HeadLookup = Callable[[str], "ObjectHead | None"]
+
+
+def unquoted(etag: str) -> str:
+    return etag.strip().strip('"')
+
+
+def check_input(item: ManifestInput, root: str, head: HeadLookup) -> str:
+    """Checks that the validated object of `item` under `root` is the one the
+    run claimed; returns its URL. The store is reached only through `head`.
+
+    Raises JobError naming Edba.InputMissing or Edba.LineageMismatch.
+    """
+    raw = item.raw()
+    claimed = f"{raw} version {item.version_id}" if item.version_id else f"{raw} (no version recorded)"
+    if not item.validated_key:
+        raise JobError(f"{INPUT_MISSING}: the manifest lists no validated object for {claimed}")
+    url = f"{root.rstrip('/')}/{item.validated_key}"
+    found = head(url)
+    if found is None:
+        raise JobError(
+            f"{INPUT_MISSING}: {url} does not exist; the run lists it as the validated copy of {claimed}"
+        )
+
+    if item.validated_etag and found.etag is not None:
+        if unquoted(found.etag) != unquoted(item.validated_etag):
+            raise JobError(
+                f"{LINEAGE_MISMATCH}: {url} has ETag {unquoted(found.etag)}, but the run claimed the "
+                f"validated copy of {raw} with ETag {unquoted(item.validated_etag)}"
+            )
+
+    # The raw version validate derived the object from, as it recorded it.
+    metadata = found.metadata or {}
+    recorded_etag = metadata.get("edba-source-etag")
+    checks = (
+        ("version", item.version_id, metadata.get("edba-source-version-id")),
+        ("ETag", item.etag and unquoted(item.etag), recorded_etag and unquoted(recorded_etag)),
+    )
+    for what, claimed_value, derived_from in checks:
+        if claimed_value and derived_from and claimed_value != derived_from:
+            # The wording of the Rust local step runner's check_lineage.
+            raise JobError(
+                f"{LINEAGE_MISMATCH}: {url} was derived from {what} {derived_from} of {raw}, "
+                f"but the run claimed {what} {claimed_value}"
+            )
+    return url
+
+
+def local_head(url: str) -> ObjectHead | None:
+    """A local file (a path or file:// URL) as an object. A file has no ETag
+    and no S3 metadata (and there is no sidecar for them), so for a local
+    object the check verifies its existence only."""
+    from pathlib import Path
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    path = Path(url2pathname(urlparse(url).path)) if url.startswith("file:") else Path(url)
+    return ObjectHead() if path.is_file() else None
+
+
+def s3_head(client=None) -> HeadLookup:
+    """Looks s3:// (or s3a://, s3n://) objects up with boto3's head_object,
+    through `client`, or a default boto3 S3 client (EMR's instance role)."""
+
+    def head(url: str) -> ObjectHead | None:
+        nonlocal client
+        match = re.match(r"^s3[an]?://([^/]+)/(.+)$", url)
+        if not match:
+            raise JobError(f"{url} is not an S3 object URL")
+        bucket, key = match.groups()
+        if client is None:
+            try:
+                import boto3
+            except ImportError:
+                raise JobError(f"cannot look up {url}: boto3 is not installed") from None
+            client = boto3.client("s3")
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = client.head_object(Bucket=bucket, Key=key)
+        except ClientError as err:
+            # A HEAD response has no body: a missing key is a bare 404.
+            code = str(err.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return None
+            if code in ("403", "AccessDenied", "Forbidden"):
+                # S3 answers 403, not 404, for a missing object when the
+                # caller may not list the bucket.
+                raise JobError(
+                    f"cannot look up {url}: access denied (403); it may not exist and the role "
+                    "may not list the bucket"
+                ) from None
+            raise JobError(f"cannot look up {url}: {code or err}") from None
+        except BotoCoreError as err:
+            raise JobError(f"cannot look up {url}: {err}") from None
+        return ObjectHead(etag=response.get("ETag"), metadata=response.get("Metadata") or {})
+
+    return head
+
+
+def head_for(root: str) -> HeadLookup:
+    """The lookup for objects under `root`, chosen by its scheme."""
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", root)
+    scheme = scheme.group(1).lower() if scheme else "file"
+    if scheme in ("s3", "s3a", "s3n"):
+        return s3_head()
+    if scheme == "file":
+        return local_head
+    raise JobError(f"cannot check the inputs under {root}: only s3:// and local locations are supported")
+
+
+def check_inputs(manifest: Manifest, root: str, head: HeadLookup) -> dict[str, list[str]]:
+    """Checks every input (check_input); returns the object URLs per dataset."""
+    urls: dict[str, list[str]] = {dataset: [] for dataset in DATASETS}
+    for item in manifest.inputs:
+        urls[item.dataset].append(check_input(item, root, head))
+    return urls
 
 
 def local_or_url(location: str) -> str:
@@ -180,11 +358,12 @@ def run(spark, manifest_location: str, sql_location: str, output: str, bucket_ro
     root = (local_or_url(bucket_root) if bucket_root else f"s3://{manifest.bucket}").rstrip("/")
     output = local_or_url(output).rstrip("/")
 
+    # Exactly the manifest's objects, or the step fails before reading any.
+    urls = check_inputs(manifest, root, head_for(root))
     for dataset in DATASETS:
-        keys = manifest.keys(dataset)
-        if not keys:
+        if not urls[dataset]:
             print(f"edba: manifest lists no {dataset} files; the {dataset} view is empty", file=sys.stderr)
-        read_dataset(spark, dataset, [f"{root}/{key}" for key in keys]).createOrReplaceTempView(dataset)
+        read_dataset(spark, dataset, urls[dataset]).createOrReplaceTempView(dataset)
 
     written = {}
     for section in sections:

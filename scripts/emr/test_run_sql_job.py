@@ -254,8 +254,14 @@ def test_bad_manifests_fail_with_a_clear_message(spark, tmp_path, capsys, manife
     assert not (tmp_path / "out").exists()
 
 
-def test_a_listed_file_that_is_missing_fails_the_step(spark, tmp_path, capsys):
+def test_a_listed_file_that_is_missing_fails_the_step_before_spark_reads(spark, tmp_path, capsys, monkeypatch):
     manifest = write_run(tmp_path, [entry("sales", "IL-101"), entry("sales", "IL-404")])
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("Spark read an input or ran a query though an input is missing")
+
+    monkeypatch.setattr(run_sql_job, "read_dataset", must_not_run)
+    monkeypatch.setattr(spark, "sql", must_not_run)
     code = run_sql_job.main(
         [
             "--manifest", str(manifest), "--sql", str(JOB_SQL),
@@ -265,7 +271,13 @@ def test_a_listed_file_that_is_missing_fails_the_step(spark, tmp_path, capsys):
     )
 
     assert code == 2
-    assert "cannot read the sales files" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    missing = (tmp_path / "bucket" / "validated" / "IL-404.csv").as_uri()
+    assert err == [
+        f"edba: Edba.InputMissing: {missing} does not exist; the run lists it as the validated copy "
+        "of s3://edba-test/incoming/IL-404.tdf version v1"
+    ]
+    assert not (tmp_path / "out").exists()
 
 
 def test_sections_follow_the_convention():
@@ -300,3 +312,244 @@ def test_spark_submit_runs_the_step_as_emr_does(tmp_path):
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "wrote 6 rows" in result.stdout and "wrote 4 rows" in result.stdout
+
+
+# --------------------------------------------------------- the lineage check
+
+RAW = "s3://b/incoming/IL-101.tdf"
+OBJECT = "s3://b/validated/IL-101/3HL4.csv"
+
+
+def claimed(**fields) -> run_sql_job.ManifestInput:
+    """An input as evaluate writes it; `fields` replace its values."""
+    values = {
+        "dataset": "sales",
+        "file_url": RAW,
+        "key": "incoming/IL-101.tdf",
+        "version_id": "3HL4",
+        "etag": "5ef7",
+        "validated_key": "validated/IL-101/3HL4.csv",
+        "validated_etag": "9a0c",
+        **fields,
+    }
+    return run_sql_job.ManifestInput(**values)
+
+
+# The object as validate writes it: derived from raw version 3HL4, ETag 5ef7.
+DERIVED = run_sql_job.ObjectHead(
+    etag='"9a0c"',
+    metadata={
+        "edba-source-key": "incoming/IL-101.tdf",
+        "edba-source-etag": '"5ef7"',
+        "edba-source-version-id": "3HL4",
+        "edba-source-sequencer": "0A1B",
+    },
+)
+
+
+@pytest.mark.parametrize(
+    "item, head, error",
+    [
+        pytest.param(claimed(), DERIVED, None, id="match"),
+        pytest.param(claimed(etag='"5ef7"', validated_etag='"9a0c"'), DERIVED, None, id="match, quoted ETags"),
+        pytest.param(
+            claimed(),
+            None,
+            f"Edba.InputMissing: {OBJECT} does not exist; the run lists it as the validated copy of {RAW} "
+            "version 3HL4",
+            id="missing object",
+        ),
+        pytest.param(
+            claimed(validated_etag="7777"),
+            DERIVED,
+            f"Edba.LineageMismatch: {OBJECT} has ETag 9a0c, but the run claimed the validated copy of {RAW} "
+            "with ETag 7777",
+            id="validated ETag mismatch",
+        ),
+        pytest.param(
+            claimed(version_id="ZZZZ"),
+            DERIVED,
+            f"Edba.LineageMismatch: {OBJECT} was derived from version 3HL4 of {RAW}, "
+            "but the run claimed version ZZZZ",
+            id="version mismatch",
+        ),
+        pytest.param(
+            claimed(etag="0123"),
+            DERIVED,
+            f"Edba.LineageMismatch: {OBJECT} was derived from ETag 5ef7 of {RAW}, but the run claimed ETag 0123",
+            id="raw ETag mismatch",
+        ),
+        pytest.param(claimed(), run_sql_job.ObjectHead(etag='"9a0c"', metadata={}), None, id="metadata absent"),
+        pytest.param(claimed(version_id="ZZZZ"), run_sql_job.ObjectHead(), None, id="local file: existence only"),
+        pytest.param(
+            claimed(version_id=None, etag=None, validated_etag=None), DERIVED, None, id="older manifest"
+        ),
+        pytest.param(
+            claimed(validated_key=None),
+            DERIVED,
+            f"Edba.InputMissing: the manifest lists no validated object for {RAW} version 3HL4",
+            id="no validated_key",
+        ),
+        pytest.param(
+            claimed(validated_key=None, version_id=None),
+            DERIVED,
+            f"Edba.InputMissing: the manifest lists no validated object for {RAW} (no version recorded)",
+            id="no validated_key nor version",
+        ),
+    ],
+)
+def test_check_input(item, head, error):
+    looked_up = []
+
+    def lookup(url):
+        looked_up.append(url)
+        return head
+
+    if error is None:
+        assert run_sql_job.check_input(item, "s3://b/", lookup) == OBJECT
+        assert looked_up == [OBJECT]
+    else:
+        with pytest.raises(run_sql_job.JobError) as raised:
+            run_sql_job.check_input(item, "s3://b", lookup)
+        assert str(raised.value) == error
+
+
+def test_manifest_inputs_carry_the_claimed_versions():
+    text = json.dumps(
+        {
+            "bucket": "b", "job_id": "J101", "run_id": "J101-1", "created_at": "2016-11-22T06:00:00Z",
+            "inputs": [
+                {"dataset": "sales", "file_url": RAW, "key": "incoming/IL-101.tdf", "version_id": "3HL4",
+                 "etag": "5ef7", "validated_key": "validated/IL-101/3HL4.csv", "validated_etag": "9a0c"},
+                # An older manifest's input: no versions, or null ones.
+                {"dataset": "items", "file_url": "s3://b/incoming/Item.tdf", "key": "incoming/Item.tdf",
+                 "version_id": None, "validated_key": "validated/Item.csv"},
+            ],
+        }
+    )
+    manifest = run_sql_job.parse_manifest(text, "m.json")
+    assert manifest.inputs == [
+        claimed(),
+        run_sql_job.ManifestInput(
+            "items", "validated/Item.csv", file_url="s3://b/incoming/Item.tdf", key="incoming/Item.tdf"
+        ),
+    ]
+
+    def with_input(item: dict) -> str:
+        return json.dumps({"bucket": "b", "job_id": "j", "run_id": "r", "inputs": [item]})
+
+    with pytest.raises(run_sql_job.JobError) as raised:
+        run_sql_job.parse_manifest(with_input({"dataset": "sales", "file_url": RAW}), "m.json")
+    assert str(raised.value) == f"Edba.InputMissing: manifest m.json: inputs[0] ({RAW}) has no validated_key"
+    with pytest.raises(run_sql_job.JobError, match="'etag' that is not a string"):
+        run_sql_job.parse_manifest(with_input({"dataset": "sales", "validated_key": "v", "etag": 5}), "m.json")
+
+
+def test_local_objects_are_checked_for_existence(tmp_path):
+    (tmp_path / "validated").mkdir()
+    (tmp_path / "validated" / "IL 101.csv").write_text("x\n")
+    assert run_sql_job.head_for(str(tmp_path)) is run_sql_job.local_head
+    assert run_sql_job.head_for(tmp_path.as_uri()) is run_sql_job.local_head
+    with pytest.raises(run_sql_job.JobError, match="only s3:// and local"):
+        run_sql_job.head_for("hdfs://namenode/bucket")
+
+    for root in (str(tmp_path), tmp_path.as_uri()):
+        assert run_sql_job.local_head(f"{root}/validated/IL 101.csv") == run_sql_job.ObjectHead()
+        assert run_sql_job.local_head(f"{root}/validated/IL-404.csv") is None
+        # A folder is not an object.
+        assert run_sql_job.local_head(f"{root}/validated") is None
+
+
+# ------------------------------------------------- the S3 side, on moto's server
+
+S3_BUCKET = "edba-test"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """moto's S3 server on a free port of 127.0.0.1."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint, monkeypatch):
+    """A boto3 S3 client of the moto server, whose bucket holds one validated
+    object written as validate writes it; the environment makes boto3's
+    default client (the one the runner makes on EMR) reach the server too."""
+    import boto3
+
+    for name, value in {
+        "AWS_ENDPOINT_URL_S3": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    if S3_BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket=S3_BUCKET)
+    return client
+
+
+def put_derived(client, key: str, source_version: str, source_etag: str) -> str:
+    """Puts a validated object with validate's lineage metadata; returns its ETag."""
+    response = client.put_object(
+        Bucket=S3_BUCKET,
+        Key=key,
+        Body=IL_101.encode(),
+        Metadata={
+            "edba-source-key": "incoming/IL-101.tdf",
+            "edba-source-etag": f'"{source_etag}"',
+            "edba-source-version-id": source_version,
+            "edba-source-sequencer": "0A1B",
+        },
+    )
+    return response["ETag"].strip('"')
+
+
+def test_s3_objects_are_checked_through_head_object(s3):
+    key = "validated/IL-101/3HL4.csv"
+    etag = put_derived(s3, key, "3HL4", "5ef7")
+    url = f"s3://{S3_BUCKET}/{key}"
+    raw = f"s3://{S3_BUCKET}/incoming/IL-101.tdf"
+    item = claimed(file_url=raw, validated_key=key, validated_etag=etag)
+
+    # Through the given client, and through the default one the step makes.
+    for head in (run_sql_job.s3_head(s3), run_sql_job.head_for(f"s3://{S3_BUCKET}")):
+        assert run_sql_job.check_input(item, f"s3://{S3_BUCKET}", head) == url
+
+    head = run_sql_job.s3_head(s3)
+    wrong = claimed(file_url=raw, validated_key=key, validated_etag="0" * 32)
+    with pytest.raises(run_sql_job.JobError) as raised:
+        run_sql_job.check_input(wrong, f"s3://{S3_BUCKET}", head)
+    assert str(raised.value) == (
+        f"Edba.LineageMismatch: {url} has ETag {etag}, but the run claimed the validated copy of {raw} "
+        f"with ETag {'0' * 32}"
+    )
+
+    # The metadata comes back as validate wrote it.
+    other_version = claimed(file_url=raw, validated_key=key, validated_etag=etag, version_id="ZZZZ")
+    with pytest.raises(run_sql_job.JobError) as raised:
+        run_sql_job.check_input(other_version, f"s3://{S3_BUCKET}", head)
+    assert str(raised.value) == (
+        f"Edba.LineageMismatch: {url} was derived from version 3HL4 of {raw}, but the run claimed version ZZZZ"
+    )
+
+    # A missing object is a 404 to HEAD (no error code in a body).
+    gone = "validated/IL-404/3HL4.csv"
+    with pytest.raises(run_sql_job.JobError) as raised:
+        run_sql_job.check_input(claimed(file_url=raw, validated_key=gone), f"s3://{S3_BUCKET}", head)
+    assert str(raised.value) == (
+        f"Edba.InputMissing: s3://{S3_BUCKET}/{gone} does not exist; the run lists it as the validated copy "
+        f"of {raw} version 3HL4"
+    )

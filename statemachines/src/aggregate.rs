@@ -36,19 +36,20 @@ pub fn machine() -> StateMachine {
         .comment(
             "edba aggregate: evaluates every job's criteria, claims each ready job exactly once, runs \
              its aggregation step on EMR over exactly the files in its manifest, merges the result into \
-             the warehouse and records the outcome. Started by the schedule and by ingest.",
+             the warehouse and records the outcome. Started by the schedule, by ingest and by `edba rerun`.",
         )
         .state(
             EVALUATE,
             Task::lambda(EVALUATE_FUNCTION.token())
                 .comment(
-                    "Mark runs whose execution ended without an outcome as FAILED, then fire every \
-                     enabled job whose criteria hold: claim it atomically, record its input files, \
-                     write manifests/<job>/<run>.json and pick an EMR cluster. Jobs that wait are \
-                     listed with the reason.",
+                    "Mark runs whose execution ended without an outcome as FAILED (their inputs are \
+                     fresh again), then fire every enabled job whose criteria hold: claim it atomically, \
+                     record its input versions, write manifests/<job>/<run>.json and pick an EMR cluster. \
+                     Jobs that wait are listed with the reason. With trigger 'rerun', re-run one run from \
+                     its recorded manifest instead.",
                 )
                 .parameters(json!({
-                    "trigger.$": "$.trigger",
+                    "request.$": "$",
                     "execution_arn.$": "$$.Execution.Id",
                 }))
                 .result_path(Some("$.evaluation"))

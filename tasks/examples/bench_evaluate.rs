@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_emr::operation::list_clusters::ListClustersOutput;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use edba_payloads::jobs::JobConfig;
-use edba_payloads::{EvaluateInput, Trigger};
+use edba_payloads::{AggregateInput, EvaluateInput, Trigger};
 use edba_tasks::evaluate::{evaluate, EvaluateDeps, EvaluateSettings, FixedClock};
 use edba_tasks::store::{JobRow, StateStore};
 use edba_testkit::fixtures::{job, with_extra, with_items};
@@ -144,7 +144,7 @@ fn deps(store: &StateStore) -> EvaluateDeps {
 async fn time_edba(store: &StateStore) -> Result<(Duration, usize, usize), BoxError> {
     let deps = deps(store);
     let input = EvaluateInput {
-        trigger: Trigger::Schedule,
+        request: AggregateInput { trigger: Trigger::Schedule, file_url: None, run_id: None, started_by: None },
         execution_arn: "arn:aws:states:us-east-1:123456789012:execution:bench:1".into(),
     };
     let mut best = Duration::MAX;

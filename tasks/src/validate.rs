@@ -138,6 +138,7 @@ pub async fn validate_object(
         reason: None,
         counts: RowCounts::default(),
         validated_key: None,
+        validated_etag: None,
         rejected_key: None,
         validated_at: String::new(),
     };
@@ -202,7 +203,7 @@ pub async fn validate_object(
         rejects.abort().await;
     }
     if report.status.is_usable() {
-        valid.finish().await?;
+        output.validated_etag = valid.finish().await?.etag;
         output.validated_key = Some(validated);
     } else {
         valid.abort().await;

@@ -41,6 +41,7 @@ pub fn file(name: &str, dataset: &str, validated: &str) -> FileFixture {
         reason: None,
         counts: RowCounts { rows_valid: 10, rows_rejected: 0, lines_skipped: 0 },
         validated_key: Some(format!("validated/{stem}.csv")),
+        validated_etag: Some(format!("vetag-{stem}")),
         rejected_key: None,
         validated_at: validated.to_owned(),
     })

@@ -153,11 +153,20 @@ impl StoreDb {
     }
 
     /// Sets a job's run state as a finished (or still running) earlier run
-    /// leaves it.
+    /// fired at `fired_at` leaves it: its watermark covers every file
+    /// validated by then (the rule the store's migration applies to jobs that
+    /// fired before sequences existed).
     pub async fn set_job_state(&self, job_id: &str, status: &str, fired_at: OffsetDateTime) {
+        let fired_at = sql_time(fired_at);
         self.exec(
             "UPDATE job_configs SET last_status = ?, last_fired_at = ? WHERE job_id = ?",
-            &[status, &sql_time(fired_at), job_id],
+            &[status, &fired_at, job_id],
+        )
+        .await;
+        self.exec(
+            "UPDATE job_configs SET claimed_seq = COALESCE(\
+             (SELECT MAX(f.seq) FROM ingested_files f WHERE f.last_validated_at <= ?), 0) WHERE job_id = ?",
+            &[&fired_at, job_id],
         )
         .await;
     }

@@ -194,7 +194,10 @@ async fn runs_of_ended_executions_are_marked_failed_and_running_ones_left_alone(
         run_id: format!("{job_id}-20261127T060000Z-000000"),
         job_id: job_id.into(),
         execution_status: status.into(),
-        cause: format!("execution {} ended {status} without recording the run's outcome{detail}", arn(execution)),
+        cause: format!(
+            "execution {} ended {status} without recording the run's outcome{detail} (its inputs are fresh again)",
+            arn(execution)
+        ),
     };
     let expected = vec![
         ended("J-ABRT", "ABORTED", "aborted", ""),
@@ -205,7 +208,7 @@ async fn runs_of_ended_executions_are_marked_failed_and_running_ones_left_alone(
             execution_status: "NOT_FOUND".into(),
             cause: format!(
                 "execution {} does not exist (expired from Step Functions' history?) and the \
-                 run recorded no outcome",
+                 run recorded no outcome (its inputs are fresh again)",
                 arn("gone")
             ),
         },

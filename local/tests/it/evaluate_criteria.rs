@@ -153,11 +153,26 @@ async fn at_minimum_fires_with_exactly_its_fresh_files_and_companion(db: &StoreD
             "1".into(),
         ]]
     );
-    let inputs =
-        env.db.rows("SELECT file_url, version_id, etag FROM run_inputs WHERE run_id = ? ORDER BY file_url", &run).await;
+    let inputs = env
+        .db
+        .rows(
+            "SELECT file_url, version_id, etag, object_key, validated_key, validated_etag FROM run_inputs \
+             WHERE run_id = ? ORDER BY file_url",
+            &run,
+        )
+        .await;
     let expected: Vec<Vec<String>> = ["IL-101", "IL-102", "IL-103", "Item-Master-Data"]
         .iter()
-        .map(|stem| vec![format!("s3://edba-test/incoming/{stem}.tdf"), format!("v-{stem}"), format!("etag-{stem}")])
+        .map(|stem| {
+            vec![
+                format!("s3://edba-test/incoming/{stem}.tdf"),
+                format!("v-{stem}"),
+                format!("etag-{stem}"),
+                format!("incoming/{stem}.tdf"),
+                format!("validated/{stem}.csv"),
+                format!("vetag-{stem}"),
+            ]
+        })
         .collect();
     assert_eq!(inputs, expected);
     let job_state = env.db.rows("SELECT last_status, last_run_id FROM job_configs WHERE job_id = ?", "J101").await;
@@ -169,9 +184,10 @@ async fn at_minimum_fires_with_exactly_its_fresh_files_and_companion(db: &StoreD
             "dataset": dataset,
             "file_url": format!("s3://edba-test/incoming/{stem}.tdf"),
             "key": format!("incoming/{stem}.tdf"),
-            "validated_key": format!("validated/{stem}.csv"),
             "version_id": format!("v-{stem}"),
             "etag": format!("etag-{stem}"),
+            "validated_key": format!("validated/{stem}.csv"),
+            "validated_etag": format!("vetag-{stem}"),
         })
     };
     assert_eq!(

@@ -83,6 +83,7 @@ fn validated(input: &ValidateInput) -> ValidateOutput {
         reason: None,
         counts: RowCounts { rows_valid: 3, rows_rejected: 0, lines_skipped: 1 },
         validated_key: Some("validated/IL-101.csv".into()),
+        validated_etag: None,
         rejected_key: None,
         validated_at: "2024-05-01T13:45:11.000000Z".into(),
     }
@@ -186,7 +187,7 @@ async fn ingest_validates_tracks_and_starts_aggregate() {
         evaluations.lock().unwrap().iter().map(|v| serde_json::from_value(v.clone()).unwrap()).collect();
     assert_eq!(
         evaluated,
-        vec![EvaluateInput { trigger: Trigger::Ingest, execution_arn: aggregate.execution_arn.clone() }]
+        vec![EvaluateInput { request: started_with.clone(), execution_arn: aggregate.execution_arn.clone() }]
     );
 }
 

@@ -14,6 +14,9 @@ pub enum Trigger {
     Ingest,
     /// A person (`edba start aggregate`).
     Manual,
+    /// A person re-running one run from its manifest (`edba rerun RUN`):
+    /// nothing new is claimed.
+    Rerun,
 }
 
 /// The aggregate machine's execution input.
@@ -23,6 +26,9 @@ pub struct AggregateInput {
     /// The file whose arrival started this execution, when ingest started it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
+    /// The run to re-run, with `trigger: rerun`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
     /// Set by Step Functions' startExecution integration to link the executions.
     #[serde(rename = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
@@ -31,7 +37,8 @@ pub struct AggregateInput {
 /// Input of the evaluate task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EvaluateInput {
-    pub trigger: Trigger,
+    /// The execution's input, as it was started.
+    pub request: AggregateInput,
     /// The ARN of the aggregate execution that evaluates; recorded on every run
     /// it claims, so a later evaluation can reconcile runs whose execution died.
     pub execution_arn: String,

@@ -227,9 +227,13 @@ pub struct ValidateOutput {
     /// Why the file is INVALID or has rejects, in words.
     pub reason: Option<String>,
     pub counts: RowCounts,
-    /// `validated/<stem>.csv`, null when INVALID.
+    /// `validated/<stem>/<version>.csv`, null when INVALID.
     pub validated_key: Option<String>,
-    /// `rejected/<stem>.rejects.csv`, null when nothing was rejected.
+    /// The ETag S3 gave the validated object when validate wrote it; a run's
+    /// manifest pins it, so the step reads exactly these bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validated_etag: Option<String>,
+    /// `rejected/<stem>/<version>.rejects.csv`, null when nothing was rejected.
     pub rejected_key: Option<String>,
     /// When validation finished (RFC 3339, UTC, microseconds).
     pub validated_at: String,

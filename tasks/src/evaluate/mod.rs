@@ -28,8 +28,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use edba_payloads::jobs::{Freshness, JobConfig, StepConfig};
-use edba_payloads::{EvaluateInput, EvaluateOutput, RunTicket, StepSpec, WaitingJob};
+use edba_payloads::jobs::{CompanionRule, Freshness, JobConfig, StepConfig};
+use edba_payloads::{EvaluateInput, EvaluateOutput, RunTicket, StepSpec, Trigger, WaitingJob};
 use futures::StreamExt;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -105,13 +105,12 @@ pub struct EvaluateDeps {
 struct ReadyJob {
     state: JobState,
     config: JobConfig,
-    inputs_after: OffsetDateTime,
 }
 
 enum Decision {
     Wait(String),
-    /// The job's configuration and since when its inputs are fresh.
-    Ready(Box<(JobConfig, OffsetDateTime)>),
+    /// The job's configuration.
+    Ready(Box<JobConfig>),
 }
 
 /// The evaluate task. See the module docs for the order of work.
@@ -120,6 +119,12 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
     let reconciled = reconcile::reconcile(deps, &input.execution_arn, now).await?;
 
     let mut runs = resumed_runs(deps, &input.execution_arn).await?;
+    if input.request.trigger == Trigger::Rerun {
+        if runs.is_empty() {
+            runs.push(rerun(deps, input).await?);
+        }
+        return Ok(EvaluateOutput { evaluated_at: rfc3339(now), runs, waiting: Vec::new(), reconciled });
+    }
     let mut waiting = Vec::new();
     let mut ready = Vec::new();
     let companions = Mutex::new(CompanionCache::new());
@@ -143,10 +148,7 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
     while let Some((job, decision)) = decisions.next().await {
         match decision? {
             Decision::Wait(reason) => waiting.push(WaitingJob { job_id: job.job_id, reason }),
-            Decision::Ready(ready_job) => {
-                let (config, inputs_after) = *ready_job;
-                ready.push(ReadyJob { state: job, config, inputs_after });
-            }
+            Decision::Ready(config) => ready.push(ReadyJob { state: job, config: *config }),
         }
     }
     drop(decisions);
@@ -196,16 +198,20 @@ async fn decide(
         Err(e) => return Ok(Decision::Wait(format!("the stored configuration is unusable: {}", e.reason))),
     };
 
-    let inputs_after = inputs_after(config, job, now);
-    let selector = FileSelector { dataset: &config.input.dataset, glob: &config.input.pattern, after: inputs_after };
+    let selector = input_selector(config, job, now);
     let fresh = deps.store.count_files(&selector, u64::from(config.input.min_files)).await?;
     if fresh < u64::from(config.input.min_files) {
         return Ok(Decision::Wait(too_few_inputs(config, job, fresh)));
     }
+    if requires_new_input(config) {
+        let newer = FileSelector { seq_above: job.claimed_seq, ..selector };
+        if !deps.store.any_file(&newer).await? {
+            return Ok(Decision::Wait(nothing_new(config)));
+        }
+    }
 
     for (index, rule) in config.companions.iter().enumerate() {
-        let selector =
-            FileSelector { dataset: &rule.dataset, glob: &rule.pattern, after: now - hours(rule.max_age_hours) };
+        let selector = companion_selector(rule, now);
         // Jobs usually share their companion rule (the item master).
         let key = (rule.dataset.clone(), rule.pattern.clone(), rule.max_age_hours);
         let cached = companions.lock().expect("not poisoned").get(&key).copied();
@@ -234,19 +240,41 @@ async fn decide(
         }
     }
 
-    Ok(Decision::Ready(Box::new((config.clone(), inputs_after))))
+    Ok(Decision::Ready(Box::new(config.clone())))
 }
 
 fn hours(h: u32) -> time::Duration {
     time::Duration::hours(i64::from(h))
 }
 
-/// Input files validated after this instant are fresh.
-fn inputs_after(config: &JobConfig, job: &JobState, now: OffsetDateTime) -> OffsetDateTime {
-    match config.input.freshness {
-        Freshness::SinceLastRun => job.last_fired_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
-        Freshness::WithinHours { hours: h } => now - hours(h),
+/// The files a run of the job would read now. `since_last_run`: every
+/// usable version above the job's watermark (the store's sequence, never a
+/// clock). `within_hours`: every usable file validated in the window.
+fn input_selector<'a>(config: &'a JobConfig, job: &JobState, now: OffsetDateTime) -> FileSelector<'a> {
+    let (seq_above, validated_after) = match config.input.freshness {
+        Freshness::SinceLastRun => (job.claimed_seq, None),
+        Freshness::WithinHours { hours: h } => (0, Some(now - hours(h))),
+    };
+    FileSelector { dataset: &config.input.dataset, glob: &config.input.pattern, seq_above, validated_after }
+}
+
+/// A `within_hours` job fires only when one of its inputs is new since its
+/// latest run: an identical input set never fires twice.
+fn requires_new_input(config: &JobConfig) -> bool {
+    matches!(config.input.freshness, Freshness::WithinHours { .. })
+}
+
+fn companion_selector(rule: &CompanionRule, now: OffsetDateTime) -> FileSelector<'_> {
+    FileSelector {
+        dataset: &rule.dataset,
+        glob: &rule.pattern,
+        seq_above: 0,
+        validated_after: Some(now - hours(rule.max_age_hours)),
     }
+}
+
+fn nothing_new(config: &JobConfig) -> String {
+    format!("no {} file is new since the job's latest run read them", config.input.pattern)
 }
 
 fn too_few_inputs(config: &JobConfig, job: &JobState, fresh: u64) -> String {
@@ -282,26 +310,19 @@ async fn claim(
     let settings = &deps.settings;
     let manifest_key = format!("{}{job_id}/{run_id}.json", settings.manifest_prefix);
     let output_prefix = format!("{}{job_id}/{run_id}/", settings.output_prefix);
-    let companions = config
-        .companions
-        .iter()
-        .map(|rule| FileSelector {
-            dataset: &rule.dataset,
-            glob: &rule.pattern,
-            after: now - hours(rule.max_age_hours),
-        })
-        .collect();
+    let companions = config.companions.iter().map(|rule| companion_selector(rule, now)).collect();
     let request = RunClaim {
         job_id,
         config_version: job.state.config_version,
-        last_fired_at: job.state.last_fired_at,
+        claimed_seq: job.state.claimed_seq,
+        require_new_input: requires_new_input(config),
         now,
         run_id: &run_id,
         execution_arn: &input.execution_arn,
         cluster_id,
         manifest_key: &manifest_key,
         output_prefix: &output_prefix,
-        inputs: FileSelector { dataset: &config.input.dataset, glob: &config.input.pattern, after: job.inputs_after },
+        inputs: input_selector(config, &job.state, now),
         min_files: config.input.min_files,
         companions,
     };
@@ -325,6 +346,7 @@ async fn claim(
         ClaimOutcome::Lost => return Ok(Err("claimed by another evaluation (now RUNNING)".to_owned())),
         ClaimOutcome::TooFewInputs(fresh) => return Ok(Err(too_few_inputs(config, &job.state, fresh))),
         ClaimOutcome::NoCompanion(index) => return Ok(Err(no_companion(config, index))),
+        ClaimOutcome::NothingNew => return Ok(Err(nothing_new(config))),
     };
     Ok(Ok(RunTicket {
         step: step_spec(deps, config, job_id, &run_id, &manifest_key, &output_prefix),
@@ -336,6 +358,35 @@ async fn claim(
         input_count: inputs.len() as u64,
         tables: config.load.tables.clone(),
     }))
+}
+
+/// Re-runs one FAILED run from its recorded manifest (`trigger: rerun`): the
+/// same input versions and output prefix, on a cluster chosen now; its
+/// outcome is recorded on the same run. Nothing new is claimed.
+async fn rerun(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<RunTicket, TaskError> {
+    let refused = |reason: String| TaskError::InvalidInput(format!("rerun: {reason}"));
+    let run_id = input.request.run_id.as_deref().ok_or_else(|| refused("the input names no run_id".into()))?;
+    let job_id = deps
+        .store
+        .job_of_run(run_id)
+        .await?
+        .ok_or_else(|| refused(format!("there is no run {run_id:?} in the state store")))?;
+    let job = deps.store.evaluation_jobs().await?.into_iter().find(|job| job.job_id == job_id);
+    let config = match job.map(|job| job.config) {
+        Some(Ok(config)) => config,
+        Some(Err(e)) => return Err(refused(format!("the stored configuration is unusable: {}", e.reason))),
+        None => return Err(refused(format!("job {job_id} no longer exists"))),
+    };
+    let cluster_id = match cluster::ClusterChooser::new(&deps.emr).choose(&config.cluster).await? {
+        Ok(cluster_id) => cluster_id,
+        Err(reason) => return Err(TaskError::Transient(format!("rerun of {run_id}: {reason}"))),
+    };
+    deps.store.restart_run(run_id, &input.execution_arn, &cluster_id).await?.map_err(refused)?;
+    resumed_runs(deps, &input.execution_arn)
+        .await?
+        .into_iter()
+        .find(|ticket| ticket.run_id == run_id)
+        .ok_or_else(|| TaskError::Transient(format!("rerun of {run_id}: the restarted run was not found")))
 }
 
 /// Tickets of runs this execution claimed in an earlier attempt of the task.
@@ -412,9 +463,10 @@ struct ManifestInput<'a> {
     dataset: &'a str,
     file_url: &'a str,
     key: &'a str,
-    validated_key: Option<&'a str>,
     version_id: Option<&'a str>,
     etag: Option<&'a str>,
+    validated_key: Option<&'a str>,
+    validated_etag: Option<&'a str>,
 }
 
 fn manifest_json(bucket: &str, job_id: &str, run_id: &str, inputs: &[RunInput], now: OffsetDateTime) -> String {
@@ -428,9 +480,10 @@ fn manifest_json(bucket: &str, job_id: &str, run_id: &str, inputs: &[RunInput], 
                 dataset: &input.dataset,
                 file_url: &input.file_url,
                 key: &input.key,
-                validated_key: input.validated_key.as_deref(),
                 version_id: input.version_id.as_deref(),
                 etag: input.etag.as_deref(),
+                validated_key: input.validated_key.as_deref(),
+                validated_etag: input.validated_etag.as_deref(),
             })
             .collect(),
         created_at: rfc3339(now),

@@ -15,6 +15,11 @@ use crate::TaskError;
 pub const EXECUTION_ENDED: &str = "Edba.ExecutionEnded";
 /// `execution_status` of a run whose execution Step Functions does not know.
 pub const EXECUTION_NOT_FOUND: &str = "NOT_FOUND";
+/// Said of every reconciled run: its claim is undone, so its inputs are
+/// fresh again and the job fires over them (and anything newer) next time.
+/// Nothing of the run is known to have reached the warehouse; if its load did
+/// run, merging by the table key makes the next run's merge harmless.
+const GIVEN_BACK: &str = " (its inputs are fresh again)";
 /// Longest cause kept from Step Functions (its own causes can be 32 KiB).
 const MAX_CAUSE_CHARS: usize = 2000;
 
@@ -43,7 +48,10 @@ async fn ended(
     current_execution: &str,
 ) -> Result<Option<(String, String)>, TaskError> {
     let Some(arn) = run.execution_arn.as_deref() else {
-        return Ok(Some((EXECUTION_NOT_FOUND.to_owned(), format!("run {} has no execution recorded", run.run_id))));
+        return Ok(Some((
+            EXECUTION_NOT_FOUND.to_owned(),
+            format!("run {} has no execution recorded{GIVEN_BACK}", run.run_id),
+        )));
     };
     if arn == current_execution {
         return Ok(None);
@@ -55,7 +63,7 @@ async fn ended(
                 EXECUTION_NOT_FOUND.to_owned(),
                 format!(
                     "execution {arn} does not exist (expired from Step Functions' history?) \
-                     and the run recorded no outcome"
+                     and the run recorded no outcome{GIVEN_BACK}"
                 ),
             )));
         }
@@ -78,8 +86,10 @@ async fn ended(
         (None, Some(detail)) => cause.push_str(&format!(": {detail}")),
         (None, None) => {}
     }
-    if cause.chars().count() > MAX_CAUSE_CHARS {
-        cause = cause.chars().take(MAX_CAUSE_CHARS - 1).collect::<String>() + "…";
+    let keep = MAX_CAUSE_CHARS - GIVEN_BACK.chars().count();
+    if cause.chars().count() > keep {
+        cause = cause.chars().take(keep - 1).collect::<String>() + "…";
     }
+    cause.push_str(GIVEN_BACK);
     Ok(Some((status, cause)))
 }

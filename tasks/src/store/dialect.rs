@@ -3,7 +3,7 @@
 //!
 //! [`SqlDialect`] is the whole list of differences: the SQL fragments that
 //! really differ (write-transaction prelude and begin, row lock, glob
-//! matching, null-safe equality, JSON as text), how a glob becomes a bound
+//! matching, JSON as text), how a glob becomes a bound
 //! pattern, the migrations and the extra criterion's sandbox. It is
 //! implemented for `sqlx::MySql` and `sqlx::Sqlite`; nothing else in the
 //! store is per dialect.
@@ -42,8 +42,6 @@ pub(crate) trait SqlDialect: Database {
     /// A predicate on `file_name` with one parameter: a glob as
     /// [`Self::glob_pattern`] renders it.
     const NAME_MATCHES: &'static str;
-    /// Equality where NULL equals NULL, between two operands.
-    const NULL_SAFE_EQ: &'static str;
     /// The embedded migrations of the dialect (`sql/state/<dialect>`).
     fn migrations() -> &'static Migrator;
 
@@ -75,7 +73,6 @@ impl SqlDialect for MySql {
     const LOCK_ROW: &'static str = " FOR UPDATE";
     // The tables' binary collation makes LIKE case-sensitive, like GLOB.
     const NAME_MATCHES: &'static str = "file_name LIKE ? ESCAPE '!'";
-    const NULL_SAFE_EQ: &'static str = "<=>";
 
     fn migrations() -> &'static Migrator {
         static MIGRATIONS: Migrator = sqlx::migrate!("../sql/state/mysql");
@@ -114,7 +111,6 @@ impl SqlDialect for Sqlite {
     const LOCK_ROW: &'static str = "";
     // SQLite's LIKE ignores ASCII case; GLOB does not.
     const NAME_MATCHES: &'static str = "file_name GLOB ?";
-    const NULL_SAFE_EQ: &'static str = "IS";
 
     fn migrations() -> &'static Migrator {
         static MIGRATIONS: Migrator = sqlx::migrate!("../sql/state/sqlite");
@@ -149,6 +145,7 @@ pub(crate) enum Param<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
     Int(i64),
+    OptInt(Option<i64>),
     Int32(i32),
     Bool(bool),
     Time(StoreTime),
@@ -178,6 +175,11 @@ impl<'a> From<&'a Option<String>> for Param<'a> {
 impl From<i64> for Param<'_> {
     fn from(v: i64) -> Self {
         Param::Int(v)
+    }
+}
+impl From<Option<i64>> for Param<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Param::OptInt(v)
     }
 }
 impl From<i32> for Param<'_> {
@@ -219,6 +221,11 @@ impl Value for Option<String> {
 impl Value for i64 {
     fn get<B: Backend>(row: &B::Row, column: &str) -> Result<Self, sqlx::Error> {
         B::int(row, column)
+    }
+}
+impl Value for Option<i64> {
+    fn get<B: Backend>(row: &B::Row, column: &str) -> Result<Self, sqlx::Error> {
+        B::opt_int(row, column)
     }
 }
 impl Value for i32 {
@@ -288,6 +295,7 @@ pub(crate) trait Backend: SqlDialect {
     fn text(row: &Self::Row, column: &str) -> Result<String, sqlx::Error>;
     fn opt_text(row: &Self::Row, column: &str) -> Result<Option<String>, sqlx::Error>;
     fn int(row: &Self::Row, column: &str) -> Result<i64, sqlx::Error>;
+    fn opt_int(row: &Self::Row, column: &str) -> Result<Option<i64>, sqlx::Error>;
     fn int32(row: &Self::Row, column: &str) -> Result<i32, sqlx::Error>;
     fn boolean(row: &Self::Row, column: &str) -> Result<bool, sqlx::Error>;
     fn time(row: &Self::Row, column: &str) -> Result<StoreTime, sqlx::Error>;
@@ -303,6 +311,7 @@ where
     for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
     String: for<'r> Decode<'r, D> + Type<D>,
     i64: for<'q> Encode<'q, D> + for<'r> Decode<'r, D> + Type<D>,
+    Option<i64>: for<'q> Encode<'q, D> + Type<D>,
     i32: for<'q> Encode<'q, D> + for<'r> Decode<'r, D> + Type<D>,
     bool: for<'q> Encode<'q, D> + for<'r> Decode<'r, D> + Type<D>,
     StoreTime: for<'q> Encode<'q, D> + for<'r> Decode<'r, D> + Type<D>,
@@ -316,6 +325,7 @@ where
                 Param::Text(v) => query.bind(v),
                 Param::OptText(v) => query.bind(v),
                 Param::Int(v) => query.bind(v),
+                Param::OptInt(v) => query.bind(v),
                 Param::Int32(v) => query.bind(v),
                 Param::Bool(v) => query.bind(v),
                 Param::Time(v) => query.bind(v),
@@ -366,6 +376,9 @@ where
         sqlx::Row::try_get(row, column)
     }
     fn int(row: &Self::Row, column: &str) -> Result<i64, sqlx::Error> {
+        sqlx::Row::try_get(row, column)
+    }
+    fn opt_int(row: &Self::Row, column: &str) -> Result<Option<i64>, sqlx::Error> {
         sqlx::Row::try_get(row, column)
     }
     fn int32(row: &Self::Row, column: &str) -> Result<i32, sqlx::Error> {

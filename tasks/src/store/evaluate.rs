@@ -90,7 +90,7 @@ impl StateStore {
 async fn jobs<B: Backend>(pool: &sqlx::Pool<B>) -> Result<Vec<JobState>, sqlx::Error> {
     let sql = format!(
         "SELECT job_id, enabled, config_version, {} AS config_text, last_status, last_run_id, \
-         last_fired_at FROM job_configs ORDER BY job_id",
+         last_fired_at, claimed_seq FROM job_configs ORDER BY job_id",
         B::json_text("config")
     );
     let rows = B::fetch_all(&mut *pool.acquire().await?, &sql, &[]).await?;
@@ -105,6 +105,7 @@ async fn jobs<B: Backend>(pool: &sqlx::Pool<B>) -> Result<Vec<JobState>, sqlx::E
                 last_status: row.read("last_status")?,
                 last_run_id: row.read("last_run_id")?,
                 last_fired_at: row.read::<Option<StoreTime>>("last_fired_at")?.map(StoreTime::get),
+                claimed_seq: row.read("claimed_seq")?,
             })
         })
         .collect()
@@ -169,7 +170,9 @@ async fn execution_runs<B: Backend>(
 }
 
 /// Marks a RUNNING run FAILED, and its job when the run is the job's latest;
-/// false when the run was no longer RUNNING.
+/// false when the run was no longer RUNNING. The run gives its inputs back:
+/// when it is still the job's latest run, the job's watermark returns to what
+/// it was before the claim, so the next evaluation finds them fresh again.
 async fn fail_run<B: Backend>(
     pool: &sqlx::Pool<B>,
     run: &RunningRun,
@@ -190,11 +193,17 @@ async fn fail_run<B: Backend>(
         tx.rollback().await?;
         return Ok(false);
     }
+    let seq_before: Option<i64> =
+        B::fetch_optional(&mut tx, "SELECT seq_before FROM job_runs WHERE run_id = ?", &[(&run.run_id).into()])
+            .await?
+            .map(|row| row.read("seq_before"))
+            .transpose()?
+            .flatten();
     B::execute(
         &mut tx,
-        "UPDATE job_configs SET last_status = ?, last_finished_at = ? \
+        "UPDATE job_configs SET last_status = ?, last_finished_at = ?, claimed_seq = COALESCE(?, claimed_seq) \
          WHERE job_id = ? AND last_run_id = ? AND last_status = ?",
-        &[failed.into(), at.into(), (&run.job_id).into(), (&run.run_id).into(), running.into()],
+        &[failed.into(), at.into(), seq_before.into(), (&run.job_id).into(), (&run.run_id).into(), running.into()],
     )
     .await?;
     tx.commit().await?;
@@ -219,12 +228,9 @@ where
     let mut tx = begin_write(&mut conn).await?;
     let now = StoreTime::new(claim.now);
     let running = JobStatus::Running.as_str();
-    let sql = format!(
-        "UPDATE job_configs SET last_status = ?, last_run_id = ?, last_fired_at = ? \
+    let sql = "UPDATE job_configs SET last_status = ?, last_run_id = ?, last_fired_at = ? \
          WHERE job_id = ? AND enabled = ? AND config_version = ? \
-         AND (last_status IS NULL OR last_status <> ?) AND last_fired_at {} ?",
-        B::NULL_SAFE_EQ
-    );
+         AND (last_status IS NULL OR last_status <> ?) AND claimed_seq = ?";
     let params = [
         running.into(),
         claim.run_id.into(),
@@ -233,21 +239,36 @@ where
         true.into(),
         claim.config_version.into(),
         running.into(),
-        claim.last_fired_at.map(StoreTime::new).into(),
+        claim.claimed_seq.into(),
     ];
-    if B::execute(&mut tx, &sql, &params).await? != 1 {
+    if B::execute(&mut tx, sql, &params).await? != 1 {
         tx.rollback().await?;
         return Ok(Ok(ClaimOutcome::Lost));
     }
 
-    // Read again under the claim: what the run reads is what is there now,
-    // not what the decision counted a moment ago.
+    // Read again under the claim, in one statement: what the run reads is
+    // what is there now, not what the decision counted a moment ago. Track
+    // commits sequences in order, so this one snapshot holds every usable
+    // version up to the highest sequence it returns; that becomes the job's
+    // watermark, and nothing at or below it is left unread.
     let mut inputs = files::list::<B>(&mut tx, &claim.inputs).await?;
     let fresh = inputs.len() as u64;
     if fresh < u64::from(claim.min_files) {
         tx.rollback().await?;
         return Ok(Ok(ClaimOutcome::TooFewInputs(fresh)));
     }
+    let newest = inputs.iter().map(|input| input.seq).max().unwrap_or(0);
+    if claim.require_new_input && newest <= claim.claimed_seq {
+        tx.rollback().await?;
+        return Ok(Ok(ClaimOutcome::NothingNew));
+    }
+    let seq_claimed = newest.max(claim.claimed_seq);
+    B::execute(
+        &mut tx,
+        "UPDATE job_configs SET claimed_seq = ? WHERE job_id = ?",
+        &[seq_claimed.into(), claim.job_id.into()],
+    )
+    .await?;
     for (index, companion) in claim.companions.iter().enumerate() {
         let files = files::list::<B>(&mut tx, companion).await?;
         if files.is_empty() {
@@ -263,8 +284,8 @@ where
     B::execute(
         &mut tx,
         "INSERT INTO job_runs (run_id, job_id, config_version, status, cluster_id, \
-         execution_arn, manifest_key, output_prefix, started_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         execution_arn, manifest_key, output_prefix, started_at, seq_before, seq_claimed) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             claim.run_id.into(),
             claim.job_id.into(),
@@ -275,16 +296,30 @@ where
             claim.manifest_key.into(),
             claim.output_prefix.into(),
             now.into(),
+            claim.claimed_seq.into(),
+            seq_claimed.into(),
         ],
     )
     .await?;
     for chunk in inputs.chunks(INPUT_ROWS_PER_INSERT) {
-        let rows = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
-        let sql = format!("INSERT INTO run_inputs (run_id, file_url, version_id, etag) VALUES {rows}");
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO run_inputs (run_id, file_url, version_id, etag, seq, object_key, \
+             validated_key, validated_etag) VALUES {rows}"
+        );
         let params: Vec<Param<'_>> = chunk
             .iter()
             .flat_map(|input| {
-                [claim.run_id.into(), (&input.file_url).into(), (&input.version_id).into(), (&input.etag).into()]
+                [
+                    claim.run_id.into(),
+                    (&input.file_url).into(),
+                    (&input.version_id).into(),
+                    (&input.etag).into(),
+                    input.seq.into(),
+                    (&input.key).into(),
+                    (&input.validated_key).into(),
+                    (&input.validated_etag).into(),
+                ]
             })
             .collect();
         B::execute(&mut tx, &sql, &params).await?;
@@ -296,4 +331,97 @@ where
     }
     tx.commit().await?;
     Ok(Ok(ClaimOutcome::Claimed { inputs }))
+}
+
+impl StateStore {
+    /// Sets a FAILED run RUNNING again under `execution_arn`, to be re-run
+    /// from its recorded manifest (`edba rerun`). Only the job's latest run
+    /// can be re-run: an older one would merge older inputs over newer
+    /// results. A refusal is `Ok(Err(reason))`.
+    pub(crate) async fn restart_run(
+        &self,
+        run_id: &str,
+        execution_arn: &str,
+        cluster_id: &str,
+    ) -> Result<Result<(), String>, TaskError> {
+        dispatch!(&self.pool, pool => restart_run(pool, run_id, execution_arn, cluster_id).await)
+            .map_err(transient("restarting a run"))
+    }
+
+    /// The job a run belongs to, or `None` for an unknown run id.
+    pub(crate) async fn job_of_run(&self, run_id: &str) -> Result<Option<String>, TaskError> {
+        dispatch!(&self.pool, pool => job_of_run(pool, run_id).await).map_err(transient("reading a run"))
+    }
+}
+
+async fn job_of_run<B: Backend>(pool: &sqlx::Pool<B>, run_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let row = B::fetch_optional(
+        &mut *pool.acquire().await?,
+        "SELECT job_id FROM job_runs WHERE run_id = ?",
+        &[run_id.into()],
+    )
+    .await?;
+    row.map(|row| row.read("job_id")).transpose()
+}
+
+async fn restart_run<B: Backend>(
+    pool: &sqlx::Pool<B>,
+    run_id: &str,
+    execution_arn: &str,
+    cluster_id: &str,
+) -> Result<Result<(), String>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = begin_write(&mut conn).await?;
+    let sql = format!(
+        "SELECT r.job_id, r.status, r.seq_claimed, j.last_run_id, j.last_status FROM job_runs r \
+         JOIN job_configs j ON j.job_id = r.job_id WHERE r.run_id = ?{}",
+        B::LOCK_ROW
+    );
+    let Some(row) = B::fetch_optional(&mut tx, &sql, &[run_id.into()]).await? else {
+        tx.rollback().await?;
+        return Ok(Err(format!("there is no run {run_id:?} in the state store")));
+    };
+    let job_id: String = row.read("job_id")?;
+    let status: String = row.read("status")?;
+    let seq_claimed: Option<i64> = row.read("seq_claimed")?;
+    let last_run_id: Option<String> = row.read("last_run_id")?;
+    let last_status: Option<String> = row.read("last_status")?;
+    let refusal = if status == JobStatus::Running.as_str() {
+        Some(format!("run {run_id} is still RUNNING; only a FAILED run can be re-run"))
+    } else if status == JobStatus::Completed.as_str() {
+        Some(format!("run {run_id} already COMPLETED; there is nothing to finish"))
+    } else if last_run_id.as_deref() != Some(run_id) {
+        Some(format!(
+            "run {run_id} is not job {job_id}'s latest run ({}): re-running it would merge older inputs over \
+             newer results",
+            last_run_id.as_deref().unwrap_or("none")
+        ))
+    } else if last_status.as_deref() == Some(JobStatus::Running.as_str()) {
+        Some(format!("job {job_id} is RUNNING"))
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        tx.rollback().await?;
+        return Ok(Err(refusal));
+    }
+    let (running, failed) = (JobStatus::Running.as_str(), JobStatus::Failed.as_str());
+    B::execute(
+        &mut tx,
+        "UPDATE job_runs SET status = ?, execution_arn = ?, cluster_id = ?, step_id = NULL, finished_at = NULL, \
+         error = NULL, cause = NULL, attempts = attempts + 1 WHERE run_id = ? AND status = ?",
+        &[running.into(), execution_arn.into(), cluster_id.into(), run_id.into(), failed.into()],
+    )
+    .await?;
+    // A run that gave its inputs back when its execution died takes them
+    // again: the watermark returns to what its claim set.
+    B::execute(
+        &mut tx,
+        "UPDATE job_configs SET last_status = ?, claimed_seq = COALESCE(?, claimed_seq) \
+         WHERE job_id = ? AND last_run_id = ?",
+        &[running.into(), seq_claimed.into(), (&job_id).into(), run_id.into()],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
 }

@@ -1,9 +1,10 @@
 //! "Fresh files": the usable files of one selector, written once for track
 //! (may a job be ready?) and evaluate (count, look for companions, list a
-//! run's inputs). Every query is answered from the
-//! (dataset, file_name, last_validated_at, status) index: the glob's literal
+//! run's inputs). Every query is answered from an index on
+//! (dataset, file_name, seq | last_validated_at, status): the glob's literal
 //! prefix gives a range on `file_name`, the dialect's name predicate does the
-//! rest.
+//! rest. Freshness is the store's sequence (`seq > watermark`), never a
+//! comparison of clocks; time bounds are for companions and `within_hours`.
 
 use edba_payloads::FileStatus;
 
@@ -19,7 +20,8 @@ struct FreshFiles<'a> {
     /// `(prefix, upper bound)`; none when the glob starts with a wildcard.
     range: Option<(String, String)>,
     pattern: String,
-    after: StoreTime,
+    seq_above: i64,
+    after: Option<StoreTime>,
 }
 
 impl<'a> FreshFiles<'a> {
@@ -32,13 +34,18 @@ impl<'a> FreshFiles<'a> {
         }
         clause.push_str(" AND ");
         clause.push_str(B::NAME_MATCHES);
-        clause.push_str(" AND last_validated_at > ? AND status <> ?");
+        clause.push_str(" AND seq > ?");
+        if files.validated_after.is_some() {
+            clause.push_str(" AND last_validated_at > ?");
+        }
+        clause.push_str(" AND status <> ?");
         FreshFiles {
             clause,
             dataset: files.dataset,
             range,
             pattern: B::glob_pattern(files.glob),
-            after: StoreTime::new(files.after),
+            seq_above: files.seq_above,
+            after: files.validated_after.map(StoreTime::new),
         }
     }
 
@@ -47,7 +54,11 @@ impl<'a> FreshFiles<'a> {
         if let Some((prefix, upper)) = &self.range {
             params.extend([Param::from(prefix), Param::from(upper)]);
         }
-        params.extend([Param::from(&self.pattern), self.after.into(), FileStatus::Invalid.as_str().into()]);
+        params.extend([Param::from(&self.pattern), self.seq_above.into()]);
+        if let Some(after) = self.after {
+            params.push(after.into());
+        }
+        params.push(FileStatus::Invalid.as_str().into());
         params
     }
 }
@@ -81,7 +92,8 @@ pub(crate) async fn list<B: Backend>(
 ) -> Result<Vec<RunInput>, sqlx::Error> {
     let fresh = FreshFiles::new::<B>(files);
     let sql = format!(
-        "SELECT file_url, object_key, dataset, validated_key, version_id, etag{} ORDER BY file_name, file_url",
+        "SELECT file_url, object_key, dataset, validated_key, validated_etag, version_id, etag, seq{} \
+         ORDER BY file_name, file_url",
         fresh.clause
     );
     B::fetch_all(conn, &sql, &fresh.params())
@@ -93,8 +105,10 @@ pub(crate) async fn list<B: Backend>(
                 file_url: row.read("file_url")?,
                 key: row.read("object_key")?,
                 validated_key: row.read("validated_key")?,
+                validated_etag: row.read("validated_etag")?,
                 version_id: row.read("version_id")?,
                 etag: row.read("etag")?,
+                seq: row.read("seq")?,
             })
         })
         .collect()
@@ -105,10 +119,12 @@ mod tests {
     use super::*;
 
     fn placeholders_match_params<B: Backend>() {
-        let after = time::OffsetDateTime::UNIX_EPOCH;
         for glob in ["IL-*", "*.tdf", "IL-101.tdf"] {
-            let fresh = FreshFiles::new::<B>(&FileSelector { dataset: "sales", glob, after });
-            assert_eq!(fresh.clause.matches('?').count(), fresh.params().len(), "{glob}");
+            for validated_after in [None, Some(time::OffsetDateTime::UNIX_EPOCH)] {
+                let fresh =
+                    FreshFiles::new::<B>(&FileSelector { dataset: "sales", glob, seq_above: 7, validated_after });
+                assert_eq!(fresh.clause.matches('?').count(), fresh.params().len(), "{glob}");
+            }
         }
     }
 

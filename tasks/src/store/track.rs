@@ -5,7 +5,6 @@
 use std::cmp::Ordering;
 
 use edba_payloads::{FileStatus, RowCounts, TrackOutcome, TrackOutput, ValidateOutput};
-use time::OffsetDateTime;
 
 use super::dialect::{begin_write, Backend, Param, ReadRow};
 use super::glob::glob_matches;
@@ -48,6 +47,7 @@ impl<'a> FileEvent<'a> {
             ("etag", file.etag.as_deref(), MAX_VERSION),
             ("sequencer", Some(file.sequencer.as_str()), MAX_SHORT),
             ("validated_key", file.validated_key.as_deref(), MAX_OBJECT_KEY),
+            ("validated_etag", file.validated_etag.as_deref(), MAX_VERSION),
             ("rejected_key", file.rejected_key.as_deref(), MAX_OBJECT_KEY),
         ]
         .into_iter()
@@ -137,25 +137,27 @@ pub(super) async fn track<B: Backend>(pool: &sqlx::Pool<B>, event: &FileEvent<'_
     let now = StoreTime::now();
     match outcome {
         TrackOutcome::Inserted => {
+            let seq = next_seq::<B>(&mut tx).await?;
             let sql = "INSERT INTO ingested_files (file_url, bucket, object_key, file_name, \
                  dataset, dataset_partition, version_id, etag, sequencer, status, reason, \
-                 rows_valid, rows_rejected, lines_skipped, validated_key, rejected_key, \
-                 last_validated_at, first_seen_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                 rows_valid, rows_rejected, lines_skipped, validated_key, validated_etag, rejected_key, \
+                 last_validated_at, seq, first_seen_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
             let mut params: Vec<Param<'_>> =
                 vec![(&file.file_url).into(), (&file.bucket).into(), (&file.key).into(), event.file_name.into()];
             params.extend(event.version_params());
-            params.extend([Param::from(now), Param::from(now)]);
+            params.extend([Param::from(seq), Param::from(now), Param::from(now)]);
             B::execute(&mut tx, sql, &params).await?;
         }
         TrackOutcome::NewVersion => {
+            let seq = next_seq::<B>(&mut tx).await?;
             let sql = "UPDATE ingested_files SET dataset = ?, dataset_partition = ?, \
                  version_id = ?, etag = ?, sequencer = ?, status = ?, reason = ?, \
                  rows_valid = ?, rows_rejected = ?, lines_skipped = ?, validated_key = ?, \
-                 rejected_key = ?, last_validated_at = ?, updated_at = ? \
+                 validated_etag = ?, rejected_key = ?, last_validated_at = ?, seq = ?, updated_at = ? \
                  WHERE file_url = ?";
             let mut params = event.version_params();
-            params.extend([Param::from(now), Param::from(&file.file_url)]);
+            params.extend([Param::from(seq), Param::from(now), Param::from(&file.file_url)]);
             B::execute(&mut tx, sql, &params).await?;
         }
         TrackOutcome::Duplicate | TrackOutcome::Stale => {}
@@ -168,6 +170,23 @@ pub(super) async fn track<B: Backend>(pool: &sqlx::Pool<B>, event: &FileEvent<'_
     };
     tx.commit().await?;
     Ok(TrackOutput { file_url: file.file_url.clone(), outcome, job_may_be_ready, candidate_jobs })
+}
+
+/// The store's next file-version sequence. The counter row stays locked
+/// until this transaction commits, so versions commit in sequence order: a
+/// claim that sees sequence n sees every sequence below it (see
+/// `sql/state/mysql/0002_freshness_by_sequence.sql`).
+async fn next_seq<B: Backend>(tx: &mut B::Connection) -> Result<i64, sqlx::Error> {
+    const COUNTER: &str = "file_versions";
+    let bumped =
+        B::execute(tx, "UPDATE store_sequences SET value = value + 1 WHERE name = ?", &[COUNTER.into()]).await?;
+    if bumped != 1 {
+        return Err(sqlx::Error::Protocol(format!("the store sequence {COUNTER:?} is missing; migrate the store")));
+    }
+    let row = B::fetch_optional(tx, "SELECT value FROM store_sequences WHERE name = ?", &[COUNTER.into()])
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    row.read("value")
 }
 
 impl FileEvent<'_> {
@@ -187,6 +206,7 @@ impl FileEvent<'_> {
             self.rows_rejected.into(),
             self.lines_skipped.into(),
             (&file.validated_key).into(),
+            (&file.validated_etag).into(),
             (&file.rejected_key).into(),
             self.validated_at.into(),
         ]
@@ -208,7 +228,7 @@ async fn candidates<B: Backend>(
 
     let readers = B::fetch_all(
         conn,
-        "SELECT job_id, input_glob, min_files, last_status, last_fired_at FROM job_configs \
+        "SELECT job_id, input_glob, min_files, last_status, claimed_seq FROM job_configs \
          WHERE input_dataset = ? AND enabled = ? ORDER BY job_id",
         &[dataset.into(), true.into()],
     )
@@ -221,9 +241,8 @@ async fn candidates<B: Backend>(
         let last_status: Option<String> = row.read("last_status")?;
         if check_readiness && !ready && !is_running(last_status.as_deref()) {
             let min_files = u64::try_from(row.read::<i32>("min_files")?).unwrap_or(0);
-            let fired: Option<StoreTime> = row.read("last_fired_at")?;
-            let after = fired.map_or(OffsetDateTime::UNIX_EPOCH, StoreTime::get);
-            let selector = FileSelector { dataset, glob: &glob, after };
+            let selector =
+                FileSelector { dataset, glob: &glob, seq_above: row.read("claimed_seq")?, validated_after: None };
             ready = files::count::<B>(conn, &selector, min_files).await? >= min_files;
         }
         jobs.push(row.read("job_id")?);
@@ -316,6 +335,7 @@ mod tests {
             reason: None,
             counts: RowCounts::default(),
             validated_key: None,
+            validated_etag: None,
             rejected_key: None,
             validated_at: "2024-05-01T10:00:00.000001Z".into(),
         }

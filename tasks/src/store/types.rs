@@ -21,6 +21,9 @@ pub(crate) struct JobState {
     pub last_status: Option<String>,
     pub last_run_id: Option<String>,
     pub last_fired_at: Option<OffsetDateTime>,
+    /// The job's watermark: the highest store sequence its latest holding
+    /// claim read. Versions above it are fresh.
+    pub claimed_seq: i64,
 }
 
 /// A run the store still holds RUNNING.
@@ -31,13 +34,15 @@ pub(crate) struct RunningRun {
     pub execution_arn: Option<String>,
 }
 
-/// Usable (not INVALID) files of `dataset` whose name matches `glob`,
-/// validated strictly after `after`.
+/// Usable (not INVALID) files of `dataset` whose name matches `glob`, whose
+/// current version's store sequence is above `seq_above` (0: any) and, when
+/// given, that were validated strictly after `validated_after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FileSelector<'a> {
     pub dataset: &'a str,
     pub glob: &'a str,
-    pub after: OffsetDateTime,
+    pub seq_above: i64,
+    pub validated_after: Option<OffsetDateTime>,
 }
 
 /// One file a run reads, as its manifest and `run_inputs` record it.
@@ -47,8 +52,12 @@ pub(crate) struct RunInput {
     pub file_url: String,
     pub key: String,
     pub validated_key: Option<String>,
+    /// The ETag of the validated object, as validate wrote it.
+    pub validated_etag: Option<String>,
     pub version_id: Option<String>,
     pub etag: Option<String>,
+    /// The store sequence of this version.
+    pub seq: i64,
 }
 
 /// Everything the claim transaction writes, and the state it expects to find.
@@ -56,9 +65,12 @@ pub(crate) struct RunInput {
 pub(crate) struct RunClaim<'a> {
     pub job_id: &'a str,
     pub config_version: i32,
-    /// `last_fired_at` as the decision read it; the claim fails when another
-    /// evaluation changed it in between.
-    pub last_fired_at: Option<OffsetDateTime>,
+    /// The watermark as the decision read it; the claim fails when another
+    /// evaluation (or a reconcile giving inputs back) changed it in between.
+    pub claimed_seq: i64,
+    /// The claim needs at least one input above the watermark
+    /// (`within_hours`: an identical input set never fires twice).
+    pub require_new_input: bool,
     pub now: OffsetDateTime,
     pub run_id: &'a str,
     pub execution_arn: &'a str,
@@ -81,6 +93,8 @@ pub(crate) enum ClaimOutcome {
     TooFewInputs(u64),
     /// Between decision and claim this companion rule stopped holding.
     NoCompanion(usize),
+    /// Every input was already read by the job's latest run.
+    NothingNew,
 }
 
 /// The result of a job's extra criterion.

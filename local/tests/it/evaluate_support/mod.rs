@@ -13,7 +13,7 @@ use aws_sdk_sfn::operation::describe_execution::{DescribeExecutionError, Describ
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use edba_local::EmbeddedS3;
-use edba_payloads::{EvaluateInput, EvaluateOutput, Trigger};
+use edba_payloads::{AggregateInput, EvaluateInput, EvaluateOutput, Trigger};
 use edba_tasks::evaluate::{evaluate, EvaluateDeps, EvaluateSettings, FixedClock};
 use edba_tasks::store::StateStore;
 use time::format_description::well_known::Rfc3339;
@@ -200,7 +200,12 @@ pub fn deps(
 }
 
 pub fn input(execution_arn: &str) -> EvaluateInput {
-    EvaluateInput { trigger: Trigger::Schedule, execution_arn: execution_arn.into() }
+    EvaluateInput { request: aggregate_input(Trigger::Schedule), execution_arn: execution_arn.into() }
+}
+
+/// An aggregate execution's input with this trigger.
+pub fn aggregate_input(trigger: Trigger) -> AggregateInput {
+    AggregateInput { trigger, file_url: None, run_id: None, started_by: None }
 }
 
 pub async fn run(deps: &EvaluateDeps) -> EvaluateOutput {
