@@ -20,13 +20,18 @@ pub async fn machine_arn(sfn: &aws_sdk_sfn::Client, stack: &str, machine: &str) 
     bail!("no state machine named {wanted} in this account and region; is the stack `{stack}` deployed (scripts/deploy.sh)?")
 }
 
-/// Starts an aggregate execution as a person would (`trigger: manual`).
-pub async fn start_aggregate(sfn: &aws_sdk_sfn::Client, stack: &str) -> anyhow::Result<String> {
+/// Starts an aggregate execution as a person would: `trigger: manual`, or
+/// `trigger: rerun` of one run.
+pub async fn start_aggregate(sfn: &aws_sdk_sfn::Client, stack: &str, rerun: Option<&str>) -> anyhow::Result<String> {
     let arn = machine_arn(sfn, stack, "aggregate").await?;
+    let input = match rerun {
+        Some(run_id) => json!({"trigger": "rerun", "run_id": run_id}),
+        None => json!({"trigger": "manual"}),
+    };
     let out = sfn
         .start_execution()
         .state_machine_arn(arn)
-        .input(json!({"trigger": "manual"}).to_string())
+        .input(input.to_string())
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("StartExecution: {}", aws_sdk_sfn::error::DisplayErrorContext(e)))?;
@@ -142,8 +147,29 @@ mod tests {
                     .unwrap()
             });
         let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&list, &start]);
-        let arn = start_aggregate(&sfn, "edba").await.unwrap();
+        let arn = start_aggregate(&sfn, "edba", None).await.unwrap();
         assert!(arn.ends_with(":execution:edba-aggregate:x"));
+        assert_eq!(start.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn start_rerun_sends_the_rerun_trigger_with_the_run_id() {
+        let list = mock!(aws_sdk_sfn::Client::list_state_machines).then_output(machines);
+        let start = mock!(aws_sdk_sfn::Client::start_execution)
+            .match_requests(|r| {
+                r.state_machine_arn() == Some("arn:aws:states:us-east-1:123456789012:stateMachine:edba-aggregate")
+                    && r.input() == Some(r#"{"run_id":"J101-20261127T071500Z-abcdef","trigger":"rerun"}"#)
+            })
+            .then_output(|| {
+                StartExecutionOutput::builder()
+                    .execution_arn("arn:aws:states:us-east-1:123456789012:execution:edba-aggregate:r")
+                    .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(0))
+                    .build()
+                    .unwrap()
+            });
+        let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&list, &start]);
+        let arn = start_aggregate(&sfn, "edba", Some("J101-20261127T071500Z-abcdef")).await.unwrap();
+        assert!(arn.ends_with(":execution:edba-aggregate:r"));
         assert_eq!(start.num_calls(), 1);
     }
 
@@ -151,7 +177,7 @@ mod tests {
     async fn a_missing_stack_is_named_in_the_error() {
         let list = mock!(aws_sdk_sfn::Client::list_state_machines).then_output(machines);
         let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&list]);
-        let err = start_aggregate(&sfn, "prod").await.unwrap_err().to_string();
+        let err = start_aggregate(&sfn, "prod", None).await.unwrap_err().to_string();
         assert!(err.contains("prod-aggregate") && err.contains("deploy"), "{err}");
     }
 

@@ -121,6 +121,22 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Finish a FAILED run (say its step succeeded but its load failed): run it
+    /// again from its recorded manifest — the same input versions, the same
+    /// output prefix, merged idempotently — and record the outcome on the same
+    /// run. Only a job's latest run can be re-run. Exits 1 unless it completes.
+    Rerun {
+        /// The run id (`edba status` lists runs; `edba impacted JOB` names the last failed one).
+        run_id: String,
+        #[command(flatten)]
+        store: home::StoreArgs,
+        /// The warehouse (`postgres://…` or `sqlite://…`) instead of <home>/warehouse.db.
+        #[arg(long, env = "EDBA_WAREHOUSE_URL")]
+        warehouse: Option<String>,
+        /// Print the run as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the input files of a failed run (by run id, or a job's last failed run).
     Impacted {
         /// A run id, or a job id for its most recent FAILED run.
@@ -137,6 +153,11 @@ enum Command {
 enum StartCommand {
     /// Evaluate every job now (as the schedule does).
     Aggregate,
+    /// Re-run one FAILED run from its recorded manifest (`trigger: rerun`).
+    Rerun {
+        /// The run id.
+        run_id: String,
+    },
     /// Re-drive one object through validation and tracking.
     Ingest {
         /// s3://bucket/incoming/<file>
@@ -220,7 +241,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
             let sfn = aws_sdk_sfn::Client::new(&config);
             let arn = match machine {
-                StartCommand::Aggregate => deployed::start_aggregate(&sfn, &stack).await?,
+                StartCommand::Aggregate => deployed::start_aggregate(&sfn, &stack, None).await?,
+                StartCommand::Rerun { run_id } => deployed::start_aggregate(&sfn, &stack, Some(&run_id)).await?,
                 StartCommand::Ingest { object } => {
                     let s3 = aws_sdk_s3::Client::new(&config);
                     let region = config.region().map(|r| r.to_string()).unwrap_or_default();
@@ -254,6 +276,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }),
         Command::Run { dir, store, warehouse, concurrency, time_scale, json } => {
             home::runtime()?.block_on(run::run(&dir, &store, warehouse, concurrency, time_scale, json))
+        }
+        Command::Rerun { run_id, store, warehouse, json } => {
+            home::runtime()?.block_on(run::rerun(&run_id, &store, warehouse, json))
         }
         Command::Exec { definition, input, history, store } => {
             home::runtime()?.block_on(run::exec(&definition, &input, history, &store))

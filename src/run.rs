@@ -108,3 +108,33 @@ pub async fn exec(definition: &Path, input: &str, history: bool, store: &StoreAr
         }
     }
 }
+
+pub async fn rerun(run_id: &str, store: &StoreArgs, warehouse: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+    eprintln!("edba rerun: home {}", store.home.display());
+    let pipeline = LocalPipeline::open(options(store, warehouse)).await?;
+    let result = pipeline.rerun(run_id, &show_progress).await;
+    let run = match &result {
+        Ok(_) => edba_tasks::record::impacted(pipeline.store(), run_id).await.map_err(crate::home::task_error),
+        Err(_) => Err(anyhow::anyhow!("no run")),
+    };
+    pipeline.close().await;
+    let result = result?;
+    // A run that failed again is shown like a completed one; anything else
+    // (the run cannot be re-run, the evaluation failed) is the error.
+    let run_failed = result.error.as_deref() == Some(edba_payloads::ErrorName::RunsFailed.as_str());
+    if result.status != edba_local::executor::ExecutionStatus::Succeeded && !run_failed {
+        bail!(
+            "the rerun's execution {}: {}: {}",
+            result.status,
+            result.error.as_deref().unwrap_or("(no error)"),
+            result.cause.as_deref().unwrap_or("(no cause)")
+        );
+    }
+    let run = run?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        crate::print_text(&run);
+    }
+    Ok(if run.status == edba_tasks::store::JobStatus::Completed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

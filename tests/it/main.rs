@@ -6,4 +6,5 @@ mod deploy_support;
 mod deploy_cfn_lint;
 mod deploy_scripts;
 mod deploy_template;
+mod lineage_local;
 mod pipeline_local;

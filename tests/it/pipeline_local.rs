@@ -10,11 +10,11 @@ use edba_local::executor::{handler_fn, ExecutionStatus, TaskFailure};
 use edba_local::pipeline::{LocalPipeline, PipelineOptions, Progress, RunReport, LOCAL_BUCKET};
 use sqlx::Row;
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn options(home: &Path) -> PipelineOptions {
+pub(crate) fn options(home: &Path) -> PipelineOptions {
     let mut o = PipelineOptions::new(home);
     o.repo_root = Some(repo());
     // Retry backoffs of seconds become milliseconds; nothing else changes.
@@ -22,7 +22,7 @@ fn options(home: &Path) -> PipelineOptions {
     o
 }
 
-async fn run_sampledata(home: &Path) -> RunReport {
+pub(crate) async fn run_sampledata(home: &Path) -> RunReport {
     let pipeline = LocalPipeline::open(options(home)).await.expect("pipeline opens");
     let report = pipeline.run_dir(&repo().join("sampledata"), &|_| {}).await.expect("run completes");
     pipeline.close().await;
@@ -31,7 +31,7 @@ async fn run_sampledata(home: &Path) -> RunReport {
 
 /// (store, item, day) -> [sale, tax, discount] in cents, computed from the
 /// sample files independently of edba.
-type ItemDay = BTreeMap<(String, String, String), [i64; 3]>;
+pub(crate) type ItemDay = BTreeMap<(String, String, String), [i64; 3]>;
 
 fn cents(amount: &str) -> i64 {
     let (whole, frac) = amount.split_once('.').unwrap_or((amount, "0"));
@@ -39,7 +39,7 @@ fn cents(amount: &str) -> i64 {
     whole.parse::<i64>().unwrap() * 100 + frac[..2].parse::<i64>().unwrap()
 }
 
-fn expected_item_days(province: &str) -> ItemDay {
+pub(crate) fn expected_item_days(province: &str) -> ItemDay {
     expected_item_days_in(&repo().join("sampledata"), province)
 }
 
@@ -55,7 +55,7 @@ fn expected_item_days_in(dir: &Path, province: &str) -> ItemDay {
     expected_item_days_of(&files)
 }
 
-fn expected_item_days_of(files: &[PathBuf]) -> ItemDay {
+pub(crate) fn expected_item_days_of(files: &[PathBuf]) -> ItemDay {
     let mut out = ItemDay::new();
     for path in files {
         let text = std::fs::read_to_string(path).unwrap();
@@ -77,7 +77,9 @@ fn expected_item_days_of(files: &[PathBuf]) -> ItemDay {
     out
 }
 
-async fn warehouse(home: &Path) -> (ItemDay, BTreeMap<(String, String), (i64, [i64; 3])>, BTreeMap<String, String>) {
+pub(crate) async fn warehouse(
+    home: &Path,
+) -> (ItemDay, BTreeMap<(String, String), (i64, [i64; 3])>, BTreeMap<String, String>) {
     let url = format!("sqlite://{}", home.join("warehouse.db").display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let mut items = ItemDay::new();
@@ -186,7 +188,7 @@ async fn sampledata_runs_end_to_end_and_a_second_run_changes_nothing() {
 }
 
 /// `sampledata/` copied to `dir` with every amount of every IL file doubled.
-fn sampledata_with_il_amounts_doubled(dir: &Path) {
+pub(crate) fn sampledata_with_il_amounts_doubled(dir: &Path) {
     for entry in std::fs::read_dir(repo().join("sampledata")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();

@@ -81,6 +81,23 @@ impl LocalPipeline {
         self.report(&urls, &results).await
     }
 
+    /// Re-runs one FAILED run from its recorded manifest (`edba rerun RUN`):
+    /// an aggregate execution with `trigger: rerun`, as an operator would
+    /// start it in AWS, so it shows like any other execution. The same input
+    /// versions and output prefix; the outcome is recorded on the same run.
+    pub async fn rerun(
+        &self,
+        run_id: &str,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<ExecutionResult, PipelineError> {
+        progress(Progress::AggregateStarted { trigger: format!("rerun of {run_id}") });
+        let input = json!({"trigger": "rerun", "run_id": run_id});
+        let result = self.executor.start("aggregate", input, None)?.wait().await;
+        self.executor.wait_all().await;
+        progress(aggregate_finished(&result));
+        Ok(result)
+    }
+
     /// Waits for every execution still running and adds those not in
     /// `results` yet, telling `finished` about each.
     async fn wait_for_the_rest(&self, results: &mut Vec<ExecutionResult>, finished: impl Fn(&ExecutionResult)) {

@@ -66,14 +66,18 @@ pub fn dataset_schema(dataset: &str) -> Option<SchemaRef> {
 pub struct ManifestInput {
     pub dataset: String,
     pub validated_key: String,
+    /// The ETag validate's write gave the validated object.
+    pub validated_etag: Option<String>,
     pub file_url: Option<String>,
     pub version_id: Option<String>,
     pub etag: Option<String>,
 }
 
 /// The error name a step fails with when a validated object does not come
-/// from the raw version its run claimed.
+/// from the raw version its run claimed (or is not the object validate wrote).
 pub const LINEAGE_MISMATCH: &str = "Edba.LineageMismatch";
+/// The error name a step fails with when a manifest's object is missing.
+pub const INPUT_MISSING: &str = "Edba.InputMissing";
 
 /// A run's manifest, `manifests/<job>/<run>.json`, written by the evaluate task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +124,7 @@ impl Manifest {
             inputs.push(ManifestInput {
                 dataset: dataset.to_owned(),
                 validated_key: key.to_owned(),
+                validated_etag: text("validated_etag"),
                 file_url: text("file_url"),
                 version_id: text("version_id"),
                 etag: text("etag"),
@@ -340,15 +345,19 @@ async fn download(
 ) -> Result<(), StepError> {
     let dataset = &input.dataset;
     let fail = |reason: String| StepError::failed(format!("cannot read the {dataset} file {location}: {reason}"));
-    let object = runner
-        .s3()
-        .get_object()
-        .bucket(&location.bucket)
-        .key(&location.key)
-        .send()
-        .await
-        .map_err(|e| fail(s3_message(&e)))?;
-    check_lineage(location, input, object.metadata())?;
+    let object = match runner.s3().get_object().bucket(&location.bucket).key(&location.key).send().await {
+        Ok(object) => object,
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+            let raw = input.file_url.as_deref().unwrap_or("its raw file");
+            let version = input.version_id.as_deref().unwrap_or("(unversioned)");
+            return Err(StepError::failed(format!(
+                "{INPUT_MISSING}: {location} does not exist; the run lists it as the validated copy of {raw} \
+                 version {version}"
+            )));
+        }
+        Err(e) => return Err(fail(s3_message(&e))),
+    };
+    check_lineage(location, input, object.e_tag(), object.metadata())?;
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| fail(e.to_string()))?);
     let mut body = object.body;
     while let Some(chunk) = body.next().await {
@@ -364,10 +373,20 @@ async fn download(
 fn check_lineage(
     location: &S3Location,
     input: &ManifestInput,
+    etag: Option<&str>,
     metadata: Option<&std::collections::HashMap<String, String>>,
 ) -> Result<(), StepError> {
     let recorded = |name: &str| metadata.and_then(|m| m.get(name)).map(String::as_str);
     let unquoted = |etag: &str| etag.trim_matches('"').to_owned();
+    let raw = input.file_url.as_deref().unwrap_or("its raw file");
+    if let (Some(claimed), Some(found)) = (input.validated_etag.as_deref().map(unquoted), etag.map(unquoted)) {
+        if claimed != found {
+            return Err(StepError::failed(format!(
+                "{LINEAGE_MISMATCH}: {location} has ETag {found}, but the run claimed the validated copy of {raw} \
+                 with ETag {claimed}"
+            )));
+        }
+    }
     let checks = [
         ("version", input.version_id.clone(), recorded("edba-source-version-id").map(str::to_owned)),
         ("ETag", input.etag.as_deref().map(unquoted), recorded("edba-source-etag").map(unquoted)),
@@ -375,7 +394,6 @@ fn check_lineage(
     for (what, claimed, derived_from) in checks {
         if let (Some(claimed), Some(derived_from)) = (claimed, derived_from) {
             if claimed != derived_from {
-                let raw = input.file_url.as_deref().unwrap_or("its raw file");
                 return Err(StepError::failed(format!(
                     "{LINEAGE_MISMATCH}: {location} was derived from {what} {derived_from} of {raw}, \
                      but the run claimed {what} {claimed}"
