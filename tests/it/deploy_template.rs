@@ -196,6 +196,18 @@ fn bucket_sends_events_to_eventbridge_and_is_private_encrypted_and_tls_only() {
             .any(|r| r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"].is_u64() && r["Prefix"].is_null()),
         "incomplete multipart uploads are aborted bucket-wide"
     );
+    // A superseded version's validated object expires once evaluate tagged
+    // it; a current version's never does (only the tagged ones match).
+    let superseded: Vec<&Value> = rules.iter().filter(|r| r["Prefix"] == "validated/").collect();
+    assert_eq!(superseded.len(), 1, "one rule for validated/");
+    assert_eq!(superseded[0]["TagFilters"], json!([{"Key": "edba-superseded", "Value": "true"}]));
+    assert_eq!(superseded[0]["ExpirationInDays"], json!({"Ref": "SupersededExpirationDays"}));
+    assert_eq!(
+        (edba_tasks::evaluate::SUPERSEDED_TAG_KEY, edba_tasks::evaluate::SUPERSEDED_TAG_VALUE),
+        ("edba-superseded", "true"),
+        "the tag evaluate writes is the one the rule selects"
+    );
+    assert_eq!(t["Parameters"]["SupersededExpirationDays"]["MinValue"], 1);
     // incoming/ is never expired nor touched by edba.
     assert!(rules.iter().all(|r| r["Prefix"] != "incoming/"));
 }
@@ -306,12 +318,15 @@ fn each_function_reaches_only_its_own_s3_prefixes() {
         ("rejected/*".to_owned(), write),
     ]);
     assert_eq!(access("ValidateFunction"), expected_validate);
+    // Evaluate writes manifests and tags superseded derived objects; it deletes none.
+    let tag = set(&["s3:PutObjectTagging".to_owned(), "s3:PutObjectVersionTagging".into()]);
     assert_eq!(
         access("EvaluateFunction"),
-        BTreeMap::from([(
-            "manifests/*".to_owned(),
-            set(&["s3:PutObject".to_owned(), "s3:AbortMultipartUpload".into()])
-        )])
+        BTreeMap::from([
+            ("manifests/*".to_owned(), set(&["s3:PutObject".to_owned(), "s3:AbortMultipartUpload".into()])),
+            ("validated/*".to_owned(), tag.clone()),
+            ("rejected/*".to_owned(), tag),
+        ])
     );
     for f in ["TrackFunction", "LoadFunction", "RecordFunction"] {
         assert_eq!(access(f), BTreeMap::new(), "{f} touches no S3 object");

@@ -165,6 +165,16 @@ async fn versions_arriving_while_a_claimed_step_waits_change_nothing_it_reads() 
         let head = head.unwrap_or_else(|e| panic!("{key} of {url} is gone: {e}"));
         assert_eq!(head.e_tag().map(|t| t.trim_matches('"')), Some(etag.as_str()), "{key} unchanged");
     }
+    // The superseded versions' validated objects are tagged for the
+    // bucket's lifecycle rule (by the evaluations after they were
+    // superseded); the current versions' are not.
+    for (url, (key, _)) in before.iter().chain(&after) {
+        let tags = pipeline.s3_client().get_object_tagging().bucket(LOCAL_BUCKET).key(key).send().await.unwrap();
+        let tagged = tags.tag_set().iter().any(|t| t.key() == "edba-superseded" && t.value() == "true");
+        // Every IL file of the first run has a newer version now (IL-103's is INVALID).
+        let superseded = url.contains("/incoming/IL-") && before.get(url).map(|(k, _)| k) == Some(key);
+        assert_eq!(tagged, superseded, "{key} of {url}: tagged {tagged}");
+    }
     // `edba impacted` of either run lists the raw versions it read, as its manifest does.
     for (run, manifest) in [(&first, &first_manifest), (&second, &second_manifest)] {
         for file in &run.files {

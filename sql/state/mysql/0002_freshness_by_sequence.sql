@@ -55,3 +55,18 @@ ALTER TABLE run_inputs
     ADD COLUMN object_key VARCHAR(1024) NULL,
     ADD COLUMN validated_key VARCHAR(1024) NULL,
     ADD COLUMN validated_etag VARCHAR(255) NULL;
+
+-- Derived objects (validated/, rejected/) of raw versions that will never be
+-- read by a new run again: the version a newer one superseded, or a stale
+-- version that arrived after a newer one. Track writes them in the
+-- transaction that decides it; evaluate tags each object
+-- `edba-superseded=true` and deletes the row. A lifecycle rule of the
+-- template expires tagged objects after a number of days, so no task ever
+-- deletes an object (a run claimed before the supersession still reads it).
+CREATE TABLE superseded_objects (
+    id            BIGINT        NOT NULL AUTO_INCREMENT,
+    bucket        VARCHAR(63)   NOT NULL,
+    object_key    VARCHAR(1024) NOT NULL,
+    superseded_at DATETIME(6)   NOT NULL,
+    PRIMARY KEY (id)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

@@ -32,3 +32,12 @@ ALTER TABLE run_inputs ADD COLUMN seq INTEGER NULL;
 ALTER TABLE run_inputs ADD COLUMN object_key TEXT NULL;
 ALTER TABLE run_inputs ADD COLUMN validated_key TEXT NULL;
 ALTER TABLE run_inputs ADD COLUMN validated_etag TEXT NULL;
+
+-- Derived objects of superseded raw versions, waiting to be tagged
+-- `edba-superseded=true` (see the MySQL migration for why).
+CREATE TABLE superseded_objects (
+    id            INTEGER NOT NULL PRIMARY KEY,
+    bucket        TEXT    NOT NULL,
+    object_key    TEXT    NOT NULL,
+    superseded_at TEXT    NOT NULL
+) STRICT;

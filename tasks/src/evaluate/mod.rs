@@ -23,6 +23,7 @@
 
 mod cluster;
 mod reconcile;
+mod superseded;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -40,6 +41,7 @@ use crate::s3::{s3_url, sdk_failure};
 use crate::store::{ClaimOutcome, CriterionOutcome, FileSelector, JobState, JobStatus, RunClaim, RunInput, StateStore};
 use crate::TaskError;
 pub use reconcile::{EXECUTION_ENDED, EXECUTION_NOT_FOUND};
+pub use superseded::{SUPERSEDED_TAG_KEY, SUPERSEDED_TAG_VALUE};
 
 /// Where "now" comes from; tests fix it.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -168,6 +170,8 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
             Err(reason) => waiting.push(WaitingJob { job_id: job.state.job_id.clone(), reason }),
         }
     }
+
+    superseded::tag_superseded(deps).await;
 
     runs.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     waiting.sort_by(|a, b| a.job_id.cmp(&b.job_id));

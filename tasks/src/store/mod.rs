@@ -36,6 +36,7 @@ pub mod limits;
 mod record;
 mod sequencer;
 pub mod status;
+mod superseded;
 mod time;
 mod track;
 mod types;

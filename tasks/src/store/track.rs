@@ -121,9 +121,13 @@ pub(super) async fn track<B: Backend>(pool: &sqlx::Pool<B>, event: &FileEvent<'_
     let mut conn = pool.acquire().await?;
     let mut tx = begin_write(&mut conn).await?;
 
-    let sql = format!("SELECT version_id, etag, sequencer FROM ingested_files WHERE file_url = ?{}", B::LOCK_ROW);
-    let stored = B::fetch_optional(&mut tx, &sql, &[(&file.file_url).into()])
-        .await?
+    let sql = format!(
+        "SELECT version_id, etag, sequencer, validated_key, rejected_key FROM ingested_files WHERE file_url = ?{}",
+        B::LOCK_ROW
+    );
+    let row = B::fetch_optional(&mut tx, &sql, &[(&file.file_url).into()]).await?;
+    let stored = row
+        .as_ref()
         .map(|row| -> Result<StoredVersion, sqlx::Error> {
             Ok(StoredVersion {
                 version_id: row.read("version_id")?,
@@ -134,6 +138,21 @@ pub(super) async fn track<B: Backend>(pool: &sqlx::Pool<B>, event: &FileEvent<'_
         .transpose()?;
 
     let outcome = decide(stored.as_ref(), file);
+    // The derived objects no new run will read: the stored version's when
+    // this one supersedes it, this version's own when it arrived stale.
+    let superseded: Vec<Option<String>> = match (outcome, &row) {
+        (TrackOutcome::NewVersion, Some(row)) => vec![row.read("validated_key")?, row.read("rejected_key")?],
+        (TrackOutcome::Stale, _) => vec![file.validated_key.clone(), file.rejected_key.clone()],
+        _ => Vec::new(),
+    };
+    for key in superseded.iter().flatten() {
+        B::execute(
+            &mut tx,
+            "INSERT INTO superseded_objects (bucket, object_key, superseded_at) VALUES (?, ?, ?)",
+            &[(&file.bucket).into(), key.into(), StoreTime::now().into()],
+        )
+        .await?;
+    }
     let now = StoreTime::now();
     match outcome {
         TrackOutcome::Inserted => {

@@ -289,6 +289,41 @@ async fn malformed_event_is_invalid_input_and_stores_nothing(db: &StoreDb) {
     assert_eq!(db.store.file(&bad.url()).await.unwrap(), None);
 }
 
+/// A version with its own derived objects, as validate names them.
+fn derived(file: FileFixture, version: &str, sequencer: &str, rejects: bool) -> FileFixture {
+    let mut file = file.version(version, sequencer);
+    file.0.validated_key = Some(format!("validated/IL-101/{version}.csv"));
+    file.0.rejected_key = rejects.then(|| format!("rejected/IL-101/{version}.rejects.csv"));
+    file
+}
+
+async fn each_new_version_gets_the_next_sequence_and_superseded_objects_wait_for_their_tag(db: &StoreDb) {
+    async fn seq(db: &StoreDb) -> Vec<Vec<String>> {
+        db.rows("SELECT CAST(seq AS CHAR) FROM ingested_files WHERE file_url = ?", &sales("IL-101.tdf").url()).await
+    }
+    async fn waiting(db: &StoreDb) -> Vec<String> {
+        let rows = db.rows("SELECT object_key FROM superseded_objects WHERE bucket = ? ORDER BY id", BUCKET).await;
+        rows.into_iter().map(|row| row[0].clone()).collect()
+    }
+    db.track(&sales("CA-1.tdf")).await;
+    db.track(&derived(sales("IL-101.tdf"), "v1", "0100", true)).await;
+    assert_eq!(seq(db).await, [["2"]]);
+    assert_eq!(waiting(db).await, Vec::<String>::new());
+
+    let v3 = derived(sales("IL-101.tdf"), "v3", "0300", false);
+    assert_eq!(db.track(&v3).await.outcome, TrackOutcome::NewVersion);
+    assert_eq!(seq(db).await, [["3"]], "a new version takes the next sequence");
+    // v2 arrives after v3: stale, its own objects are never read by a new run.
+    let v2 = derived(sales("IL-101.tdf"), "v2", "0200", false);
+    assert_eq!(db.track(&v2).await.outcome, TrackOutcome::Stale);
+    assert_eq!(db.track(&v3).await.outcome, TrackOutcome::Duplicate);
+    assert_eq!(seq(db).await, [["3"]], "stale and duplicate events take no sequence");
+    assert_eq!(
+        waiting(db).await,
+        ["validated/IL-101/v1.csv", "rejected/IL-101/v1.rejects.csv", "validated/IL-101/v2.csv"]
+    );
+}
+
 async fn migrations_can_run_again(db: &StoreDb) {
     db.store.migrate().await.unwrap();
     db.track(&sales("IL-1.tdf")).await;
@@ -310,6 +345,7 @@ edba_testkit::on_both_databases!("store";
     concurrent_redeliveries_insert_once,
     database_trouble_is_transient,
     malformed_event_is_invalid_input_and_stores_nothing,
+    each_new_version_gets_the_next_sequence_and_superseded_objects_wait_for_their_tag,
     migrations_can_run_again,
 );
 
