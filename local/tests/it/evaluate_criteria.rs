@@ -306,7 +306,73 @@ async fn within_hours_counts_a_window(db: &StoreDb) {
     assert_eq!(waiting(&env.evaluate().await), reasons(&[("J101", "1 of 2 IL-* files validated in the last 1 h")]));
 }
 
+/// Records a run COMPLETED, as the aggregate machine's last state does.
+async fn complete(env: &Env<'_>, run: &edba_payloads::RunTicket) {
+    let input = edba_payloads::RecordInput {
+        run_id: run.run_id.clone(),
+        job_id: run.job_id.clone(),
+        outcome: edba_payloads::RunOutcome::Completed,
+        emr: None,
+        load: None,
+        failure: None,
+    };
+    edba_tasks::record::record(&env.db.store, &input).await.unwrap();
+}
+
+async fn inputs_of(env: &Env<'_>, run: &edba_payloads::RunTicket) -> Vec<String> {
+    let rows = env.db.rows("SELECT file_url FROM run_inputs WHERE run_id = ? ORDER BY file_url", &run.run_id).await;
+    rows.into_iter().map(|row| row[0].rsplit('/').next().unwrap().to_owned()).collect()
+}
+
+async fn within_hours_never_fires_twice_on_the_same_inputs(db: &StoreDb) {
+    let env = Env::new(db).await;
+    let mut config = job("J101", "IL-*", 2);
+    config.input.freshness = edba_payloads::jobs::Freshness::WithinHours { hours: 2 };
+    env.db.put_job(&config).await;
+    env.db.track(&sales("IL-101.tdf", &at("06:00"))).await;
+    env.db.track(&sales("IL-102.tdf", &at("06:30"))).await;
+    let first = env.evaluate().await;
+    assert_eq!(first.runs.len(), 1, "{first:?}");
+    complete(&env, &first.runs[0]).await;
+
+    // The same two files are still in the window: nothing new, no run.
+    let again = env.evaluate_later().await;
+    assert_eq!(again.runs, vec![]);
+    assert_eq!(waiting(&again), reasons(&[("J101", "no IL-* file is new since the job's latest run read them")]));
+
+    // A new version of one of them: the job fires over the window again.
+    env.db.track(&sales("IL-102.tdf", &at("07:00")).version("v2", "0200")).await;
+    let third = edba_tasks::evaluate::evaluate(&env.deps(), &input(&format!("{EXECUTION}-third"))).await.unwrap();
+    assert_eq!(third.runs.len(), 1, "{third:?}");
+    assert_eq!(inputs_of(&env, &third.runs[0]).await, ["IL-101.tdf", "IL-102.tdf"]);
+}
+
+/// Freshness is the store's order, not validate's clock: a file validated
+/// before the job fired but tracked after its claim is fresh for the next
+/// run, and a file in a run is never fresh again.
+async fn a_file_tracked_after_a_claim_is_fresh_whatever_its_validation_time(db: &StoreDb) {
+    let env = Env::new(db).await;
+    env.db.put_job(&job("J101", "IL-*", 2)).await;
+    env.db.track(&sales("IL-101.tdf", &at("06:00"))).await;
+    env.db.track(&sales("IL-102.tdf", &at("06:30"))).await;
+    let first = env.evaluate().await;
+    assert_eq!(inputs_of(&env, &first.runs[0]).await, ["IL-101.tdf", "IL-102.tdf"]);
+    complete(&env, &first.runs[0]).await;
+
+    // Validated at 06:45, before the claim at 07:15, but tracked after it.
+    env.db.track(&sales("IL-103.tdf", &at("06:45"))).await;
+    let later = env.evaluate_later().await;
+    assert_eq!(later.runs, vec![]);
+    let reason = &waiting(&later)[0].1;
+    assert!(reason.starts_with("1 of 2 IL-* files fresh since"), "{reason}");
+    env.db.track(&sales("IL-104.tdf", &at("06:50"))).await;
+    let second = edba_tasks::evaluate::evaluate(&env.deps(), &input(&format!("{EXECUTION}-second"))).await.unwrap();
+    assert_eq!(inputs_of(&env, &second.runs[0]).await, ["IL-103.tdf", "IL-104.tdf"], "none twice, none skipped");
+}
+
 edba_testkit::on_both_databases!("evaluate";
+    within_hours_never_fires_twice_on_the_same_inputs,
+    a_file_tracked_after_a_claim_is_fresh_whatever_its_validation_time,
     below_minimum_waits_and_says_how_many,
     files_validated_before_the_last_fire_are_stale,
     at_minimum_fires_with_exactly_its_fresh_files_and_companion,
