@@ -61,8 +61,10 @@ async fn populate(db: &ThrowawayDatabase, jobs: usize, files_per_job: usize) -> 
     }
     let pool = MySqlPool::connect(&db.url).await?;
     let now = sql_time(NOW);
-    let mut rows: Vec<(String, String, String, &'static str, String)> = Vec::new();
-    let flush = |rows: Vec<(String, String, String, &'static str, String)>| {
+    // Track gives every version the next store sequence; so does the bench.
+    let mut seq: i64 = 0;
+    let mut rows: Vec<(String, String, String, &'static str, String, i64)> = Vec::new();
+    let flush = |rows: Vec<(String, String, String, &'static str, String, i64)>| {
         let pool = pool.clone();
         let now = now.clone();
         async move {
@@ -70,9 +72,9 @@ async fn populate(db: &ThrowawayDatabase, jobs: usize, files_per_job: usize) -> 
                 "INSERT INTO ingested_files (file_url, bucket, object_key, file_name, dataset, \
                  dataset_partition, version_id, etag, sequencer, status, reason, rows_valid, \
                  rows_rejected, lines_skipped, validated_key, rejected_key, last_validated_at, \
-                 first_seen_at, updated_at) ",
+                 first_seen_at, updated_at, seq) ",
             );
-            insert.push_values(&rows, |mut b, (name, dataset, partition, status, validated)| {
+            insert.push_values(&rows, |mut b, (name, dataset, partition, status, validated, seq)| {
                 b.push_bind(format!("s3://bench/incoming/{name}"))
                     .push_bind("bench")
                     .push_bind(format!("incoming/{name}"))
@@ -91,7 +93,8 @@ async fn populate(db: &ThrowawayDatabase, jobs: usize, files_per_job: usize) -> 
                     .push_bind(None::<String>)
                     .push_bind(validated)
                     .push_bind(&now)
-                    .push_bind(&now);
+                    .push_bind(&now)
+                    .push_bind(*seq);
             });
             insert.build().execute(&pool).await?;
             Ok::<_, BoxError>(())
@@ -102,7 +105,9 @@ async fn populate(db: &ThrowawayDatabase, jobs: usize, files_per_job: usize) -> 
             // Spread over the last 48 hours.
             let age = Duration::from_secs(60 + ((j * 7919 + n * 104_729) % (48 * 3600)) as u64);
             let status = if n % 50 == 0 { "INVALID" } else { "VALIDATED" };
-            rows.push((format!("P{j:04}-{n:06}.tdf"), "sales".into(), format!("P{j:04}"), status, sql_time(NOW - age)));
+            seq += 1;
+            let name = format!("P{j:04}-{n:06}.tdf");
+            rows.push((name, "sales".into(), format!("P{j:04}"), status, sql_time(NOW - age), seq));
             if rows.len() == ROWS_PER_INSERT {
                 flush(std::mem::take(&mut rows)).await?;
             }
@@ -114,8 +119,13 @@ async fn populate(db: &ThrowawayDatabase, jobs: usize, files_per_job: usize) -> 
         String::new(),
         "VALIDATED",
         sql_time(NOW - Duration::from_secs(3600)),
+        seq + 1,
     ));
     flush(rows).await?;
+    sqlx::query("UPDATE store_sequences SET value = ? WHERE name = 'file_versions'")
+        .bind(seq + 1)
+        .execute(&pool)
+        .await?;
     sqlx::query("ANALYZE TABLE ingested_files, job_configs").execute(&pool).await?;
     pool.close().await;
     Ok(store)
