@@ -4,6 +4,14 @@
 //! DeleteObject take one; DeleteObject without one leaves a delete marker;
 //! ListObjectVersions lists them.
 //!
+//! Tags belong to one version, as in S3: PutObject (`x-amz-tagging`),
+//! CreateMultipartUpload and CopyObject (the source's tags, or
+//! `x-amz-tagging` with the `REPLACE` directive) give the new version its
+//! tags; Put/Get/DeleteObjectTagging act on the version named, else on the
+//! newest; GetObject and HeadObject answer `x-amz-tagging-count`. They are
+//! kept in the key's `index.json`, with S3's limits (10 tags, keys of 128 and
+//! values of 256 characters, unique keys).
+//!
 //! [`VersionedBuckets`] wraps `s3s-fs`, which keeps one file per key. Every
 //! write still leaves the key's content as that file (so listings, multipart
 //! uploads and plain reads work as `s3s-fs` does them) and also copies it,
@@ -20,6 +28,7 @@
 //! striped lock), so the newest version is always the last one written.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex as StdMutex;
@@ -29,15 +38,16 @@ use s3s::dto::{
     BucketVersioningStatus, CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyObjectInput,
     CopyObjectOutput, CopySource, CreateBucketInput, CreateBucketOutput, CreateMultipartUploadInput,
     CreateMultipartUploadOutput, DeleteBucketInput, DeleteBucketOutput, DeleteMarkerEntry, DeleteObjectInput,
-    DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag, GetBucketLocationInput,
-    GetBucketLocationOutput, GetBucketVersioningInput, GetBucketVersioningOutput, GetObjectInput, GetObjectOutput,
+    DeleteObjectOutput, DeleteObjectTaggingInput, DeleteObjectTaggingOutput, DeleteObjectsInput, DeleteObjectsOutput,
+    DeletedObject, ETag, GetBucketLocationInput, GetBucketLocationOutput, GetBucketVersioningInput,
+    GetBucketVersioningOutput, GetObjectInput, GetObjectOutput, GetObjectTaggingInput, GetObjectTaggingOutput,
     HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput, ListBucketsOutput,
     ListObjectVersionsInput, ListObjectVersionsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
     ListObjectsV2Output, ListPartsInput, ListPartsOutput, ObjectVersion, PutBucketVersioningInput,
-    PutBucketVersioningOutput, PutObjectInput, PutObjectOutput, Timestamp, UploadPartCopyInput, UploadPartCopyOutput,
-    UploadPartInput, UploadPartOutput,
+    PutBucketVersioningOutput, PutObjectInput, PutObjectOutput, PutObjectTaggingInput, PutObjectTaggingOutput, Tag,
+    TagSet, TaggingDirective, Timestamp, UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
 };
-use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
@@ -50,6 +60,13 @@ pub const VERSIONS_BUCKET: &str = ".edba-versions";
 const LOCK_STRIPES: usize = 64;
 /// ListObjectVersions' page size when the request names none (S3's default).
 const DEFAULT_MAX_KEYS: usize = 1000;
+/// S3's limits on object tags: tags per version, characters per key and value.
+const MAX_TAGS: usize = 10;
+const MAX_TAG_KEY_CHARS: usize = 128;
+const MAX_TAG_VALUE_CHARS: usize = 256;
+
+/// One version's tags, key to value.
+type Tags = BTreeMap<String, String>;
 
 /// `s3s-fs` with versioning on every bucket.
 #[derive(Debug)]
@@ -72,6 +89,8 @@ struct VersionEntry {
     size: i64,
     /// Milliseconds since the Unix epoch.
     last_modified_ms: u64,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    tags: Tags,
 }
 
 /// A key's versions, oldest first.
@@ -79,6 +98,10 @@ struct VersionEntry {
 struct KeyIndex {
     key: String,
     versions: Vec<VersionEntry>,
+    /// The tags of multipart uploads in progress, by upload id, for the
+    /// version their completion makes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    uploads: BTreeMap<String, Tags>,
 }
 
 impl KeyIndex {
@@ -88,6 +111,23 @@ impl KeyIndex {
 
     fn find(&self, id: &str) -> Option<&VersionEntry> {
         self.versions.iter().find(|v| v.id == id)
+    }
+
+    /// The version a request addresses: the one named, else the newest;
+    /// `None` for a key without versions (an object from before versioning,
+    /// like S3's `null` version, or no object at all).
+    fn resolve(&self, version: Option<&str>) -> S3Result<Option<&VersionEntry>> {
+        let entry = match version {
+            Some(id) => Some(self.find(id).ok_or_else(|| s3_error!(NoSuchVersion))?),
+            None => self.newest(),
+        };
+        match entry {
+            Some(v) if v.delete_marker => match version {
+                Some(_) => Err(s3_error!(MethodNotAllowed, "the version is a delete marker")),
+                None => Err(s3_error!(NoSuchKey)),
+            },
+            entry => Ok(entry),
+        }
     }
 }
 
@@ -151,10 +191,12 @@ impl VersionedBuckets {
         format!("{id:020}")
     }
 
-    /// Records the key's current object as its newest version; called with
-    /// the key's stripe held, right after the write that produced it.
-    async fn snapshot_current(&self, bucket: &str, key: &str) -> S3Result<String> {
+    /// Records the key's current object as its newest version, with `tags`
+    /// or, for a completed multipart upload, the tags of its creation; called
+    /// with the key's stripe held, right after the write that produced it.
+    async fn snapshot_current(&self, bucket: &str, key: &str, tags: Tags, upload: Option<&str>) -> S3Result<String> {
         let mut index = self.read_index(bucket, key).await?;
+        let tags = upload.and_then(|id| index.uploads.remove(id)).unwrap_or(tags);
         let id = self.next_version_id(index.newest());
         let copied = self.copy_within(bucket, key, VERSIONS_BUCKET, &Self::version_key(bucket, key, &id)).await?;
         let size = tokio::fs::metadata(self.root.join(VERSIONS_BUCKET).join(Self::version_key(bucket, key, &id)))
@@ -167,6 +209,7 @@ impl VersionedBuckets {
             etag: copied,
             size: i64::try_from(size).unwrap_or(i64::MAX),
             last_modified_ms: now_ms(),
+            tags,
         });
         self.write_index(bucket, &index).await?;
         Ok(id)
@@ -193,29 +236,51 @@ impl VersionedBuckets {
         self.inner.delete_object(internal(input)).await.map(drop)
     }
 
+    /// Fails as `s3s-fs` does (`NoSuchKey`) unless the key's plain file exists.
+    async fn head_within(&self, bucket: &str, key: &str) -> S3Result<()> {
+        let input = HeadObjectInput::builder()
+            .bucket(bucket.to_owned())
+            .key(key.to_owned())
+            .build()
+            .map_err(|e| s3_error!(e, InternalError))?;
+        self.inner.head_object(internal(input)).await.map(drop)
+    }
+
     /// Where a read of `(bucket, key, version)` is served from, and the
-    /// version id it answers with: the version's copy, the newest copy for a
+    /// version it answers with: the version's copy, the newest copy for a
     /// read without a version id, or the plain file for an object written
-    /// before versioning (no version id, like S3's `null` version).
+    /// before versioning (no version, like S3's `null` version).
     async fn resolve_read(
         &self,
         bucket: &str,
         key: &str,
         version: Option<&str>,
-    ) -> S3Result<(String, String, Option<String>)> {
+    ) -> S3Result<(String, String, Option<VersionEntry>)> {
         let index = self.read_index(bucket, key).await?;
-        let entry = match version {
-            Some(id) => Some(index.find(id).ok_or_else(|| s3_error!(NoSuchVersion))?),
-            None => index.newest(),
+        Ok(match index.resolve(version)? {
+            Some(v) => (VERSIONS_BUCKET.to_owned(), Self::version_key(bucket, key, &v.id), Some(v.clone())),
+            None => (bucket.to_owned(), key.to_owned(), None),
+        })
+    }
+
+    /// Replaces the tags of one version (the newest without a version id);
+    /// returns its id.
+    async fn set_tags(&self, bucket: &str, key: &str, version: Option<&str>, tags: Tags) -> S3Result<Option<String>> {
+        let _write = self.stripe(bucket, key).lock().await;
+        let mut index = self.read_index(bucket, key).await?;
+        let Some(id) = index.resolve(version)?.map(|v| v.id.clone()) else {
+            // An object from before versioning has no tags; to get some it
+            // becomes a version.
+            if tags.is_empty() {
+                return self.head_within(bucket, key).await.map(|()| None);
+            }
+            return self.snapshot_current(bucket, key, tags, None).await.map(Some);
         };
-        match entry {
-            Some(v) if v.delete_marker => match version {
-                Some(_) => Err(s3_error!(MethodNotAllowed, "the version is a delete marker")),
-                None => Err(s3_error!(NoSuchKey)),
-            },
-            Some(v) => Ok((VERSIONS_BUCKET.to_owned(), Self::version_key(bucket, key, &v.id), Some(v.id.clone()))),
-            None => Ok((bucket.to_owned(), key.to_owned(), None)),
+        if let Some(entry) = index.versions.iter_mut().find(|v| v.id == id) {
+            entry.tags = tags;
         }
+        self.write_index(bucket, &index).await?;
+        Ok(Some(id))
     }
 
     /// DeleteObject of one key, with or without a version id.
@@ -237,6 +302,7 @@ impl VersionedBuckets {
                 etag: None,
                 size: 0,
                 last_modified_ms: now_ms(),
+                tags: Tags::new(),
             });
             self.write_index(bucket, &index).await?;
             return Ok(DeleteObjectOutput { delete_marker: Some(true), version_id: Some(id), ..Default::default() });
@@ -293,10 +359,79 @@ async fn read_index_file(path: &Path, key: &str) -> S3Result<KeyIndex> {
             serde_json::from_slice(&bytes).map_err(|e| s3_error!(e, InternalError, "unreadable version index"))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Ok(KeyIndex { key: key.to_owned(), versions: Vec::new() })
+            Ok(KeyIndex { key: key.to_owned(), ..Default::default() })
         }
         Err(e) => Err(s3_error!(e, InternalError)),
     }
+}
+
+/// Tags as S3 takes them: at most [`MAX_TAGS`], unique keys of 1 to
+/// [`MAX_TAG_KEY_CHARS`] characters, values of at most [`MAX_TAG_VALUE_CHARS`].
+fn checked_tags(pairs: Vec<(String, String)>) -> S3Result<Tags> {
+    if pairs.len() > MAX_TAGS {
+        // S3's code for this one is `BadRequest`, which s3s does not name.
+        let mut e =
+            S3Error::with_message(S3ErrorCode::Custom("BadRequest".into()), "Object tags cannot be greater than 10");
+        e.set_status_code(http::StatusCode::BAD_REQUEST);
+        return Err(e);
+    }
+    let mut tags = Tags::new();
+    for (key, value) in pairs {
+        if key.is_empty() {
+            return Err(s3_error!(InvalidTag, "The TagKey you have provided is invalid"));
+        }
+        if key.chars().count() > MAX_TAG_KEY_CHARS {
+            return Err(s3_error!(InvalidTag, "The TagKey you have provided is too long, max {MAX_TAG_KEY_CHARS}"));
+        }
+        if value.chars().count() > MAX_TAG_VALUE_CHARS {
+            return Err(s3_error!(InvalidTag, "The TagValue you have provided is too long, max {MAX_TAG_VALUE_CHARS}"));
+        }
+        if tags.insert(key, value).is_some() {
+            return Err(s3_error!(InvalidTag, "Cannot provide multiple Tags with the same key"));
+        }
+    }
+    Ok(tags)
+}
+
+/// The tags of an `x-amz-tagging` header: URL query parameters, `k1=v1&k2=v2`.
+fn header_tags(header: Option<&str>) -> S3Result<Tags> {
+    let invalid = || {
+        s3_error!(InvalidArgument, "The header 'x-amz-tagging' shall be encoded as UTF-8 encoded URL query parameters")
+    };
+    let pairs = header
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((url_decode(key).ok_or_else(invalid)?, url_decode(value).ok_or_else(invalid)?))
+        })
+        .collect::<S3Result<Vec<_>>>()?;
+    checked_tags(pairs)
+}
+
+/// Decodes `application/x-www-form-urlencoded` text; `None` if malformed.
+fn url_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        match b {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hex = rest.get(..2).filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
+                bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+                rest = rest.get(2..)?;
+            }
+            _ => bytes.push(b),
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// The `x-amz-tagging-count` of a version: its number of tags, if any.
+fn tag_count(version: Option<&VersionEntry>) -> Option<i32> {
+    version.filter(|v| !v.tags.is_empty()).map(|v| i32::try_from(v.tags.len()).unwrap_or(i32::MAX))
 }
 
 /// A request the wrapper makes of `s3s-fs` itself (no HTTP, no signature).
@@ -326,9 +461,10 @@ fn timestamp(ms: u64) -> Timestamp {
 impl S3 for VersionedBuckets {
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let tags = header_tags(req.input.tagging.as_deref())?;
         let _write = self.stripe(&bucket, &key).lock().await;
         let mut response = self.inner.put_object(req).await?;
-        response.output.version_id = Some(self.snapshot_current(&bucket, &key).await?);
+        response.output.version_id = Some(self.snapshot_current(&bucket, &key, tags, None).await?);
         Ok(response)
     }
 
@@ -336,30 +472,37 @@ impl S3 for VersionedBuckets {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let (bucket, key, upload) = (req.input.bucket.clone(), req.input.key.clone(), req.input.upload_id.clone());
         let _write = self.stripe(&bucket, &key).lock().await;
         let mut response = self.inner.complete_multipart_upload(req).await?;
-        response.output.version_id = Some(self.snapshot_current(&bucket, &key).await?);
+        response.output.version_id = Some(self.snapshot_current(&bucket, &key, Tags::new(), Some(&upload)).await?);
         Ok(response)
     }
 
     async fn copy_object(&self, mut req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
-        let source_version = match &mut req.input.copy_source {
-            CopySource::Bucket { bucket, key, version_id } => match version_id.take() {
-                Some(id) => {
-                    let (from_bucket, from_key, _) = self.resolve_read(bucket, key, Some(&id)).await?;
-                    *bucket = from_bucket.into();
-                    *key = from_key.into();
-                    Some(id.into())
-                }
-                None => None,
-            },
-            _ => None,
+        // The copy is read from the source version's copy, whose tags it
+        // takes unless the request replaces them.
+        let (source_version, source) = match &mut req.input.copy_source {
+            CopySource::Bucket { bucket, key, version_id } => {
+                let requested = version_id.take();
+                let (from_bucket, from_key, source) = self.resolve_read(bucket, key, requested.as_deref()).await?;
+                *bucket = from_bucket.into();
+                *key = from_key.into();
+                (requested.map(String::from), source)
+            }
+            _ => (None, None),
+        };
+        let replace =
+            req.input.tagging_directive.as_ref().map(TaggingDirective::as_str) == Some(TaggingDirective::REPLACE);
+        let tags = if replace {
+            header_tags(req.input.tagging.as_deref())?
+        } else {
+            source.map(|v| v.tags).unwrap_or_default()
         };
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let _write = self.stripe(&bucket, &key).lock().await;
         let mut response = self.inner.copy_object(req).await?;
-        response.output.version_id = Some(self.snapshot_current(&bucket, &key).await?);
+        response.output.version_id = Some(self.snapshot_current(&bucket, &key, tags, None).await?);
         response.output.copy_source_version_id = source_version;
         Ok(response)
     }
@@ -369,7 +512,8 @@ impl S3 for VersionedBuckets {
             self.resolve_read(&req.input.bucket, &req.input.key, req.input.version_id.as_deref()).await?;
         (req.input.bucket, req.input.key, req.input.version_id) = (bucket, key, None);
         let mut response = self.inner.get_object(req).await?;
-        response.output.version_id = version;
+        response.output.tag_count = tag_count(version.as_ref());
+        response.output.version_id = version.map(|v| v.id);
         Ok(response)
     }
 
@@ -378,8 +522,52 @@ impl S3 for VersionedBuckets {
             self.resolve_read(&req.input.bucket, &req.input.key, req.input.version_id.as_deref()).await?;
         (req.input.bucket, req.input.key, req.input.version_id) = (bucket, key, None);
         let mut response = self.inner.head_object(req).await?;
-        response.output.version_id = version;
+        // s3s's HeadObjectOutput has no tag count; S3 answers the header all the same.
+        if let Some(count) = tag_count(version.as_ref()) {
+            response.headers.insert(s3s::header::X_AMZ_TAGGING_COUNT, http::HeaderValue::from(count));
+        }
+        response.output.version_id = version.map(|v| v.id);
         Ok(response)
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let input = req.input;
+        let pairs = input
+            .tagging
+            .tag_set
+            .into_iter()
+            .map(|tag| tag.key.zip(tag.value).ok_or_else(|| s3_error!(MalformedXML, "a tag needs a key and a value")))
+            .collect::<S3Result<Vec<_>>>()?;
+        let tags = checked_tags(pairs)?;
+        let version_id = self.set_tags(&input.bucket, &input.key, input.version_id.as_deref(), tags).await?;
+        Ok(S3Response::new(PutObjectTaggingOutput { version_id }))
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let input = req.input;
+        let index = self.read_index(&input.bucket, &input.key).await?;
+        let Some(version) = index.resolve(input.version_id.as_deref())? else {
+            self.head_within(&input.bucket, &input.key).await?;
+            return Ok(S3Response::new(GetObjectTaggingOutput::default()));
+        };
+        let tag_set: TagSet =
+            version.tags.iter().map(|(k, v)| Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect();
+        Ok(S3Response::new(GetObjectTaggingOutput { tag_set, version_id: Some(version.id.clone()) }))
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        let input = req.input;
+        let version_id = self.set_tags(&input.bucket, &input.key, input.version_id.as_deref(), Tags::new()).await?;
+        Ok(S3Response::new(DeleteObjectTaggingOutput { version_id }))
     }
 
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
@@ -544,7 +732,17 @@ impl S3 for VersionedBuckets {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        self.inner.create_multipart_upload(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let tags = header_tags(req.input.tagging.as_deref())?;
+        let response = self.inner.create_multipart_upload(req).await?;
+        if let (false, Some(upload)) = (tags.is_empty(), &response.output.upload_id) {
+            // Kept for the completion, in the key's index.
+            let _write = self.stripe(&bucket, &key).lock().await;
+            let mut index = self.read_index(&bucket, &key).await?;
+            index.uploads.insert(upload.clone(), tags);
+            self.write_index(&bucket, &index).await?;
+        }
+        Ok(response)
     }
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
@@ -566,7 +764,14 @@ impl S3 for VersionedBuckets {
         &self,
         req: S3Request<s3s::dto::AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<s3s::dto::AbortMultipartUploadOutput>> {
-        self.inner.abort_multipart_upload(req).await
+        let (bucket, key, upload) = (req.input.bucket.clone(), req.input.key.clone(), req.input.upload_id.clone());
+        let _write = self.stripe(&bucket, &key).lock().await;
+        let response = self.inner.abort_multipart_upload(req).await?;
+        let mut index = self.read_index(&bucket, &key).await?;
+        if index.uploads.remove(&upload).is_some() {
+            self.write_index(&bucket, &index).await?;
+        }
+        Ok(response)
     }
 }
 
@@ -590,9 +795,22 @@ mod tests {
             etag: None,
             size: 0,
             last_modified_ms: 0,
+            tags: Tags::new(),
         };
         let c = versions.next_version_id(Some(&future));
         assert!(c > future.id, "{c} > {}", future.id);
+    }
+
+    #[test]
+    fn tagging_headers_are_url_query_parameters() {
+        let tags = header_tags(Some("edba-superseded=true&path=validated%2Fa+b&empty")).unwrap();
+        let expected = [("edba-superseded", "true"), ("path", "validated/a b"), ("empty", "")];
+        assert_eq!(tags, expected.map(|(k, v)| (k.to_owned(), v.to_owned())).into_iter().collect::<Tags>());
+        assert!(header_tags(None).unwrap().is_empty());
+        for bad in ["a=%zz", "a=%4", "a=%+f", "a=%ff"] {
+            assert_eq!(header_tags(Some(bad)).unwrap_err().code(), &S3ErrorCode::InvalidArgument, "{bad}");
+        }
+        assert_eq!(header_tags(Some("a=1&a=2")).unwrap_err().code(), &S3ErrorCode::InvalidTag);
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! Versioning of the embedded S3 server, driven through `aws-sdk-s3` as on the
 //! deployed (versioned) bucket.
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, Tag, Tagging,
+    TaggingDirective,
+};
 use edba_local::s3server::EmbeddedS3;
 
 use crate::s3server::{server, BUCKET};
@@ -232,4 +236,266 @@ async fn versions_survive_a_restart() {
     let v3 = put(&s3, KEY, b"third\n").await;
     assert!(v3 > v2);
     assert_eq!(get(&s3, KEY, None).await, (b"third\n".to_vec(), Some(v3)));
+}
+
+fn tagging(tags: &[(&str, &str)]) -> Tagging {
+    let tags = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build().unwrap());
+    Tagging::builder().set_tag_set(Some(tags.collect())).build().unwrap()
+}
+
+/// PutObjectTagging; the version id it answers with.
+async fn put_tags(s3: &aws_sdk_s3::Client, key: &str, version: Option<&str>, tags: &[(&str, &str)]) -> Option<String> {
+    let out = s3
+        .put_object_tagging()
+        .bucket(BUCKET)
+        .key(key)
+        .set_version_id(version.map(str::to_owned))
+        .tagging(tagging(tags))
+        .send()
+        .await
+        .unwrap();
+    out.version_id().map(str::to_owned)
+}
+
+/// GetObjectTagging: the tags, sorted, and the version id it answers with.
+async fn tags(s3: &aws_sdk_s3::Client, key: &str, version: Option<&str>) -> (Vec<(String, String)>, Option<String>) {
+    let out = s3
+        .get_object_tagging()
+        .bucket(BUCKET)
+        .key(key)
+        .set_version_id(version.map(str::to_owned))
+        .send()
+        .await
+        .unwrap();
+    let mut tags: Vec<(String, String)> =
+        out.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+    tags.sort();
+    (tags, out.version_id().map(str::to_owned))
+}
+
+fn pairs(tags: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    pairs.sort();
+    pairs
+}
+
+#[tokio::test]
+async fn tags_belong_to_one_version() {
+    let (_dir, _server, s3) = server().await;
+    let v1 = put(&s3, KEY, b"one\n").await;
+    let v2 = put(&s3, KEY, b"two\n").await;
+    // Without a version id, the current version; with one, that version.
+    assert_eq!(put_tags(&s3, KEY, None, &[("stage", "current")]).await, Some(v2.clone()));
+    let old = [("edba-superseded", "true"), ("stage", "old")];
+    assert_eq!(put_tags(&s3, KEY, Some(&v1), &old).await, Some(v1.clone()));
+
+    assert_eq!(tags(&s3, KEY, None).await, (pairs(&[("stage", "current")]), Some(v2.clone())));
+    assert_eq!(tags(&s3, KEY, Some(&v2)).await, (pairs(&[("stage", "current")]), Some(v2.clone())));
+    assert_eq!(tags(&s3, KEY, Some(&v1)).await, (pairs(&old), Some(v1.clone())));
+
+    // A new version starts untagged; the older ones keep theirs.
+    let v3 = put(&s3, KEY, b"three\n").await;
+    assert_eq!(tags(&s3, KEY, None).await, (Vec::new(), Some(v3)));
+    assert_eq!(tags(&s3, KEY, Some(&v2)).await.0, pairs(&[("stage", "current")]));
+    // An object never tagged has an empty tag set.
+    put(&s3, "validated/untagged.csv", b"x\n").await;
+    assert_eq!(tags(&s3, "validated/untagged.csv", None).await.0, Vec::new());
+    // Tagging replaces the whole set.
+    put_tags(&s3, KEY, Some(&v1), &[("edba-superseded", "true")]).await;
+    assert_eq!(tags(&s3, KEY, Some(&v1)).await.0, pairs(&[("edba-superseded", "true")]));
+}
+
+#[tokio::test]
+async fn deleting_tags_clears_one_version() {
+    let (_dir, _server, s3) = server().await;
+    let v1 = put(&s3, KEY, b"one\n").await;
+    let v2 = put(&s3, KEY, b"two\n").await;
+    put_tags(&s3, KEY, Some(&v1), &[("a", "1")]).await;
+    put_tags(&s3, KEY, None, &[("b", "2")]).await;
+
+    let out = s3.delete_object_tagging().bucket(BUCKET).key(KEY).send().await.unwrap();
+    assert_eq!(out.version_id(), Some(v2.as_str()));
+    assert_eq!(tags(&s3, KEY, None).await.0, Vec::new());
+    assert_eq!(tags(&s3, KEY, Some(&v1)).await.0, pairs(&[("a", "1")]));
+    s3.delete_object_tagging().bucket(BUCKET).key(KEY).version_id(&v1).send().await.unwrap();
+    assert_eq!(tags(&s3, KEY, Some(&v1)).await.0, Vec::new());
+}
+
+#[tokio::test]
+async fn tagging_a_missing_key_or_version_fails_as_in_s3() {
+    let (_dir, _server, s3) = server().await;
+    let missing = s3.put_object_tagging().bucket(BUCKET).key("nothing").tagging(tagging(&[("a", "1")])).send().await;
+    assert_eq!(missing.unwrap_err().code(), Some("NoSuchKey"));
+    let missing = s3.get_object_tagging().bucket(BUCKET).key("nothing").send().await;
+    assert_eq!(missing.unwrap_err().code(), Some("NoSuchKey"));
+    let missing = s3.delete_object_tagging().bucket(BUCKET).key("nothing").send().await;
+    assert_eq!(missing.unwrap_err().code(), Some("NoSuchKey"));
+
+    put(&s3, KEY, b"a\n").await;
+    let unknown = "00000000000000000001";
+    let err = s3
+        .put_object_tagging()
+        .bucket(BUCKET)
+        .key(KEY)
+        .version_id(unknown)
+        .tagging(tagging(&[("a", "1")]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchVersion"));
+    let err = s3.get_object_tagging().bucket(BUCKET).key(KEY).version_id(unknown).send().await.unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchVersion"));
+    let err = s3.delete_object_tagging().bucket(BUCKET).key(KEY).version_id(unknown).send().await.unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchVersion"));
+
+    // Behind a delete marker the key is gone, as for a GET.
+    s3.delete_object().bucket(BUCKET).key(KEY).send().await.unwrap();
+    let gone = s3.put_object_tagging().bucket(BUCKET).key(KEY).tagging(tagging(&[("a", "1")])).send().await;
+    assert_eq!(gone.unwrap_err().code(), Some("NoSuchKey"));
+}
+
+#[tokio::test]
+async fn tags_beyond_s3s_limits_are_refused_with_s3s_codes() {
+    let (_dir, _server, s3) = server().await;
+    put(&s3, KEY, b"a\n").await;
+    let refused = |tags: Vec<(String, String)>| {
+        let s3 = s3.clone();
+        async move {
+            let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let err = s3.put_object_tagging().bucket(BUCKET).key(KEY).tagging(tagging(&tags)).send().await.unwrap_err();
+            (err.code().map(str::to_owned), err.message().map(str::to_owned))
+        }
+    };
+    let eleven: Vec<(String, String)> = (0..11).map(|n| (format!("k{n}"), "v".to_owned())).collect();
+    assert_eq!(
+        refused(eleven.clone()).await,
+        (Some("BadRequest".to_owned()), Some("Object tags cannot be greater than 10".to_owned()))
+    );
+    assert_eq!(refused(vec![("k".repeat(129), "v".to_owned())]).await.0.as_deref(), Some("InvalidTag"));
+    assert_eq!(refused(vec![("k".to_owned(), "v".repeat(257))]).await.0.as_deref(), Some("InvalidTag"));
+    let twice = vec![("k".to_owned(), "1".to_owned()), ("k".to_owned(), "2".to_owned())];
+    assert_eq!(refused(twice).await.0.as_deref(), Some("InvalidTag"));
+    assert_eq!(tags(&s3, KEY, None).await.0, Vec::new(), "a refused set leaves the tags as they were");
+
+    // At the limits, counted in characters (not bytes), is allowed.
+    let (long_key, long_value) = ("é".repeat(128), "ü".repeat(256));
+    let mut ten: Vec<(&str, &str)> = eleven.iter().take(9).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    ten.push((&long_key, &long_value));
+    put_tags(&s3, KEY, None, &ten).await;
+    assert_eq!(tags(&s3, KEY, None).await.0, pairs(&ten));
+
+    // The header form is held to the same limits, and writes nothing.
+    let header: Vec<String> = (0..11).map(|n| format!("k{n}=v")).collect();
+    let err = s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("validated/too-many.csv")
+        .tagging(header.join("&"))
+        .body(ByteStream::from_static(b"x\n"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("BadRequest"));
+    assert_eq!(versions(&s3, "validated/").await, []);
+}
+
+#[tokio::test]
+async fn get_and_head_show_the_tag_count() {
+    let (_dir, _server, s3) = server().await;
+    let v1 = put(&s3, KEY, b"one\n").await;
+    put(&s3, KEY, b"two\n").await;
+    put_tags(&s3, KEY, Some(&v1), &[("a", "1"), ("b", "2")]).await;
+
+    let head = s3.head_object().bucket(BUCKET).key(KEY).version_id(&v1).send().await.unwrap();
+    assert_eq!(head.tag_count(), Some(2));
+    let got = s3.get_object().bucket(BUCKET).key(KEY).version_id(&v1).send().await.unwrap();
+    assert_eq!(got.tag_count(), Some(2));
+    // The current version has no tags, and no count.
+    assert_eq!(s3.head_object().bucket(BUCKET).key(KEY).send().await.unwrap().tag_count(), None);
+    assert_eq!(s3.get_object().bucket(BUCKET).key(KEY).send().await.unwrap().tag_count(), None);
+}
+
+#[tokio::test]
+async fn writes_take_the_tagging_header_and_copies_the_source_tags() {
+    let (_dir, _server, s3) = server().await;
+    let out = s3
+        .put_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .tagging("edba-superseded=true&path=validated%2Fa+b")
+        .body(ByteStream::from_static(b"tagged\n"))
+        .send()
+        .await
+        .unwrap();
+    let expected = pairs(&[("edba-superseded", "true"), ("path", "validated/a b")]);
+    assert_eq!(tags(&s3, KEY, None).await, (expected.clone(), out.version_id().map(str::to_owned)));
+
+    let key = "validated/multipart.csv";
+    let upload = s3.create_multipart_upload().bucket(BUCKET).key(key).tagging("stage=validated").send().await.unwrap();
+    let upload_id = upload.upload_id().unwrap();
+    let part = s3
+        .upload_part()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(upload_id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"x\n"));
+    let part = part.send().await.unwrap();
+    let parts = CompletedMultipartUpload::builder()
+        .parts(CompletedPart::builder().part_number(1).e_tag(part.e_tag().unwrap()).build())
+        .build();
+    let done = s3
+        .complete_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(parts)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags(&s3, key, None).await, (pairs(&[("stage", "validated")]), done.version_id().map(str::to_owned)));
+
+    // A copy takes its source's tags, unless told to replace them.
+    let copy = |to: &'static str| s3.copy_object().bucket(BUCKET).key(to).copy_source(format!("{BUCKET}/{KEY}"));
+    copy("incoming/copied.tdf").send().await.unwrap();
+    assert_eq!(tags(&s3, "incoming/copied.tdf", None).await.0, expected);
+    copy("incoming/replaced.tdf").tagging_directive(TaggingDirective::Replace).tagging("x=y").send().await.unwrap();
+    assert_eq!(tags(&s3, "incoming/replaced.tdf", None).await.0, pairs(&[("x", "y")]));
+}
+
+#[tokio::test]
+async fn tags_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v1, v2) = {
+        let server = EmbeddedS3::start(dir.path()).unwrap();
+        server.create_bucket(BUCKET).await.unwrap();
+        let s3 = server.client().await;
+        let v1 = put(&s3, KEY, b"before\n").await;
+        let v2 = put(&s3, KEY, b"after\n").await;
+        put_tags(&s3, KEY, Some(&v1), &[("edba-superseded", "true")]).await;
+        put_tags(&s3, KEY, None, &[("stage", "current")]).await;
+        server.shutdown().await;
+        (v1, v2)
+    };
+    let server = EmbeddedS3::start(dir.path()).unwrap();
+    let s3 = server.client().await;
+    assert_eq!(tags(&s3, KEY, Some(&v1)).await.0, pairs(&[("edba-superseded", "true")]));
+    assert_eq!(tags(&s3, KEY, None).await, (pairs(&[("stage", "current")]), Some(v2)));
+    let head = s3.head_object().bucket(BUCKET).key(KEY).version_id(&v1).send().await.unwrap();
+    assert_eq!(head.tag_count(), Some(1));
+}
+
+#[tokio::test]
+async fn an_object_from_before_versioning_becomes_a_version_to_carry_tags() {
+    let (dir, _server, s3) = server().await;
+    // Written straight into the bucket directory: a file without versions.
+    std::fs::write(dir.path().join(BUCKET).join("legacy.csv"), b"old\n").unwrap();
+    assert_eq!(tags(&s3, "legacy.csv", None).await, (Vec::new(), None));
+    s3.delete_object_tagging().bucket(BUCKET).key("legacy.csv").send().await.unwrap();
+    assert_eq!(versions(&s3, "legacy").await, [], "clearing no tags makes no version");
+
+    let version = put_tags(&s3, "legacy.csv", None, &[("edba-superseded", "true")]).await;
+    assert!(version.is_some());
+    assert_eq!(tags(&s3, "legacy.csv", None).await, (pairs(&[("edba-superseded", "true")]), version.clone()));
+    assert_eq!(get(&s3, "legacy.csv", None).await, (b"old\n".to_vec(), version));
 }
