@@ -11,6 +11,7 @@ mod evaluate_criteria;
 mod executor_dataflow;
 mod executor_pipelines;
 mod executor_states;
+mod lineage_model;
 mod s3_versions;
 mod s3server;
 mod steprunner_bench;

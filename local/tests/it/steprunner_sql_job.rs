@@ -307,8 +307,42 @@ async fn a_missing_manifest_fails_the_step_with_a_clear_cause() {
     let failure = runner.run_step(&sql_job_step("manifests/il-sales/run-3.json")).await.unwrap_err();
     assert_eq!(
         failure_message(&failure),
-        format!("cannot read the sales file s3://{BUCKET}/validated/sales/gone.csv: no such object")
+        format!(
+            "Edba.InputMissing: s3://{BUCKET}/validated/sales/gone.csv does not exist; the run lists it as the \
+             validated copy of s3://{BUCKET}/incoming/sales/gone.tdf version (unversioned)"
+        )
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validated_object_other_than_the_one_validate_wrote_fails_the_step_by_name() {
+    let local = local_s3().await;
+    upload_job_sql(&local.s3).await;
+    let runner = StepRunner::new(local.s3.clone(), BUCKET, repo_root());
+    put(&local.s3, "validated/items/items.csv", ITEMS).await;
+    put_derived(&local.s3, "validated/sales/S1.csv", format!("{SALES_HEADER}{SALES_S1}"), "0123").await;
+    let head = local.s3.head_object().bucket(BUCKET).key("validated/sales/S1.csv").send().await.unwrap();
+    let written = head.e_tag().unwrap().trim_matches('"').to_owned();
+    // The manifest pins the ETag validate's write returned.
+    let pinned = |etag: &str| {
+        let mut doc: Value =
+            serde_json::from_str(&manifest(&[("sales", "validated/sales/S1.csv"), ("items", "validated/items/items.csv")]))
+                .unwrap();
+        doc["inputs"][0]["validated_etag"] = json!(etag);
+        doc.to_string()
+    };
+    put(&local.s3, "manifests/il-sales/run-6.json", pinned(&written)).await;
+    runner.run_step(&sql_job_step("manifests/il-sales/run-6.json")).await.expect("the pinned object is read");
+
+    // Same lineage metadata, other bytes: not the object the run claimed.
+    put_derived(&local.s3, "validated/sales/S1.csv", format!("{SALES_HEADER}{SALES_NOT_IN_MANIFEST}"), "0123").await;
+    let failure = runner.run_step(&sql_job_step("manifests/il-sales/run-6.json")).await.unwrap_err();
+    let message = failure_message(&failure);
+    assert!(
+        message.starts_with(&format!("Edba.LineageMismatch: s3://{BUCKET}/validated/sales/S1.csv has ETag ")),
+        "{message}"
+    );
+    assert!(message.ends_with(&format!("with ETag {written}")), "{message}");
 }
 
 /// Puts a validated object as validate writes it: with the raw version it
