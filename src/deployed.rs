@@ -158,7 +158,7 @@ mod tests {
         let start = mock!(aws_sdk_sfn::Client::start_execution)
             .match_requests(|r| {
                 r.state_machine_arn() == Some("arn:aws:states:us-east-1:123456789012:stateMachine:edba-aggregate")
-                    && r.input() == Some(r#"{"run_id":"J101-20261127T071500Z-abcdef","trigger":"rerun"}"#)
+                    && r.input() == Some(r#"{"trigger":"rerun","run_id":"J101-20261127T071500Z-abcdef"}"#)
             })
             .then_output(|| {
                 StartExecutionOutput::builder()

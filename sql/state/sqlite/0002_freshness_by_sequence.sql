@@ -10,7 +10,8 @@ CREATE TABLE store_sequences (
 
 ALTER TABLE ingested_files ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ingested_files ADD COLUMN validated_etag TEXT NULL;
-CREATE INDEX ix_ingested_files_dataset_seq ON ingested_files (dataset, file_name, seq, status);
+CREATE INDEX ix_ingested_files_dataset_seq ON ingested_files (dataset, file_name, seq, status, last_validated_at);
+DROP INDEX ix_ingested_files_dataset_name;
 
 -- Existing rows are numbered in the order they were validated.
 UPDATE ingested_files SET seq = (

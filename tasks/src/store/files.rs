@@ -1,9 +1,9 @@
 //! "Fresh files": the usable files of one selector, written once for track
 //! (may a job be ready?) and evaluate (count, look for companions, list a
-//! run's inputs). Every query is answered from an index on
-//! (dataset, file_name, seq | last_validated_at, status): the glob's literal
-//! prefix gives a range on `file_name`, the dialect's name predicate does the
-//! rest. Freshness is the store's sequence (`seq > watermark`), never a
+//! run's inputs). Every count is answered from the index on
+//! (dataset, file_name, seq, status, last_validated_at) alone: the glob's
+//! literal prefix gives a range on `file_name`, the dialect's name predicate
+//! does the rest. Freshness is the store's sequence (`seq > watermark`), never a
 //! comparison of clocks; time bounds are for companions and `within_hours`.
 
 use edba_payloads::FileStatus;
