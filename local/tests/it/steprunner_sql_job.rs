@@ -325,9 +325,11 @@ async fn a_validated_object_other_than_the_one_validate_wrote_fails_the_step_by_
     let written = head.e_tag().unwrap().trim_matches('"').to_owned();
     // The manifest pins the ETag validate's write returned.
     let pinned = |etag: &str| {
-        let mut doc: Value =
-            serde_json::from_str(&manifest(&[("sales", "validated/sales/S1.csv"), ("items", "validated/items/items.csv")]))
-                .unwrap();
+        let mut doc: Value = serde_json::from_str(&manifest(&[
+            ("sales", "validated/sales/S1.csv"),
+            ("items", "validated/items/items.csv"),
+        ]))
+        .unwrap();
         doc["inputs"][0]["validated_etag"] = json!(etag);
         doc.to_string()
     };
