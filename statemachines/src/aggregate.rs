@@ -21,6 +21,7 @@ pub const RUN_STEP: &str = "Run EMR step";
 pub const LOAD: &str = "Load into warehouse";
 pub const MARK_COMPLETED: &str = "Mark run completed";
 pub const MARK_FAILED: &str = "Mark run failed";
+pub const OUTCOME_UNRECORDED: &str = "Outcome not recorded";
 pub const SUMMARIZE: &str = "Summarize runs";
 pub const ANY_FAILED: &str = "Did any run fail?";
 pub const EXPLAIN_FAILURE: &str = "Explain failed runs";
@@ -101,6 +102,18 @@ pub fn machine() -> StateMachine {
         .state(DONE, Succeed::new().comment("Every fired job completed (or none was ready)."))
 }
 
+/// Record's retrier: long enough to outlast a database failover (RDS
+/// Multi-AZ takes one to two minutes), 5 + 10 + 20 + 40 + 4 × 60 = 315 s of
+/// waiting at most, before the iteration gives up on recording.
+pub fn record_retry() -> Retrier {
+    Retrier::on([ErrorName::Transient.as_str()])
+        .interval_seconds(5)
+        .max_attempts(8)
+        .backoff_rate(2.0)
+        .max_delay_seconds(60)
+        .jitter(JitterStrategy::Full)
+}
+
 fn run_jobs() -> MapState {
     let mut body = States::new();
     body.insert(
@@ -171,7 +184,8 @@ fn run_jobs() -> MapState {
                 "load.$": "$.load",
             }))
             .timeout_seconds(60)
-            .retry(transient_retry())
+            .retry(record_retry())
+            .catch(Catcher::on(["States.ALL"], OUTCOME_UNRECORDED).result_path("$.record_failure"))
             .end()
             .into(),
     );
@@ -189,14 +203,35 @@ fn run_jobs() -> MapState {
                 "failure.$": "$.failure",
             }))
             .timeout_seconds(60)
-            .retry(transient_retry())
+            .retry(record_retry())
+            .catch(Catcher::on(["States.ALL"], OUTCOME_UNRECORDED).result_path("$.record_failure"))
+            .end()
+            .into(),
+    );
+    body.insert(
+        OUTCOME_UNRECORDED.into(),
+        Pass::new()
+            .comment(
+                "The state store stayed unreachable past Record's retries: end this iteration as a \
+                 failed run so the other runs go on (Step Functions would stop them all if an \
+                 iteration failed). The run stays RUNNING in the store; the next evaluation finds its \
+                 execution ended, marks it FAILED and gives its inputs back (merging by the table key \
+                 makes running them again harmless).",
+            )
+            .parameters(json!({
+                "run_id.$": "$.run_id",
+                "job_id.$": "$.job_id",
+                "failed_runs.$": "States.Array($.run_id)",
+                "record_failure.$": "$.record_failure",
+            }))
             .end()
             .into(),
     );
     MapState::inline("$.evaluation.runs", RUN_STEP, body)
         .comment(
             "One iteration per job that fired. A failing run is caught and recorded as FAILED; \
-             the other runs go on.",
+             no iteration fails (not even when its outcome cannot be recorded), so the other runs \
+             always go on.",
         )
         .max_concurrency(MAX_CONCURRENT_RUNS)
         .result_path(Some("$.outcomes"))

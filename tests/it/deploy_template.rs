@@ -490,6 +490,23 @@ fn optional_infrastructure_is_off_by_default_and_behind_conditions() {
 }
 
 #[test]
+fn the_emr_service_role_may_pass_the_stacks_own_instance_role_and_its_profile_is_named_like_it() {
+    let t = template();
+    let r = resources(&t);
+    // EMR finds the instance profile by the role's name.
+    let role_name = &r["EmrInstanceRole"]["Properties"]["RoleName"];
+    assert!(role_name.is_object() || role_name.is_string(), "the instance role is named: {role_name}");
+    assert_eq!(&r["EmrInstanceProfile"]["Properties"]["InstanceProfileName"], role_name);
+    assert_eq!(r["EmrCluster"]["Properties"]["JobFlowRole"], json!({"Ref": "EmrInstanceProfile"}));
+    // AmazonEMRServicePolicy_v2 passes only EMR_EC2_DefaultRole; ours is granted explicitly, to EC2 only.
+    let pass: Vec<_> =
+        role_statements(&t, "EmrServiceRole").into_iter().filter(|s| s.actions == ["iam:PassRole"]).collect();
+    assert_eq!(pass.len(), 1, "one PassRole statement");
+    assert_eq!(pass[0].resources, [json!({"Fn::GetAtt": ["EmrInstanceRole", "Arn"]})]);
+    assert_eq!(pass[0].condition["StringEquals"]["iam:PassedToService"], "ec2.amazonaws.com");
+}
+
+#[test]
 fn outputs_name_the_bucket_machines_and_functions() {
     let t = template();
     let outputs = t["Outputs"].as_object().expect("Outputs");

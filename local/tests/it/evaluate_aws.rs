@@ -256,3 +256,57 @@ async fn runs_of_ended_executions_are_marked_failed_and_running_ones_left_alone(
     let again = env.evaluate(&emr_rules(&[]), &sfn).await;
     assert_eq!(again.reconciled, vec![]);
 }
+
+/// A RUNNING run of job `job_id` whose execution is `arn`.
+async fn running_run(env: &Env, job_id: &str, arn: &str) -> String {
+    env.db.put_job(&job(job_id, "ZZ-*", 5)).await;
+    let run_id = format!("{job_id}-20261127T060000Z-000000");
+    env.db
+        .exec(
+            "INSERT INTO job_runs (run_id, job_id, config_version, status, execution_arn, \
+             started_at) VALUES (?, ?, 1, 'RUNNING', ?, '2026-11-27 06:00:00.000000')",
+            &[&run_id, job_id, arn],
+        )
+        .await;
+    env.db
+        .exec("UPDATE job_configs SET last_status = 'RUNNING', last_run_id = ? WHERE job_id = ?", &[&run_id, job_id])
+        .await;
+    run_id
+}
+
+fn describe_error(arn: &'static str, code: &'static str) -> Rule {
+    mock!(aws_sdk_sfn::Client::describe_execution)
+        .match_requests(move |req| req.execution_arn() == Some(arn))
+        .then_error(move || {
+            aws_sdk_sfn::operation::describe_execution::DescribeExecutionError::generic(
+                aws_sdk_sfn::error::ErrorMetadata::builder().code(code).message("no").build(),
+            )
+        })
+}
+
+#[tokio::test]
+async fn a_run_step_functions_will_not_describe_is_noted_and_every_other_job_goes_on() {
+    let env = Env::with_ready_jobs(&[job("J1", "CA-*", 2)]).await;
+    const DENIED: &str = "arn:aws:states:us-east-1:123456789012:execution:edba-aggregate:denied";
+    const ABORTED: &str = "arn:aws:states:us-east-1:123456789012:execution:edba-aggregate:aborted";
+    let denied = running_run(&env, "J-DENY", DENIED).await;
+    let aborted = running_run(&env, "J-ABRT", ABORTED).await;
+    let mut sfn = sfn_rules(&[(ABORTED, Some(ExecutionStatus::Aborted))]);
+    sfn.push(describe_error(DENIED, "AccessDeniedException"));
+    let output = env.evaluate(&emr_rules(&[cluster("j-WAIT", ClusterState::Waiting)]), &sfn).await;
+
+    assert_eq!(output.reconciled.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(), [aborted.as_str()]);
+    assert_eq!(placements(&output), pairs(&[("J1", "j-WAIT")]), "the other jobs go on");
+    let stored = env.db.rows("SELECT status, cause FROM job_runs WHERE run_id = ?", &denied).await;
+    assert_eq!(stored[0][0], "RUNNING", "not failed on a guess");
+    assert!(stored[0][1].contains("cannot tell whether the run's execution ended"), "{stored:?}");
+    assert!(stored[0][1].contains("AccessDeniedException"), "{stored:?}");
+
+    // Throttling is the task's transient error, retried by the machine.
+    let env = Env::with_ready_jobs(&[job("J1", "CA-*", 2)]).await;
+    running_run(&env, "J-DENY", DENIED).await;
+    let sfn = [describe_error(DENIED, "ThrottlingException")];
+    let deps = deps(&env.db.store, &env.bucket.s3, emr_client(&[]), sfn_client(&sfn), NOW);
+    let err = evaluate(&deps, &input(EXECUTION)).await.unwrap_err();
+    assert_eq!(err.name().as_str(), "Edba.Transient", "{err}");
+}

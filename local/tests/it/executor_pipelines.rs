@@ -287,3 +287,45 @@ async fn aggregate_succeeds_when_every_run_completes_or_none_is_ready() {
         assert_eq!(r.history.states_entered().last(), Some(&"All runs completed"));
     }
 }
+
+#[tokio::test]
+async fn a_run_whose_outcome_cannot_be_recorded_never_stops_the_other_runs() {
+    let exec = executor();
+    bind(&exec, resource::EVALUATE, |_: &EvaluateInput| Ok(evaluation(vec![ticket("r1"), ticket("r2")])));
+    bind_resource(&exec, ADD_STEP, |_: &Value| Ok(json!({"Step": {"Id": "s", "Status": {"State": "COMPLETED"}}})));
+    let loads = bind(&exec, resource::LOAD, |i: &LoadInput| {
+        Ok(serde_json::to_value(LoadOutput { run_id: i.run_id.clone(), tables: vec![] }).unwrap())
+    });
+    // The state store is unreachable for r1 past every retry.
+    let records = bind(&exec, resource::RECORD, |i: &RecordInput| {
+        if i.run_id == "r1" {
+            return Err(TaskFailure::new("Edba.Transient", "connection refused"));
+        }
+        Ok(serde_json::to_value(RecordOutput {
+            run_id: i.run_id.clone(),
+            job_id: i.job_id.clone(),
+            status: i.outcome,
+            changed: true,
+            failed_runs: vec![],
+        })
+        .unwrap())
+    });
+
+    let r = exec.start("aggregate", json!({"trigger": "schedule"}), None).unwrap().wait().await;
+    assert_eq!(r.status, ExecutionStatus::Failed, "{}", r.history);
+    assert_eq!(r.error.as_deref(), Some("Edba.RunsFailed"), "the Map itself did not fail");
+    assert_eq!(
+        r.cause.as_deref(),
+        Some("1 of 2 runs failed: [\"r1\"]. List their input files with: edba impacted <run id>")
+    );
+    // r2 ran to its outcome; r1 was retried as long as a failover lasts, then given up on.
+    assert_eq!(loads.lock().unwrap().len(), 2);
+    let recorded: Vec<RecordInput> =
+        records.lock().unwrap().iter().map(|v| serde_json::from_value(v.clone()).unwrap()).collect();
+    let r2: Vec<_> = recorded.iter().filter(|i| i.run_id == "r2").collect();
+    assert_eq!(r2.len(), 1);
+    assert_eq!(r2[0].outcome, RunOutcome::Completed);
+    let r1_attempts = recorded.iter().filter(|i| i.run_id == "r1").count();
+    assert_eq!(r1_attempts, 9, "one call and 8 retries of Mark run completed");
+    assert!(r.history.states_entered().contains(&"Outcome not recorded"), "{}", r.history);
+}

@@ -247,8 +247,10 @@ async fn decide(
     Ok(Decision::Ready(Box::new(config.clone())))
 }
 
-fn hours(h: u32) -> time::Duration {
-    time::Duration::hours(i64::from(h))
+/// `h` hours before `now`, or the epoch when that is before any date the
+/// clock can show (a stored configuration is not trusted to be in range).
+fn hours_before(now: OffsetDateTime, h: u32) -> OffsetDateTime {
+    now.checked_sub(time::Duration::hours(i64::from(h))).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// The files a run of the job would read now. `since_last_run`: every
@@ -257,7 +259,7 @@ fn hours(h: u32) -> time::Duration {
 fn input_selector<'a>(config: &'a JobConfig, job: &JobState, now: OffsetDateTime) -> FileSelector<'a> {
     let (seq_above, validated_after) = match config.input.freshness {
         Freshness::SinceLastRun => (job.claimed_seq, None),
-        Freshness::WithinHours { hours: h } => (0, Some(now - hours(h))),
+        Freshness::WithinHours { hours: h } => (0, Some(hours_before(now, h))),
     };
     FileSelector { dataset: &config.input.dataset, glob: &config.input.pattern, seq_above, validated_after }
 }
@@ -273,7 +275,7 @@ fn companion_selector(rule: &CompanionRule, now: OffsetDateTime) -> FileSelector
         dataset: &rule.dataset,
         glob: &rule.pattern,
         seq_above: 0,
-        validated_after: Some(now - hours(rule.max_age_hours)),
+        validated_after: Some(hours_before(now, rule.max_age_hours)),
     }
 }
 

@@ -2,7 +2,9 @@
 //! outside the Map's Catch, or succeeded without recording) are marked FAILED,
 //! so no job stays RUNNING forever. Replaces the original sample's EMR poller.
 
-use aws_sdk_sfn::error::DisplayErrorContext;
+use aws_sdk_sfn::config::http::HttpResponse;
+use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::types::ExecutionStatus;
 use edba_payloads::ReconciledRun;
 use time::OffsetDateTime;
@@ -31,8 +33,18 @@ pub(crate) async fn reconcile(
 ) -> Result<Vec<ReconciledRun>, TaskError> {
     let mut reconciled = Vec::new();
     for run in deps.store.running_runs().await? {
-        let Some((status, cause)) = ended(deps, &run, current_execution).await? else {
-            continue;
+        let (status, cause) = match ended(deps, &run, current_execution).await {
+            Ok(Some(ended)) => ended,
+            Ok(None) => continue,
+            // Step Functions will not say (access denied, a malformed ARN):
+            // this run stays RUNNING with the reason noted, every other run
+            // and job goes on. Transient trouble fails the task instead.
+            Err(EndedError::Run(reason)) => {
+                tracing::warn!(run_id = %run.run_id, "{reason}");
+                deps.store.note_run_cause(&run.run_id, &reason).await?;
+                continue;
+            }
+            Err(EndedError::Task(e)) => return Err(e),
         };
         if deps.store.fail_run(&run, EXECUTION_ENDED, &cause, now).await? {
             reconciled.push(ReconciledRun { run_id: run.run_id, job_id: run.job_id, execution_status: status, cause });
@@ -41,12 +53,36 @@ pub(crate) async fn reconcile(
     Ok(reconciled)
 }
 
+/// Why a run's execution could not be described.
+enum EndedError {
+    /// Trouble that a retry of the task may mend (throttling, a timeout, a 5xx).
+    Task(TaskError),
+    /// Asking again will not help (access denied, a malformed ARN): the run's.
+    Run(String),
+}
+
+/// Throttling, timeouts, connection trouble and server errors.
+fn is_transient(e: &SdkError<DescribeExecutionError, HttpResponse>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => {
+            let throttled = matches!(
+                service.err().code(),
+                Some("ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded")
+            );
+            throttled || service.raw().status().is_server_error()
+        }
+        _ => false,
+    }
+}
+
 /// `(status, cause)` when the run's execution has ended, `None` while it runs.
+/// A transient failure is the task's error; any other is per run.
 async fn ended(
     deps: &EvaluateDeps,
     run: &RunningRun,
     current_execution: &str,
-) -> Result<Option<(String, String)>, TaskError> {
+) -> Result<Option<(String, String)>, EndedError> {
     let Some(arn) = run.execution_arn.as_deref() else {
         return Ok(Some((
             EXECUTION_NOT_FOUND.to_owned(),
@@ -68,10 +104,12 @@ async fn ended(
             )));
         }
         Err(e) => {
-            return Err(TaskError::Transient(format!(
-                "Step Functions DescribeExecution {arn}: {}",
-                DisplayErrorContext(&e)
-            )))
+            let message = format!("Step Functions DescribeExecution {arn}: {}", DisplayErrorContext(&e));
+            return Err(if is_transient(&e) {
+                EndedError::Task(TaskError::Transient(message))
+            } else {
+                EndedError::Run(format!("cannot tell whether the run's execution ended: {message}"))
+            });
         }
     };
     // PENDING_REDRIVE: a redrive is starting; the run may still record.

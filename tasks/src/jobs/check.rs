@@ -11,7 +11,7 @@ use super::criterion::check_extra_criterion_sql;
 use super::JobRef;
 use crate::dataset::Dataset;
 // The same limits the store checks before it writes.
-use crate::store::limits::{MAX_GLOB_CHARS, MAX_JOB_ID_CHARS};
+use crate::store::limits::{MAX_GLOB_CHARS, MAX_JOB_ID_CHARS, MAX_WINDOW_HOURS};
 
 /// The warehouse tables a job may load.
 pub const KNOWN_LOAD_TABLES: [&str; 2] = ["saleitemsummary", "salessummary"];
@@ -94,16 +94,14 @@ impl JobCheck<'_> {
         } else if i32::try_from(job.input.min_files).is_err() {
             self.fail("input.min_files", "is too large");
         }
-        if let Freshness::WithinHours { hours: 0 } = job.input.freshness {
-            self.fail("input.freshness.hours", "must be at least 1");
+        if let Freshness::WithinHours { hours } = job.input.freshness {
+            self.window("input.freshness.hours", hours);
         }
 
         for (i, companion) in job.companions.iter().enumerate() {
             self.dataset(&format!("companions[{i}].dataset"), &companion.dataset);
             self.glob(&format!("companions[{i}].pattern"), &companion.pattern);
-            if companion.max_age_hours == 0 {
-                self.fail(format!("companions[{i}].max_age_hours"), "must be at least 1");
-            }
+            self.window(&format!("companions[{i}].max_age_hours"), companion.max_age_hours);
         }
 
         if let Some(criterion) = &job.extra_criterion {
@@ -118,6 +116,14 @@ impl JobCheck<'_> {
         self.cluster(&job.cluster);
         self.step(&job.step, repo_root);
         self.load_tables(&job.load.tables);
+    }
+
+    fn window(&mut self, field: &str, hours: u32) {
+        if hours == 0 {
+            self.fail(field, "must be at least 1");
+        } else if hours > MAX_WINDOW_HOURS {
+            self.fail(field, format!("must be at most {MAX_WINDOW_HOURS} (ten years)"));
+        }
     }
 
     fn id(&mut self, id: &str) {

@@ -9,7 +9,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{Query, SetExpr, Statement, Visit, Visitor};
 use sqlparser::dialect::{Dialect, MySqlDialect, SQLiteDialect};
-use sqlparser::parser::Parser;
+
+use crate::store::{parse_criterion, reject_executable_comments};
 
 /// Checks that `sql` is a single `SELECT` (or set operation of them) that
 /// neither writes nor locks, in the MySQL and the SQLite dialects.
@@ -18,9 +19,10 @@ pub fn check_extra_criterion_sql(sql: &str) -> Result<(), String> {
     if sql.trim().is_empty() {
         return Err("is empty; write one SELECT statement".into());
     }
+    reject_executable_comments(sql)?;
     let dialects: [(&str, &dyn Dialect); 2] = [("MySQL", &MySqlDialect {}), ("SQLite", &SQLiteDialect {})];
     for (name, dialect) in dialects {
-        let statements = Parser::parse_sql(dialect, sql).map_err(|e| format!("does not parse as {name} SQL: {e}"))?;
+        let statements = parse_criterion(dialect, sql).map_err(|e| format!("does not parse as {name} SQL: {e}"))?;
         check_statements(&statements)?;
     }
     Ok(())

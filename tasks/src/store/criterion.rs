@@ -7,8 +7,6 @@
 
 use std::time::Duration;
 
-use sqlparser::parser::Parser;
-
 use super::dialect::Backend;
 use super::types::CriterionOutcome;
 use crate::TaskError;
@@ -33,9 +31,12 @@ pub(super) async fn run<B: Backend>(
     B::run_criterion(pool, sql, Duration::from_millis(u64::from(timeout_ms.max(1)))).await
 }
 
-/// The criterion must parse as exactly one query (`SELECT`, `WITH … SELECT`).
+/// The criterion must parse as exactly one query (`SELECT`, `WITH … SELECT`)
+/// and hold no executable comment (checked when the jobs file was applied,
+/// and again here for a configuration written by other means).
 fn check_single_select(sql: &str, dialect: &dyn sqlparser::dialect::Dialect) -> Result<(), String> {
-    match Parser::parse_sql(dialect, sql) {
+    reject_executable_comments(sql)?;
+    match parse_criterion(dialect, sql) {
         Ok(statements) => match statements.as_slice() {
             [sqlparser::ast::Statement::Query(_)] => Ok(()),
             _ => Err("is not a single SELECT".to_owned()),
@@ -44,11 +45,50 @@ fn check_single_select(sql: &str, dialect: &dyn sqlparser::dialect::Dialect) -> 
     }
 }
 
+/// MySQL and MariaDB *run* the text of `/*! … */` and `/*M! … */` comments,
+/// which every SQL parser skips: `SELECT 1 /*! INTO OUTFILE '/tmp/x' */`
+/// would pass the read-only check and write a file. No criterion needs one.
+pub(crate) fn reject_executable_comments(sql: &str) -> Result<(), String> {
+    let lower = sql.to_ascii_lowercase();
+    if lower.contains("/*!") || lower.contains("/*m!") {
+        return Err("holds a MySQL executable comment (/*! … */ or /*M! … */), which MySQL runs as SQL; \
+                    write the SQL without it"
+            .into());
+    }
+    Ok(())
+}
+
+/// Parses `sql`, turning a panic of the parser (it has some on malformed
+/// input) into an error: no job configuration makes edba panic.
+pub(crate) fn parse_criterion(
+    dialect: &dyn sqlparser::dialect::Dialect,
+    sql: &str,
+) -> Result<Vec<sqlparser::ast::Statement>, String> {
+    let parsed =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sqlparser::parser::Parser::parse_sql(dialect, sql)));
+    match parsed {
+        Ok(Ok(statements)) => Ok(statements),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the SQL parser cannot read it".into()),
+    }
+}
+
 /// A database answer to the criterion itself (syntax, unknown column)
-/// versus trouble reaching the database.
+/// versus trouble reaching the database. The server's message is never
+/// repeated: it can carry data the criterion read (`extractvalue(1,
+/// concat('~', (SELECT …)))` puts a value into an XPath error), and the
+/// reason reaches execution histories and `edba status`. The class and code
+/// say what kind of error it was; run the SQL by hand to see more.
 fn criterion_error(e: sqlx::Error) -> Result<CriterionOutcome, TaskError> {
     match e {
-        sqlx::Error::Database(db) => Ok(CriterionOutcome::Failed(db.message().to_owned())),
+        sqlx::Error::Database(db) => {
+            let code = db.code().map_or_else(|| "unknown".to_owned(), |c| c.into_owned());
+            let detail = match db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                Some(mysql) => format!("SQLSTATE {code}, MySQL error {}", mysql.number()),
+                None => format!("SQLite result code {code}"),
+            };
+            Ok(CriterionOutcome::Failed(format!("the database rejected it ({:?}; {detail})", db.kind())))
+        }
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => Ok(CriterionOutcome::Failed(e.to_string())),
         other => Err(TaskError::transient("running an extra criterion", other)),
     }
@@ -102,9 +142,10 @@ pub(super) async fn mysql(pool: &sqlx::MySqlPool, sql: &str, timeout: Duration) 
         Ok(Err(e)) if is_mysql_timeout(&e) => Ok(CriterionOutcome::TimedOut),
         Ok(Err(e)) => criterion_error(e),
     };
-    if !mariadb && conn.execute("SET SESSION max_execution_time = DEFAULT").await.is_err() {
-        conn.close_on_drop();
-    }
+    // Whatever the criterion left in its session (a `GET_LOCK`, user
+    // variables, the statement timeout) goes with the connection: it never
+    // returns to the pool.
+    conn.close_on_drop();
     outcome
 }
 

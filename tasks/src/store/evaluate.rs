@@ -348,10 +348,27 @@ impl StateStore {
             .map_err(transient("restarting a run"))
     }
 
+    /// Notes why a RUNNING run could not be reconciled, in its `cause`; the
+    /// run stays RUNNING.
+    pub(crate) async fn note_run_cause(&self, run_id: &str, cause: &str) -> Result<(), TaskError> {
+        dispatch!(&self.pool, pool => note_run_cause(pool, run_id, cause).await)
+            .map_err(transient("noting a run's cause"))
+    }
+
     /// The job a run belongs to, or `None` for an unknown run id.
     pub(crate) async fn job_of_run(&self, run_id: &str) -> Result<Option<String>, TaskError> {
         dispatch!(&self.pool, pool => job_of_run(pool, run_id).await).map_err(transient("reading a run"))
     }
+}
+
+async fn note_run_cause<B: Backend>(pool: &sqlx::Pool<B>, run_id: &str, cause: &str) -> Result<(), sqlx::Error> {
+    B::execute(
+        &mut *pool.acquire().await?,
+        "UPDATE job_runs SET cause = ? WHERE run_id = ? AND status = ?",
+        &[cause.into(), run_id.into(), JobStatus::Running.as_str().into()],
+    )
+    .await?;
+    Ok(())
 }
 
 async fn job_of_run<B: Backend>(pool: &sqlx::Pool<B>, run_id: &str) -> Result<Option<String>, sqlx::Error> {

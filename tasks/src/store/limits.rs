@@ -26,3 +26,8 @@ pub const MAX_SHORT_CHARS: usize = 64;
 pub const MAX_VERSION_CHARS: usize = 255;
 /// `ingested_files.object_key`, `validated_key` and `rejected_key` (S3's limit).
 pub const MAX_OBJECT_KEY_CHARS: usize = 1024;
+
+/// A time window in hours (`within_hours`, a companion's `max_age_hours`):
+/// ten years. Larger values are rejected when a jobs file is applied, and
+/// evaluate's time arithmetic is checked anyway.
+pub const MAX_WINDOW_HOURS: u32 = 24 * 366 * 10;

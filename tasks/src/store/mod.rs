@@ -53,6 +53,7 @@ use sqlx::{MySqlPool, SqlitePool};
 use crate::TaskError;
 use track::FileEvent;
 
+pub(crate) use criterion::{parse_criterion, reject_executable_comments};
 pub use jobs::{JobConfigChange, JobRow};
 pub(crate) use types::{
     ClaimOutcome, CriterionOutcome, FileSelector, FinalOutcome, JobState, RunClaim, RunInput, RunningRun,
@@ -160,6 +161,16 @@ impl StateStore {
             let options = if in_memory {
                 options
             } else {
+                // A new file is created, as `edba run` creates its home's,
+                // unless the URL sets its own mode (`mode=ro`, `mode=rw`).
+                let options = if url.contains("mode=") { options } else { options.create_if_missing(true) };
+                let folder = options.get_filename().parent().filter(|dir| !dir.as_os_str().is_empty());
+                if let Some(folder) = folder.filter(|dir| !dir.is_dir()) {
+                    return Err(TaskError::InvalidInput(format!(
+                        "the state store's folder {} does not exist",
+                        folder.display()
+                    )));
+                }
                 // Readers keep reading while a tracker holds the write lock.
                 options.journal_mode(SqliteJournalMode::Wal)
             };
@@ -176,8 +187,10 @@ impl StateStore {
 
     /// Brings the schema up to date (embedded migrations of the dialect).
     pub async fn migrate(&self) -> Result<(), TaskError> {
-        dispatch!(&self.pool, pool => migrations_of(pool).run(pool).await)
-            .map_err(|e| TaskError::transient("migrating the state store", e))
+        dispatch!(&self.pool, pool => migrations_of(pool).run(pool).await).map_err(|e| match permanent(&e) {
+            Some(why) => TaskError::InvalidInput(format!("the state store cannot be used: {why}")),
+            None => TaskError::transient("migrating the state store", e),
+        })
     }
 
     /// Closes every connection; later calls fail with `Edba.Transient`.
@@ -210,6 +223,19 @@ impl StateStore {
         dispatch!(&self.pool, pool => track::file(pool, file_url).await)
             .map_err(|e| TaskError::transient("reading a file's state", e))
     }
+}
+
+/// Errors that no retry mends: a file that is not a SQLite database or cannot
+/// be opened, a MySQL database that does not exist.
+fn permanent(e: &sqlx::migrate::MigrateError) -> Option<String> {
+    let sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(db)) = e else {
+        return None;
+    };
+    // SQLITE_CANTOPEN (14), SQLITE_NOTADB (26); MySQL ER_BAD_DB_ERROR (1049, SQLSTATE 42000).
+    let code = db.code().unwrap_or_default();
+    let mysql_unknown_database =
+        db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().is_some_and(|e| e.number() == 1049);
+    (matches!(code.as_ref(), "14" | "26") || mysql_unknown_database).then(|| db.message().to_owned())
 }
 
 fn dialect_of<B: dialect::SqlDialect>(_: &sqlx::Pool<B>) -> Dialect {

@@ -267,6 +267,40 @@ fn counts_and_ages_are_at_least_one() {
 }
 
 #[test]
+fn time_windows_are_bounded() {
+    assert_rule(
+        broken(|j| j.companions[0].max_age_hours = 200_000_000),
+        "J102",
+        "companions[0].max_age_hours",
+        "at most 87840",
+    );
+    assert_rule(
+        broken(|j| j.input.freshness = Freshness::WithinHours { hours: u32::MAX }),
+        "J102",
+        "input.freshness.hours",
+        "at most 87840",
+    );
+}
+
+#[test]
+fn criteria_with_executable_comments_or_sql_the_parser_chokes_on_are_rejected_without_panicking() {
+    let criterion = |sql: &str| {
+        let sql = sql.to_owned();
+        broken(move |j| j.extra_criterion = Some(ExtraCriterion { sql: sql.clone(), timeout_ms: 1000 }))
+    };
+    // MySQL runs the text of these comments; the parser skips it.
+    for sql in
+        ["SELECT id FROM t /*! INTO OUTFILE '/tmp/x' */", "SELECT 1 /*M!100000 , SLEEP(5) */", "select 1 /*!50000 x*/"]
+    {
+        assert_rule(criterion(sql), "J102", "extra_criterion.sql", "executable comment");
+    }
+    // Inputs that make sqlparser panic in one dialect or the other.
+    for sql in ["SELECT 1 DIV", "SELECT 'a' REGEXP"] {
+        assert_rule(criterion(sql), "J102", "extra_criterion.sql", "does not parse");
+    }
+}
+
+#[test]
 fn cluster_selectors_are_complete() {
     let tag = |key: &str, value: &str| ClusterSelector::Tag { key: key.into(), value: value.into() };
     assert_rule(broken(|j| j.cluster = tag("", "true")), "J102", "cluster.key", "empty");

@@ -4,6 +4,7 @@
 mod dataset_convert;
 mod dataset_props;
 mod jobs_apply;
+mod jobs_props;
 mod load_local;
 mod load_redshift;
 mod record_outcomes;

@@ -434,3 +434,26 @@ async fn an_unknown_url_scheme_is_invalid_input() {
     let err = StateStore::connect("postgres://localhost/edba").await.unwrap_err();
     assert_eq!(err.name().as_str(), "Edba.InvalidInput");
 }
+
+// ------------------------------------------------------- state store URLs
+
+#[tokio::test]
+async fn a_new_sqlite_state_store_file_is_created_and_a_bad_one_is_a_clear_permanent_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("new.db");
+    let store = StateStore::connect(&format!("sqlite://{}", fresh.display())).await.unwrap();
+    store.migrate().await.expect("a new file is created, as the home's is");
+    assert!(fresh.is_file());
+
+    let missing = dir.path().join("no-such-folder/state.db");
+    let err = StateStore::connect(&format!("sqlite://{}", missing.display())).await.unwrap_err();
+    assert_eq!(err.name().as_str(), "Edba.InvalidInput");
+    assert!(err.to_string().contains("no-such-folder") && err.to_string().contains("does not exist"), "{err}");
+
+    let not_a_database = dir.path().join("notes.txt");
+    std::fs::write(&not_a_database, "these are not the tables you are looking for\n".repeat(100)).unwrap();
+    let store = StateStore::connect(&format!("sqlite://{}", not_a_database.display())).await.unwrap();
+    let err = store.migrate().await.unwrap_err();
+    assert_eq!(err.name().as_str(), "Edba.InvalidInput", "never reported as transient: {err}");
+    assert!(err.to_string().contains("not a database"), "{err}");
+}
