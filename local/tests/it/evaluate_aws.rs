@@ -161,23 +161,7 @@ async fn runs_of_ended_executions_are_marked_failed_and_running_ones_left_alone(
         ("J-RUN", "running"),
     ];
     for (job_id, execution) in cases {
-        // Nothing fresh: after reconciliation every job waits.
-        env.db.put_job(&job(job_id, "ZZ-*", 5)).await;
-        let run_id = format!("{job_id}-20261127T060000Z-000000");
-        env.db
-            .exec(
-                "INSERT INTO job_runs (run_id, job_id, config_version, status, execution_arn, \
-                 started_at) VALUES (?, ?, 1, 'RUNNING', ?, '2026-11-27 06:00:00.000000')",
-                &[&run_id, job_id, &arn(execution)],
-            )
-            .await;
-        env.db
-            .exec(
-                "UPDATE job_configs SET last_status = 'RUNNING', last_run_id = ?, \
-                 last_fired_at = '2026-11-27 06:00:00.000000' WHERE job_id = ?",
-                &[&run_id, job_id],
-            )
-            .await;
+        running_run(&env, job_id, &arn(execution)).await;
     }
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let sfn = sfn_rules(&[
@@ -257,7 +241,8 @@ async fn runs_of_ended_executions_are_marked_failed_and_running_ones_left_alone(
     assert_eq!(again.reconciled, vec![]);
 }
 
-/// A RUNNING run of job `job_id` whose execution is `arn`.
+/// A RUNNING run of job `job_id` (over `ZZ-*`, nothing fresh: after
+/// reconciliation it waits), fired at 06:00, whose execution is `arn`.
 async fn running_run(env: &Env, job_id: &str, arn: &str) -> String {
     env.db.put_job(&job(job_id, "ZZ-*", 5)).await;
     let run_id = format!("{job_id}-20261127T060000Z-000000");
@@ -269,7 +254,11 @@ async fn running_run(env: &Env, job_id: &str, arn: &str) -> String {
         )
         .await;
     env.db
-        .exec("UPDATE job_configs SET last_status = 'RUNNING', last_run_id = ? WHERE job_id = ?", &[&run_id, job_id])
+        .exec(
+            "UPDATE job_configs SET last_status = 'RUNNING', last_run_id = ?, \
+             last_fired_at = '2026-11-27 06:00:00.000000' WHERE job_id = ?",
+            &[&run_id, job_id],
+        )
         .await;
     run_id
 }
