@@ -10,6 +10,9 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // The task's warnings (tracing) reach CloudWatch, as JSON where the
+    // function's log format is JSON (AWS_LAMBDA_LOG_FORMAT).
+    lambda_runtime::tracing::init_default_subscriber();
     let bucket = std::env::var("EDBA_BUCKET").map_err(|_| "EDBA_BUCKET is not set")?;
     // Once per container: warm invocations reuse the pool and the clients.
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;

@@ -7,6 +7,9 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // The task's warnings (tracing) reach CloudWatch, as JSON where the
+    // function's log format is JSON (AWS_LAMBDA_LOG_FORMAT).
+    lambda_runtime::tracing::init_default_subscriber();
     // EDBA_REDSHIFT_WORKGROUP or EDBA_REDSHIFT_CLUSTER_ID, EDBA_REDSHIFT_DATABASE,
     // EDBA_REDSHIFT_SECRET_ARN, EDBA_REDSHIFT_COPY_ROLE_ARN, EDBA_BUCKET.
     let config = RedshiftConfig::from_vars(|name| std::env::var(name).ok())?;

@@ -7,6 +7,9 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // The task's warnings (tracing) reach CloudWatch, as JSON where the
+    // function's log format is JSON (AWS_LAMBDA_LOG_FORMAT).
+    lambda_runtime::tracing::init_default_subscriber();
     // The credentials come from the Secrets Manager secret, read once here.
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let url = edba_tasks::secrets::state_store_url_from_env(&aws).await?;

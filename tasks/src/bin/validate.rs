@@ -7,6 +7,9 @@ use lambda_runtime::{service_fn, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    // The task's warnings (tracing) reach CloudWatch, as JSON where the
+    // function's log format is JSON (AWS_LAMBDA_LOG_FORMAT).
+    lambda_runtime::tracing::init_default_subscriber();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let s3 = aws_sdk_s3::Client::new(&config);
     let opts = ValidateOptions::default();
