@@ -129,13 +129,15 @@ enum Command {
         /// The run id (`edba status` lists runs; `edba impacted JOB` names the last failed one).
         run_id: String,
         #[command(flatten)]
-        store: home::StoreArgs,
-        /// The warehouse (`postgres://…` or `sqlite://…`) instead of <home>/warehouse.db.
-        #[arg(long, env = "EDBA_WAREHOUSE_URL")]
-        warehouse: Option<String>,
-        /// Print the run as one JSON document.
-        #[arg(long)]
-        json: bool,
+        pipeline: PipelineArgs,
+    },
+    /// Ingest again the events the ingest machine parked in the home's
+    /// dead-letter queue (validate or track kept failing, say the state store
+    /// was down), then evaluate the jobs. A replayed event that fails again
+    /// is parked again. Exits 1 unless every parked event was ingested.
+    Replay {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
     },
     /// List the input files of a failed run (by run id, or a job's last failed run).
     Impacted {
@@ -149,6 +151,19 @@ enum Command {
     },
 }
 
+/// Where the local pipeline keeps its state, and how to print what it did.
+#[derive(Debug, clap::Args)]
+struct PipelineArgs {
+    #[command(flatten)]
+    store: home::StoreArgs,
+    /// The warehouse (`postgres://…` or `sqlite://…`) instead of <home>/warehouse.db.
+    #[arg(long, env = "EDBA_WAREHOUSE_URL")]
+    warehouse: Option<String>,
+    /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum StartCommand {
     /// Evaluate every job now (as the schedule does).
@@ -157,6 +172,13 @@ enum StartCommand {
     Rerun {
         /// The run id.
         run_id: String,
+    },
+    /// Ingest again the events parked in the stack's ingest dead-letter
+    /// queue (`<stack>-ingest-dlq`), one synchronous ingest execution each.
+    Replay {
+        /// At most this many messages.
+        #[arg(long, default_value_t = 1000)]
+        max: usize,
     },
     /// Re-drive one object through validation and tracking.
     Ingest {
@@ -240,7 +262,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Start { machine, stack } => home::runtime()?.block_on(async {
             let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
             let sfn = aws_sdk_sfn::Client::new(&config);
+            if let StartCommand::Replay { max } = machine {
+                let sqs = aws_sdk_sqs::Client::new(&config);
+                let done = deployed::replay(&sqs, &sfn, &stack, max).await?;
+                for r in &done {
+                    println!("{r}");
+                }
+                let kept = done.iter().filter(|r| !r.deleted).count();
+                eprintln!("replayed {} parked events; {kept} kept in the queue", done.len());
+                return Ok(if kept == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            }
             let arn = match machine {
+                StartCommand::Replay { .. } => unreachable!("handled above"),
                 StartCommand::Aggregate => deployed::start_aggregate(&sfn, &stack, None).await?,
                 StartCommand::Rerun { run_id } => deployed::start_aggregate(&sfn, &stack, Some(&run_id)).await?,
                 StartCommand::Ingest { object } => {
@@ -277,7 +310,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run { dir, store, warehouse, concurrency, time_scale, json } => {
             home::runtime()?.block_on(run::run(&dir, &store, warehouse, concurrency, time_scale, json))
         }
-        Command::Rerun { run_id, store, warehouse, json } => {
+        Command::Replay { pipeline: PipelineArgs { store, warehouse, json } } => {
+            home::runtime()?.block_on(run::replay(&store, warehouse, json))
+        }
+        Command::Rerun { run_id, pipeline: PipelineArgs { store, warehouse, json } } => {
             home::runtime()?.block_on(run::rerun(&run_id, &store, warehouse, json))
         }
         Command::Exec { definition, input, history, store } => {

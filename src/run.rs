@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use edba_local::pipeline::{LocalPipeline, PipelineOptions, Progress};
+use edba_local::pipeline::{LocalPipeline, PipelineOptions, Progress, RunReport};
 
 use crate::home::StoreArgs;
 
@@ -35,6 +35,9 @@ fn show_progress(event: Progress) {
             }
         }
         Progress::AggregateStarted { trigger } => eprintln!("aggregate: evaluating jobs ({trigger})"),
+        Progress::Replaying { parked: 0 } => eprintln!("replay: no event is parked in the dead-letter queue"),
+        Progress::Replaying { parked } => eprintln!("replay: ingesting {parked} parked events again"),
+        Progress::NotReplayed { message_id, reason } => eprintln!("replay: message {message_id}: {reason}"),
         Progress::AggregateFinished { name, status, detail } => {
             if detail.is_empty() {
                 eprintln!("aggregate {name}: {status}");
@@ -66,13 +69,27 @@ pub async fn run(
     let pipeline = LocalPipeline::open(options).await?;
     let report = pipeline.run_dir(dir, &show_progress).await;
     pipeline.close().await;
-    let report = report?;
+    print_report(&report?, json)
+}
+
+/// Prints a run's report; exit 1 unless it is ok.
+fn print_report(report: &RunReport, json: bool) -> anyhow::Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        crate::print_text(&report);
+        crate::print_text(report);
     }
     Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `edba replay`: ingests the home's parked events again; exits 1 unless
+/// every one was ingested and every execution succeeded.
+pub async fn replay(store: &StoreArgs, warehouse: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+    eprintln!("edba replay: home {}", store.home.display());
+    let pipeline = LocalPipeline::open(options(store, warehouse)).await?;
+    let report = pipeline.replay(&show_progress).await;
+    pipeline.close().await;
+    print_report(&report?, json)
 }
 
 pub async fn exec(definition: &Path, input: &str, history: bool, store: &StoreArgs) -> anyhow::Result<ExitCode> {

@@ -9,11 +9,10 @@ use edba_asl::{
     Catcher, Choice, ChoiceRule, ComparisonOp, Condition, Fail, JitterStrategy, MapState, Pass, Retrier, StateMachine,
     States, Succeed, Task,
 };
-use edba_payloads::ErrorName;
+use edba_payloads::{resource, ErrorName};
 use serde_json::json;
 
-use crate::resources::{EVALUATE_FUNCTION, LOAD_FUNCTION, RECORD_FUNCTION};
-use crate::transient_retry;
+use crate::{lambda_task, transient_retry};
 
 pub const EVALUATE: &str = "Evaluate job criteria";
 pub const RUN_JOBS: &str = "Run ready jobs";
@@ -41,7 +40,7 @@ pub fn machine() -> StateMachine {
         )
         .state(
             EVALUATE,
-            Task::lambda(EVALUATE_FUNCTION.token())
+            lambda_task(resource::EVALUATE)
                 .comment(
                     "Mark runs whose execution ended without an outcome as FAILED (their inputs are \
                      fresh again), then fire every enabled job whose criteria hold: claim it atomically, \
@@ -54,7 +53,6 @@ pub fn machine() -> StateMachine {
                     "execution_arn.$": "$$.Execution.Id",
                 }))
                 .result_path(Some("$.evaluation"))
-                .timeout_seconds(300)
                 .retry(transient_retry())
                 .next(RUN_JOBS),
         )
@@ -154,7 +152,7 @@ fn run_jobs() -> MapState {
     );
     body.insert(
         LOAD.into(),
-        Task::lambda(LOAD_FUNCTION.token())
+        lambda_task(resource::LOAD)
             .comment(
                 "Merge the step's output tables into the warehouse by (store, item, day), in one \
                  transaction: re-running a job never duplicates a row.",
@@ -166,7 +164,6 @@ fn run_jobs() -> MapState {
                 "tables.$": "$.tables",
             }))
             .result_path(Some("$.load"))
-            .timeout_seconds(900)
             .retry(transient_retry())
             .catch(Catcher::on(["States.ALL"], MARK_FAILED).result_path("$.failure"))
             .next(MARK_COMPLETED)
@@ -174,7 +171,7 @@ fn run_jobs() -> MapState {
     );
     body.insert(
         MARK_COMPLETED.into(),
-        Task::lambda(RECORD_FUNCTION.token())
+        lambda_task(resource::RECORD)
             .comment("Record the run as COMPLETED with its EMR step id and rows loaded.")
             .parameters(json!({
                 "run_id.$": "$.run_id",
@@ -183,7 +180,6 @@ fn run_jobs() -> MapState {
                 "emr.$": "$.emr",
                 "load.$": "$.load",
             }))
-            .timeout_seconds(60)
             .retry(record_retry())
             .catch(Catcher::on(["States.ALL"], OUTCOME_UNRECORDED).result_path("$.record_failure"))
             .end()
@@ -191,7 +187,7 @@ fn run_jobs() -> MapState {
     );
     body.insert(
         MARK_FAILED.into(),
-        Task::lambda(RECORD_FUNCTION.token())
+        lambda_task(resource::RECORD)
             .comment(
                 "Record the run as FAILED with the error and cause of the step that failed, so an \
                  operator can list exactly its input files (edba impacted <run id>).",
@@ -202,7 +198,6 @@ fn run_jobs() -> MapState {
                 "outcome": "FAILED",
                 "failure.$": "$.failure",
             }))
-            .timeout_seconds(60)
             .retry(record_retry())
             .catch(Catcher::on(["States.ALL"], OUTCOME_UNRECORDED).result_path("$.record_failure"))
             .end()

@@ -5,7 +5,7 @@
 //! this module adds what deployment needs to know about each placeholder.
 
 use edba_asl::dataflow::ResourceSchemas;
-use edba_asl::integrations::{EMR_ADD_STEP_SYNC, START_EXECUTION};
+use edba_asl::integrations::{EMR_ADD_STEP_SYNC, SQS_SEND_MESSAGE, START_EXECUTION};
 use edba_asl::Task;
 use edba_payloads as p;
 use serde_json::Value;
@@ -57,9 +57,22 @@ pub const AGGREGATE_STATE_MACHINE: Placeholder = Placeholder {
     example: "arn:aws:states:us-east-1:123456789012:stateMachine:edba-aggregate",
 };
 
+pub const INGEST_DEAD_LETTER_QUEUE: Placeholder = Placeholder {
+    name: "IngestDeadLetterQueueUrl",
+    description: "URL of the SQS queue where ingest parks the events it could not ingest",
+    example: "https://sqs.us-east-1.amazonaws.com/123456789012/edba-ingest-dlq",
+};
+
 /// Every placeholder the pipeline uses.
-pub const ALL: [Placeholder; 6] =
-    [VALIDATE_FUNCTION, TRACK_FUNCTION, EVALUATE_FUNCTION, LOAD_FUNCTION, RECORD_FUNCTION, AGGREGATE_STATE_MACHINE];
+pub const ALL: [Placeholder; 7] = [
+    VALIDATE_FUNCTION,
+    TRACK_FUNCTION,
+    EVALUATE_FUNCTION,
+    LOAD_FUNCTION,
+    RECORD_FUNCTION,
+    AGGREGATE_STATE_MACHINE,
+    INGEST_DEAD_LETTER_QUEUE,
+];
 
 /// Replaces every `${…}` placeholder of `text` with its example value, for
 /// validators that need well-formed ARNs.
@@ -109,6 +122,14 @@ impl ResourceSchemas for PipelineResources {
                     "StartDate": {"type": "string"}
                 },
                 "required": ["ExecutionArn", "StartDate"]
+            })),
+            SQS_SEND_MESSAGE => Some(serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "MessageId": {"type": "string"},
+                    "MD5OfMessageBody": {"type": "string"}
+                },
+                "required": ["MessageId"]
             })),
             _ => None,
         }

@@ -10,10 +10,12 @@ pub mod error;
 pub mod evaluate;
 pub mod jobs;
 pub mod load;
+pub mod metrics;
 pub mod record;
 pub mod s3;
 pub mod secrets;
 pub mod store;
+pub mod telemetry;
 pub mod validate;
 
 pub use error::TaskError;

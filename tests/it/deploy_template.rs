@@ -132,10 +132,11 @@ fn five_rust_functions_on_arm64_with_json_logs_in_their_own_log_groups() {
     }
 }
 
-/// A function's Lambda timeout never exceeds the machine's TimeoutSeconds for
-/// its task, so Step Functions sees the function's own error first.
+/// Each function's Lambda timeout is the one the contract gives its task,
+/// and every Task state that invokes it waits just past it, so Step
+/// Functions sees the function's own `Sandbox.Timedout` (which it retries).
 #[test]
-fn function_timeouts_fit_inside_the_machines_task_timeouts() {
+fn function_timeouts_are_the_contracts_and_each_task_state_waits_just_past_them() {
     let t = template();
     let mut task_timeouts: BTreeMap<String, u64> = BTreeMap::new();
     for file in ["ingest.asl.json", "aggregate.asl.json"] {
@@ -143,11 +144,16 @@ fn function_timeouts_fit_inside_the_machines_task_timeouts() {
         let asl: Value = serde_json::from_str(&text).expect("ASL JSON");
         collect_task_timeouts(&asl, &mut task_timeouts);
     }
-    for (name, _) in FUNCTIONS {
-        let placeholder = format!("${{{}Arn}}", name);
-        let limit = task_timeouts.get(&placeholder).unwrap_or_else(|| panic!("{placeholder} in a machine"));
+    for (name, task) in FUNCTIONS {
+        let contract = edba_payloads::TASK_RESOURCES.into_iter().find(|r| r.task == task).expect("a task resource");
         let timeout = resources(&t)[name]["Properties"]["Timeout"].as_u64().expect("Timeout");
-        assert!(timeout <= *limit, "{name}: Lambda timeout {timeout}s > task TimeoutSeconds {limit}s");
+        assert_eq!(timeout, contract.timeout_seconds, "{name}: the template's Timeout vs the contract's");
+        let state = task_timeouts.get(&contract.token()).unwrap_or_else(|| panic!("{} in a machine", contract.token()));
+        assert_eq!(
+            *state,
+            timeout + edba_payloads::resource::LAMBDA_TIMEOUT_GRACE_SECONDS,
+            "{name}: task TimeoutSeconds vs Lambda timeout"
+        );
     }
 }
 
@@ -228,6 +234,50 @@ fn objects_created_under_incoming_start_the_ingest_machine() {
     assert_eq!(st.len(), 1);
     assert_eq!(st[0].actions, ["states:StartExecution"]);
     assert_eq!(st[0].resources, [json!({"Ref": "IngestStateMachine"})]);
+}
+
+#[test]
+fn events_ingest_cannot_ingest_are_parked_in_one_encrypted_queue_with_an_alarm() {
+    let t = template();
+    let r = resources(&t);
+    let queue = &r["IngestDeadLetterQueue"];
+    assert_eq!(queue["Type"], "AWS::SQS::Queue");
+    assert_eq!(queue["Properties"]["QueueName"], json!({"Fn::Sub": "${AWS::StackName}-ingest-dlq"}));
+    assert_eq!(queue["Properties"]["SqsManagedSseEnabled"], true);
+    assert_eq!(queue["Properties"]["MessageRetentionPeriod"], 1_209_600, "14 days, SQS's longest");
+    let queue_arn = json!({"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]});
+
+    // The ingest machine parks there, and may send nothing anywhere else.
+    let substitutions = &r["IngestStateMachine"]["Properties"]["DefinitionSubstitutions"];
+    assert_eq!(substitutions["IngestDeadLetterQueueUrl"], json!({"Ref": "IngestDeadLetterQueue"}));
+    let sends: Vec<Statement> = role_statements(&t, "IngestMachineRole")
+        .into_iter()
+        .filter(|s| s.actions.iter().any(|a| a.starts_with("sqs:")))
+        .collect();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(
+        (sends[0].actions.clone(), sends[0].resources.clone()),
+        (vec!["sqs:SendMessage".to_owned()], vec![queue_arn.clone()])
+    );
+
+    // So does EventBridge, for an event it could not deliver, and only from the incoming rule.
+    let target = &r["IncomingObjectRule"]["Properties"]["Targets"][0];
+    assert_eq!(target["DeadLetterConfig"]["Arn"], queue_arn);
+    let policy = &r["IngestDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"];
+    let allow = policy.as_array().unwrap().iter().find(|s| s["Effect"] == "Allow").expect("an Allow statement");
+    assert_eq!(allow["Principal"], json!({"Service": "events.amazonaws.com"}));
+    assert_eq!(allow["Action"], "sqs:SendMessage");
+    assert_eq!(allow["Condition"]["ArnEquals"]["aws:SourceArn"], json!({"Fn::GetAtt": ["IncomingObjectRule", "Arn"]}));
+
+    let alarm = &r["IngestParkedAlarm"]["Properties"];
+    assert_eq!(
+        (alarm["Namespace"].as_str(), alarm["MetricName"].as_str()),
+        (Some("AWS/SQS"), Some("ApproximateNumberOfMessagesVisible"))
+    );
+    assert_eq!(alarm["Dimensions"][0]["Value"], json!({"Fn::GetAtt": ["IngestDeadLetterQueue", "QueueName"]}));
+    assert_eq!(alarm["Threshold"], 1);
+    assert_eq!(alarm["AlarmActions"]["Fn::If"][0], "HasAlarmTopic");
+    assert_eq!(t["Outputs"]["IngestDeadLetterQueueUrl"]["Value"], json!({"Ref": "IngestDeadLetterQueue"}));
 }
 
 #[test]
@@ -521,5 +571,237 @@ fn outputs_name_the_bucket_machines_and_functions() {
         ("RecordFunctionName", json!({"Ref": "RecordFunction"})),
     ] {
         assert_eq!(outputs[key]["Value"], value, "{key}");
+    }
+}
+
+// ------------------------------------------------- dashboard and run alarms
+
+/// The values a payload enum serializes to, from its JSON Schema.
+fn enum_values(schema: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    fn walk(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("enum", Value::Array(items)) => {
+                            out.extend(items.iter().filter_map(Value::as_str).map(Into::into))
+                        }
+                        ("const", Value::String(s)) => {
+                            out.insert(s.clone());
+                        }
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    walk(schema, &mut out);
+    out
+}
+
+/// One line of a metric widget: namespace, name and dimensions (name → value).
+#[derive(Debug)]
+struct DashboardMetric {
+    namespace: String,
+    name: String,
+    dimensions: BTreeMap<String, String>,
+}
+
+/// The dashboard's body with each `${…}` replaced by `SUB:<what>` (the stack
+/// name by `STACK`), parsed; every reference names a parameter, a resource
+/// (or its attribute) or a pseudo parameter.
+fn dashboard_body(t: &Value) -> Value {
+    let dashboards = resources_of_type(t, "AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboards.len(), 1, "one dashboard");
+    let props = &dashboards[0].1["Properties"];
+    assert_eq!(props["DashboardName"], json!({"Fn::Sub": "${AWS::StackName}"}));
+    let text = props["DashboardBody"]["Fn::Sub"].as_str().expect("DashboardBody: !Sub with a JSON string");
+    let mut body = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        body.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("a closed ${…}") + start;
+        let reference = &rest[start + 2..end];
+        let target = reference.split('.').next().expect("a name");
+        assert!(
+            reference.starts_with("AWS::")
+                || t["Parameters"].get(target).is_some()
+                || resources(t).contains_key(target),
+            "${{{reference}}} in the dashboard names nothing in the template"
+        );
+        match reference {
+            "AWS::StackName" => body.push_str("STACK"),
+            other => body.push_str(&format!("SUB:{other}")),
+        }
+        rest = &rest[end + 1..];
+    }
+    body.push_str(rest);
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("the dashboard body is JSON: {e}\n{body}"))
+}
+
+fn dashboard_metrics(body: &Value) -> Vec<DashboardMetric> {
+    let mut out = Vec::new();
+    for widget in body["widgets"].as_array().expect("widgets") {
+        for key in ["x", "y", "width", "height"] {
+            assert!(widget[key].is_u64(), "a widget's {key}: {widget}");
+        }
+        if widget["type"] != "metric" {
+            continue;
+        }
+        let props = &widget["properties"];
+        assert_eq!(props["region"], "SUB:AWS::Region", "{widget}");
+        for line in props["metrics"].as_array().expect("metrics") {
+            let strings: Vec<&str> = line.as_array().expect("a metric line").iter().filter_map(Value::as_str).collect();
+            assert!(strings.len() >= 2 && strings.len() % 2 == 0, "namespace, name, then dimension pairs: {line}");
+            out.push(DashboardMetric {
+                namespace: strings[0].into(),
+                name: strings[1].into(),
+                dimensions: strings[2..].chunks(2).map(|p| (p[0].to_owned(), p[1].to_owned())).collect(),
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn the_dashboard_shows_every_metric_the_tasks_emit_for_this_stack_and_the_machines_failures() {
+    use edba_tasks::metrics as m;
+    let t = template();
+    let shown = dashboard_metrics(&dashboard_body(&t));
+
+    let edba: Vec<&DashboardMetric> = shown.iter().filter(|l| l.namespace == m::NAMESPACE).collect();
+    for line in &edba {
+        assert!(m::ALL_METRICS.contains(&line.name.as_str()), "{line:?} is a metric the tasks emit");
+        assert_eq!(line.dimensions.get(m::STACK).map(String::as_str), Some("STACK"), "{line:?} is this stack's");
+        for key in line.dimensions.keys() {
+            assert!([m::STACK, m::STATUS, m::OUTCOME].contains(&key.as_str()), "{line:?}: dimension {key}");
+        }
+    }
+    let names: BTreeSet<&str> = edba.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, m::ALL_METRICS.into_iter().collect(), "every metric the tasks emit is on the dashboard");
+
+    // Each dimension value the code can write is graphed, and only those.
+    let values = |metric: &str, dimension: &str| -> BTreeSet<String> {
+        edba.iter().filter(|l| l.name == metric).filter_map(|l| l.dimensions.get(dimension).cloned()).collect()
+    };
+    let statuses = enum_values(&edba_payloads::schema_of::<edba_payloads::FileStatus>());
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    assert_eq!(values(m::FILES_VALIDATED, m::STATUS), statuses);
+    assert_eq!(
+        values(m::FILES_TRACKED, m::OUTCOME),
+        enum_values(&edba_payloads::schema_of::<edba_payloads::TrackOutcome>())
+    );
+    let outcomes = enum_values(&edba_payloads::schema_of::<edba_payloads::RunOutcome>());
+    assert_eq!(values(m::RUNS_RECORDED, m::OUTCOME), outcomes);
+    assert!(values(m::RUN_DURATION, m::OUTCOME).is_subset(&outcomes));
+    for metric in [m::FILES_VALIDATED, m::FILES_TRACKED, m::RUNS_RECORDED, m::RUN_DURATION] {
+        assert!(edba.iter().filter(|l| l.name == metric).all(|l| l.dimensions.len() == 2), "{metric} by its dimension");
+    }
+
+    // The machines' failures, beside what the tasks report.
+    for machine in ["IngestStateMachine", "AggregateStateMachine"] {
+        assert!(
+            shown.iter().any(|l| l.namespace == "AWS/States"
+                && l.name == "ExecutionsFailed"
+                && l.dimensions.get("StateMachineArn") == Some(&format!("SUB:{machine}"))),
+            "ExecutionsFailed of {machine}"
+        );
+    }
+    for (function, _) in FUNCTIONS {
+        assert!(
+            shown.iter().any(|l| l.namespace == "AWS/Lambda"
+                && l.name == "Errors"
+                && l.dimensions.get("FunctionName") == Some(&format!("SUB:{function}"))),
+            "Errors of {function}"
+        );
+    }
+}
+
+#[test]
+fn the_dashboard_shows_the_state_of_every_alarm() {
+    let t = template();
+    let body = dashboard_body(&t);
+    let listed: BTreeSet<String> = body["widgets"]
+        .as_array()
+        .expect("widgets")
+        .iter()
+        .filter(|w| w["type"] == "alarm")
+        .flat_map(|w| w["properties"]["alarms"].as_array().expect("alarms").iter())
+        .map(|a| a.as_str().expect("an alarm ARN").to_owned())
+        .collect();
+    let alarms: BTreeSet<String> = resources_of_type(&t, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .map(|(name, _)| format!("SUB:{name}.Arn"))
+        .collect();
+    assert_eq!(listed, alarms);
+}
+
+#[test]
+fn failed_runs_and_evaluation_errors_raise_alarms_that_may_notify_a_topic() {
+    use edba_tasks::metrics as m;
+    let t = template();
+    let r = resources(&t);
+    let stack = json!({"Name": m::STACK, "Value": {"Ref": "AWS::StackName"}});
+
+    // Runs that failed: marked FAILED by record, or reconciled by evaluate.
+    let runs = &r["RunsFailedAlarm"]["Properties"];
+    let queries = runs["Metrics"].as_array().expect("a metric-math alarm");
+    let watched = |name: &str| -> (String, Value) {
+        let query = queries
+            .iter()
+            .find(|q| q["MetricStat"]["Metric"]["MetricName"] == name)
+            .unwrap_or_else(|| panic!("RunsFailedAlarm reads {name}"));
+        let metric = &query["MetricStat"]["Metric"];
+        assert_eq!(metric["Namespace"], m::NAMESPACE, "{name}");
+        assert_eq!(query["MetricStat"]["Stat"], "Sum", "{name}");
+        assert_eq!(query["ReturnData"], false, "{name}");
+        (query["Id"].as_str().expect("Id").to_owned(), metric["Dimensions"].clone())
+    };
+    let (recorded, dimensions) = watched(m::RUNS_RECORDED);
+    let failed = m::run_outcome(edba_payloads::RunOutcome::Failed);
+    assert_eq!(dimensions, json!([stack, {"Name": m::OUTCOME, "Value": failed}]));
+    let (reconciled, dimensions) = watched(m::RUNS_RECONCILED);
+    assert_eq!(dimensions, json!([stack]));
+    let alarmed: Vec<&Value> = queries.iter().filter(|q| q["ReturnData"] == true).collect();
+    assert_eq!(alarmed.len(), 1, "one expression is alarmed on");
+    let expression = alarmed[0]["Expression"].as_str().expect("an expression");
+    assert!(
+        expression.contains(&format!("FILL({recorded}, 0)")) && expression.contains(&format!("FILL({reconciled}, 0)"))
+    );
+
+    let evaluate = &r["EvaluateErrorsAlarm"]["Properties"];
+    assert_eq!(evaluate["Namespace"], "AWS/Lambda");
+    assert_eq!(evaluate["MetricName"], "Errors");
+    assert_eq!(evaluate["Dimensions"], json!([{"Name": "FunctionName", "Value": {"Ref": "EvaluateFunction"}}]));
+    assert_eq!(evaluate["Statistic"], "Sum");
+
+    for alarm in [runs, evaluate] {
+        assert_eq!(alarm["Threshold"], 1);
+        assert_eq!(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+        assert_eq!(alarm["TreatMissingData"], "notBreaching", "no data is no failure");
+    }
+    for (name, alarm) in resources_of_type(&t, "AWS::CloudWatch::Alarm") {
+        assert_eq!(
+            alarm["Properties"]["AlarmActions"],
+            json!({"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}),
+            "{name} notifies the optional topic"
+        );
+    }
+}
+
+#[test]
+fn every_function_names_its_stack_for_metrics_and_keeps_info_lines() {
+    let t = template();
+    assert_eq!(t["Globals"]["Function"]["Environment"]["Variables"]["EDBA_STACK"], json!({"Ref": "AWS::StackName"}));
+    for (name, _) in FUNCTIONS {
+        let props = &resources(&t)[name]["Properties"];
+        assert!(props["Environment"]["Variables"].get("EDBA_STACK").is_none(), "{name} keeps the stack's name");
+        // Lambda gives the EMF lines, which have no level, the level INFO: a
+        // coarser filter would drop the metrics.
+        let level = props["LoggingConfig"]["ApplicationLogLevel"].as_str().expect("ApplicationLogLevel");
+        assert!(["TRACE", "DEBUG", "INFO"].contains(&level), "{name}: {level}");
     }
 }

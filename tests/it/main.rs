@@ -6,5 +6,6 @@ mod deploy_support;
 mod deploy_cfn_lint;
 mod deploy_scripts;
 mod deploy_template;
+mod faults_local;
 mod lineage_local;
 mod pipeline_local;

@@ -124,6 +124,23 @@ where
     }
 }
 
+/// A handler with a fault in front of it ([`Executor::inject_fault`]).
+struct Faulty {
+    inner: Arc<dyn TaskHandler>,
+    #[allow(clippy::type_complexity)]
+    fault: Box<dyn Fn(&Value) -> Option<TaskFailure> + Send + Sync>,
+}
+
+#[async_trait]
+impl TaskHandler for Faulty {
+    async fn invoke(&self, resource: &str, input: Value, ctx: &TaskContext) -> Result<Value, TaskFailure> {
+        if let Some(failure) = (self.fault)(&input) {
+            return Err(failure);
+        }
+        self.inner.invoke(resource, input, ctx).await
+    }
+}
+
 /// A handler from an async function of the task's input.
 pub fn handler_fn<F, Fut>(f: F) -> Arc<dyn TaskHandler>
 where
@@ -322,6 +339,20 @@ impl Executor {
     /// Binds a resource string to a handler (replacing an earlier binding).
     pub fn bind(&self, resource: &str, handler: Arc<dyn TaskHandler>) {
         self.inner.handlers.write().expect("lock").insert(resource.to_string(), handler);
+    }
+
+    /// Puts `fault` in front of the handler bound to `resource`: every call
+    /// asks it first and fails with the failure it returns, if any, without
+    /// reaching the handler. For fault-injection tests (throttling, a store
+    /// that is down); `false` when nothing is bound to `resource`.
+    pub fn inject_fault(
+        &self,
+        resource: &str,
+        fault: impl Fn(&Value) -> Option<TaskFailure> + Send + Sync + 'static,
+    ) -> bool {
+        let Some(inner) = self.handler(resource) else { return false };
+        self.bind(resource, Arc::new(Faulty { inner, fault: Box::new(fault) }));
+        true
     }
 
     pub(crate) fn handler(&self, resource: &str) -> Option<Arc<dyn TaskHandler>> {

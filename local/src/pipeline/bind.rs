@@ -1,6 +1,7 @@
 //! Every resource of the committed machines bound to what stands for it
 //! locally: each task resource to the library function its Lambda binary
-//! calls, `addStep.sync` to the step runner.
+//! calls, `addStep.sync` to the step runner, `sqs:sendMessage` (the ingest
+//! dead-letter queue) to the home's [`crate::deadletter`] folder.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use crate::executor::{handler_fn, ExecutionStatus, Executor, TaskFailure};
 use crate::steprunner::{S3RunOutput, StepRunner};
 
 const ADD_STEP_SYNC: &str = "arn:aws:states:::elasticmapreduce:addStep.sync";
+const SQS_SEND_MESSAGE: &str = "arn:aws:states:::sqs:sendMessage";
 
 fn failure(e: TaskError) -> TaskFailure {
     TaskFailure::new(e.name().as_str(), e.to_string())
@@ -112,6 +114,15 @@ impl LocalPipeline {
             self.options.repo_root.clone().unwrap_or_else(|| PathBuf::from(".")),
         )
         .with_s3_endpoint(self.s3.endpoint_url());
+        let dead_letter = self.dead_letter.clone();
+        self.executor.bind(
+            SQS_SEND_MESSAGE,
+            handler_fn(move |input| {
+                let parked = dead_letter.send(&input);
+                async move { parked }
+            }),
+        );
+
         self.executor.bind(
             ADD_STEP_SYNC,
             handler_fn(move |input| {

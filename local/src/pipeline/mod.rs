@@ -9,7 +9,8 @@
 //!
 //! This module opens the pipeline (home, embedded S3, stores, machines);
 //! `bind` binds every resource, `run` runs a folder through it
-//! ([`LocalPipeline::run_dir`]) and `report` says what happened.
+//! ([`LocalPipeline::run_dir`]) or replays parked events
+//! ([`LocalPipeline::replay`]), and `report` says what happened.
 
 mod bind;
 mod report;
@@ -27,6 +28,7 @@ use edba_tasks::TaskError;
 use serde_json::Value;
 
 use crate::aws_apis::LocalAwsApis;
+use crate::deadletter::DeadLetterQueue;
 use crate::executor::{ExecutionResult, Executor, ExecutorConfig, ExecutorError};
 use crate::s3server::EmbeddedS3;
 
@@ -133,6 +135,15 @@ pub enum Progress {
     AggregateStarted {
         trigger: String,
     },
+    /// `edba replay` found `parked` events in the dead-letter queue.
+    Replaying {
+        parked: usize,
+    },
+    /// A parked message `edba replay` cannot ingest, and why.
+    NotReplayed {
+        message_id: String,
+        reason: String,
+    },
     AggregateFinished {
         name: String,
         status: String,
@@ -151,6 +162,7 @@ pub struct LocalPipeline {
     warehouse: LocalWarehouse,
     executor: Executor,
     apis: LocalAwsApis,
+    dead_letter: DeadLetterQueue,
     evaluations: Arc<Mutex<Vec<EvaluateOutput>>>,
     executor_slot: Arc<Mutex<Option<Executor>>>,
 }
@@ -177,6 +189,7 @@ impl LocalPipeline {
 
         let executor = Executor::new(ExecutorConfig { time_scale: options.time_scale, ..ExecutorConfig::default() });
         let pipeline = LocalPipeline {
+            dead_letter: DeadLetterQueue::new(&options.home),
             options,
             s3,
             s3_client,
@@ -202,6 +215,11 @@ impl LocalPipeline {
 
     pub fn store(&self) -> &StateStore {
         &self.store
+    }
+
+    /// The home's ingest dead-letter queue.
+    pub fn dead_letter(&self) -> &DeadLetterQueue {
+        &self.dead_letter
     }
 
     pub fn warehouse(&self) -> &LocalWarehouse {

@@ -7,7 +7,8 @@ use edba_tasks::load::SummaryTable;
 use edba_tasks::store::status::{FileSummary, RunSummary};
 use serde::Serialize;
 
-use super::{LocalPipeline, PipelineError, LOCAL_BUCKET};
+use super::{io_error, LocalPipeline, PipelineError, LOCAL_BUCKET};
+use crate::deadletter::ParkedEvent;
 use crate::executor::ExecutionResult;
 
 /// How many rejects of each file the report shows.
@@ -58,6 +59,9 @@ pub struct RunReport {
     pub runs: Vec<RunSummary>,
     pub warehouse: Vec<TableRows>,
     pub executions: Vec<ExecutionSummary>,
+    /// Events in the home's ingest dead-letter queue, this run's and earlier
+    /// ones: their files are not tracked until `edba replay` ingests them.
+    pub parked: Vec<ParkedEvent>,
 }
 
 impl LocalPipeline {
@@ -101,8 +105,9 @@ impl LocalPipeline {
                 cause: r.cause.clone(),
             })
             .collect();
-        let ok = executions.iter().all(|e| e.status == "SUCCEEDED");
-        Ok(RunReport { ok, files, fired, waiting, runs, warehouse, executions })
+        let parked = self.dead_letter.list().map_err(io_error(self.dead_letter.dir()))?;
+        let ok = executions.iter().all(|e| e.status == "SUCCEEDED") && parked.is_empty();
+        Ok(RunReport { ok, files, fired, waiting, runs, warehouse, executions, parked })
     }
 
     /// The first rejects of the rejects object `key`, as `line N [column]: reason`.
@@ -173,6 +178,19 @@ impl std::fmt::Display for RunReport {
                 e.error.as_deref().unwrap_or_default(),
                 e.cause.as_deref().unwrap_or_default()
             )?;
+        }
+        if !self.parked.is_empty() {
+            writeln!(f, "Parked events ({}): not ingested; `edba replay` ingests them again", self.parked.len())?;
+            for p in &self.parked {
+                writeln!(
+                    f,
+                    "  {} {}  parked {} ({})",
+                    p.message_id,
+                    p.object_key().as_deref().unwrap_or("(not an S3 event)"),
+                    p.parked_at,
+                    p.error.as_deref().unwrap_or("no error given")
+                )?;
+            }
         }
         Ok(())
     }

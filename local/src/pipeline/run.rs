@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use edba_payloads::IngestOutput;
+use edba_payloads::{ErrorName, IngestInput, IngestOutput};
 use serde_json::json;
 
 use super::bind::publish_executions;
-use super::{setup, LocalPipeline, PipelineError, Progress, RunReport, Upload, LOCAL_BUCKET};
+use super::{io_error, setup, LocalPipeline, PipelineError, Progress, RunReport, Upload, LOCAL_BUCKET};
 use crate::executor::{ExecutionResult, ExecutionStatus};
 
 /// The file of a run's folder that holds its jobs, not data.
@@ -47,6 +47,57 @@ impl LocalPipeline {
         }
         progress(Progress::Uploaded { files: events.len(), unchanged: files.len() - events.len() });
 
+        let mut results = self.ingest(&events, progress).await?;
+        // Aggregate executions ingest started, fire and forget.
+        self.wait_for_the_rest(&mut results, |r| progress(aggregate_finished(r))).await;
+
+        self.evaluate_as_scheduled(&mut results, progress).await?;
+        self.report(&urls, &results).await
+    }
+
+    /// Ingests the events parked in the home's dead-letter queue again
+    /// (`edba replay`), as `edba start replay` does in AWS, then evaluates as
+    /// the schedule would. A message is deleted once its ingest succeeded,
+    /// or once that ingest failed again and so parked the event anew; any
+    /// other outcome keeps it. A message that is not an S3 event is kept and
+    /// reported, never dropped.
+    pub async fn replay(&self, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunReport, PipelineError> {
+        let parked = self.dead_letter.list().map_err(io_error(self.dead_letter.dir()))?;
+        progress(Progress::Replaying { parked: parked.len() });
+        let mut events = Vec::new();
+        let mut messages = Vec::new();
+        for message in parked {
+            match serde_json::from_str::<IngestInput>(&message.body) {
+                Ok(event) => {
+                    events.push(event);
+                    messages.push(message);
+                }
+                Err(e) => progress(Progress::NotReplayed {
+                    message_id: message.message_id.clone(),
+                    reason: format!("its body is not an S3 Object Created event ({e}); it stays parked"),
+                }),
+            }
+        }
+        let urls: Vec<String> =
+            events.iter().map(|e| format!("s3://{}/{}", e.detail.bucket.name, e.detail.object.key)).collect();
+        let mut results = self.ingest(&events, progress).await?;
+        for (message, result) in messages.iter().zip(&results) {
+            let parked_again = result.error.as_deref() == Some(ErrorName::IngestParked.as_str());
+            if result.status == ExecutionStatus::Succeeded || parked_again {
+                self.dead_letter.delete(&message.message_id).map_err(io_error(self.dead_letter.dir()))?;
+            }
+        }
+        self.wait_for_the_rest(&mut results, |r| progress(aggregate_finished(r))).await;
+        self.evaluate_as_scheduled(&mut results, progress).await?;
+        self.report(&urls, &results).await
+    }
+
+    /// Runs the ingest machine once per event, several at a time, in order.
+    async fn ingest(
+        &self,
+        events: &[IngestInput],
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Vec<ExecutionResult>, PipelineError> {
         let total = events.len();
         let mut results: Vec<ExecutionResult> = Vec::new();
         let mut done = 0;
@@ -68,17 +119,23 @@ impl LocalPipeline {
                 results.push(result);
             }
         }
-        // Aggregate executions ingest started, fire and forget.
-        self.wait_for_the_rest(&mut results, |r| progress(aggregate_finished(r))).await;
+        Ok(results)
+    }
 
+    /// Runs the aggregate machine once more as the schedule would, and waits
+    /// for every execution.
+    async fn evaluate_as_scheduled(
+        &self,
+        results: &mut Vec<ExecutionResult>,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<(), PipelineError> {
         progress(Progress::AggregateStarted { trigger: "schedule".into() });
         let scheduled = self.executor.start("aggregate", json!({"trigger": "schedule"}), None)?.wait().await;
         progress(aggregate_finished(&scheduled));
         results.push(scheduled);
-        self.wait_for_the_rest(&mut results, |_| {}).await;
+        self.wait_for_the_rest(results, |_| {}).await;
         publish_executions(&self.executor, &self.apis).await;
-
-        self.report(&urls, &results).await
+        Ok(())
     }
 
     /// Re-runs one FAILED run from its recorded manifest (`edba rerun RUN`):
@@ -128,6 +185,9 @@ fn data_files(dir: &Path) -> Result<Vec<PathBuf>, PipelineError> {
 }
 
 fn ingest_outcome(r: &ExecutionResult) -> String {
+    if r.error.as_deref() == Some(ErrorName::IngestParked.as_str()) {
+        return format!("not ingested, the event is parked: {}", r.cause.as_deref().unwrap_or_default());
+    }
     if r.status != ExecutionStatus::Succeeded {
         return format!(
             "execution {}: {} {}",

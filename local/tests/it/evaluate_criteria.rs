@@ -289,6 +289,86 @@ async fn extra_criterion_decides(db: &StoreDb) {
     env.db.put_job(&job("J7", "CA-*", 9)).await;
 }
 
+/// Slow criteria share one time budget per evaluation: each is stopped when
+/// it runs out, and those that would start after it wait until the next
+/// evaluation, so the function never runs out of time mid-claim.
+async fn criteria_share_one_time_budget(db: &StoreDb) {
+    let env = Env::new(db).await;
+    let slow = match env.db.admin {
+        Admin::MySql(_) => "SELECT 1 FROM (SELECT SLEEP(30) AS s) t WHERE s = 30",
+        Admin::Sqlite(_) => {
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c \
+             WHERE n < 100000000000) SELECT 1 FROM c WHERE n = 0"
+        }
+    };
+    for id in ["J1", "J2", "J3", "J4", "J5", "J6"] {
+        env.db.put_job(&with_extra(job(id, "IL-*", 1), slow, 60_000)).await;
+    }
+    env.db.track(&sales("IL-101.tdf", &at("06:00"))).await;
+    let mut deps = env.deps();
+    deps.settings.criteria_budget = std::time::Duration::from_secs(2);
+
+    let output = edba_tasks::evaluate::evaluate(&deps, &input(EXECUTION)).await.unwrap();
+    assert_eq!(output.runs, vec![]);
+    let waiting = waiting(&output);
+    assert_eq!(waiting.len(), 6, "{waiting:?}");
+    let stopped = waiting.iter().filter(|(_, r)| r.starts_with("extra criterion stopped after ")).count();
+    let not_run = waiting
+        .iter()
+        .filter(|(_, r)| {
+            r == "extra criterion not run: this evaluation's 2 s for criteria is spent; the next evaluation runs it"
+        })
+        .count();
+    assert_eq!(stopped + not_run, 6, "each was stopped by the budget or not run: {waiting:?}");
+    assert!(stopped >= 1 && not_run >= 2, "at most four run at once, within the budget: {waiting:?}");
+    for (job, reason) in &waiting {
+        if let Some(ms) = reason.strip_prefix("extra criterion stopped after ").and_then(|r| r.split(' ').next()) {
+            let ms: u64 = ms.parse().unwrap();
+            assert!(ms <= 2000, "{job}: clipped to what was left of the budget, not its own 60 s: {reason}");
+        }
+    }
+}
+
+/// One evaluation claims at most as many runs as one execution carries; the
+/// rest wait, saying so, and the next evaluation claims them. Every job's
+/// decision is in the state store, whatever the output lists.
+async fn one_evaluation_claims_a_bounded_number_of_runs(db: &StoreDb) {
+    let env = Env::new(db).await;
+    for id in ["J1", "J2", "J3"] {
+        env.db.put_job(&job(id, "IL-*", 1)).await;
+    }
+    env.db.put_job(&job("J4", "CA-*", 5)).await;
+    env.db.track(&sales("IL-101.tdf", &at("06:00"))).await;
+    let mut deps = env.deps();
+    deps.settings.max_runs = 2;
+
+    let first = edba_tasks::evaluate::evaluate(&deps, &input(EXECUTION)).await.unwrap();
+    assert_eq!(first.runs.iter().map(|r| r.job_id.as_str()).collect::<Vec<_>>(), ["J1", "J2"]);
+    let limit = "ready, but this evaluation claimed as many runs as one execution carries (2); the next evaluation \
+                 claims it";
+    assert_eq!(waiting(&first), reasons(&[("J3", limit), ("J4", "never run: 0 of 5 CA-* files fresh")]));
+    assert_eq!(first.waiting_total, 2);
+
+    let status = env.db.store.status(10).await.unwrap();
+    let decisions: Vec<(&str, Option<&str>, Option<&str>)> =
+        status.jobs.iter().map(|j| (j.job_id.as_str(), j.decision.as_deref(), j.decision_reason.as_deref())).collect();
+    let fired = |r: &edba_payloads::RunTicket| format!("fired run {}", r.run_id);
+    let (f1, f2) = (fired(&first.runs[0]), fired(&first.runs[1]));
+    assert_eq!(
+        decisions,
+        [
+            ("J1", Some("FIRED"), Some(f1.as_str())),
+            ("J2", Some("FIRED"), Some(f2.as_str())),
+            ("J3", Some("WAITING"), Some(limit)),
+            ("J4", Some("WAITING"), Some("never run: 0 of 5 CA-* files fresh")),
+        ]
+    );
+    assert!(status.to_string().contains(&format!("waiting: {limit}")), "{status}");
+
+    let later = edba_tasks::evaluate::evaluate(&deps, &input(&format!("{EXECUTION}-later"))).await.unwrap();
+    assert_eq!(later.runs.iter().map(|r| r.job_id.as_str()).collect::<Vec<_>>(), ["J3"]);
+}
+
 async fn disabled_and_running_jobs_do_not_fire(db: &StoreDb) {
     let env = Env::new(db).await;
     let mut off = job("J1", "IL-*", 1);
@@ -393,6 +473,8 @@ edba_testkit::on_both_databases!("evaluate";
     at_minimum_fires_with_exactly_its_fresh_files_and_companion,
     companion_too_old_or_missing_waits,
     extra_criterion_decides,
+    criteria_share_one_time_budget,
+    one_evaluation_claims_a_bounded_number_of_runs,
     disabled_and_running_jobs_do_not_fire,
     within_hours_counts_a_window,
 );

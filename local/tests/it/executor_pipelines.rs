@@ -107,7 +107,9 @@ fn evaluation(runs: Vec<RunTicket>) -> Value {
         evaluated_at: "2024-05-01T13:46:00Z".into(),
         runs,
         waiting: vec![],
+        waiting_total: 0,
         reconciled: vec![],
+        reconciled_total: 0,
     })
     .unwrap()
 }

@@ -7,18 +7,29 @@ use crate::model::*;
 use crate::{ChoiceRule, Condition};
 
 /// The error names Lambda's service raises for transient trouble; AWS
-/// recommends retrying them on every Lambda task.
-pub const LAMBDA_SERVICE_ERRORS: [&str; 4] = [
+/// recommends retrying them on every Lambda task. `TooManyRequestsException`
+/// is throttling: the account's or function's concurrency is used up (a burst
+/// of uploads does it); the function did not run.
+pub const LAMBDA_SERVICE_ERRORS: [&str; 5] = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.ClientExecutionTimeoutException",
+    "Lambda.TooManyRequestsException",
 ];
+
+/// The error of a Lambda invocation whose function ran past its own timeout.
+/// Retry it only on a task whose function is idempotent.
+pub const LAMBDA_TIMED_OUT: &str = "Sandbox.Timedout";
 
 /// The resource of the EMR "add a step and wait for it" integration.
 pub const EMR_ADD_STEP_SYNC: &str = "arn:aws:states:::elasticmapreduce:addStep.sync";
 /// The resource of the "start another execution" integration (fire and forget).
 pub const START_EXECUTION: &str = "arn:aws:states:::states:startExecution";
+/// The resource of the SQS "send a message" integration.
+pub const SQS_SEND_MESSAGE: &str = "arn:aws:states:::sqs:sendMessage";
+/// The errors the SQS integration raises for transient trouble.
+pub const SQS_SERVICE_ERRORS: [&str; 2] = ["SQS.SdkClientException", "SQS.AmazonSQSException"];
 
 /// The default Lambda retrier: the service errors, 2 s, 6 attempts, backoff 2.
 pub fn lambda_service_retry() -> Retrier {
@@ -93,6 +104,23 @@ impl Task {
             "StateMachineArn": state_machine_arn.into(),
             "Input": input,
         }))
+    }
+
+    /// Sends one message to an SQS queue; `body_path` selects the message
+    /// body (a JSON value is sent as its text); `attributes` are string
+    /// message attributes, each value a path.
+    pub fn sqs_send_message(queue_url: impl Into<String>, body_path: &str, attributes: &[(&str, &str)]) -> Self {
+        let mut params = serde_json::Map::new();
+        params.insert("QueueUrl".into(), Value::String(queue_url.into()));
+        params.insert("MessageBody.$".into(), Value::String(body_path.into()));
+        if !attributes.is_empty() {
+            let attrs: serde_json::Map<String, Value> = attributes
+                .iter()
+                .map(|(name, path)| ((*name).to_owned(), json!({"DataType": "String", "StringValue.$": path})))
+                .collect();
+            params.insert("MessageAttributes".into(), Value::Object(attrs));
+        }
+        Task::new(SQS_SEND_MESSAGE).parameters(Value::Object(params))
     }
 
     pub fn comment(mut self, c: impl Into<String>) -> Self {

@@ -94,8 +94,16 @@ pub struct ReconciledRun {
 pub struct EvaluateOutput {
     pub evaluated_at: String,
     pub runs: Vec<RunTicket>,
+    /// The first waiting jobs by id (Step Functions caps a payload at
+    /// 256 KiB): `waiting_total` says how many wait; every job's decision
+    /// is in the state store (`edba status`).
     pub waiting: Vec<WaitingJob>,
+    #[serde(default)]
+    pub waiting_total: u64,
+    /// The first runs reconciled; `reconciled_total` says how many were.
     pub reconciled: Vec<ReconciledRun>,
+    #[serde(default)]
+    pub reconciled_total: u64,
 }
 
 /// Input of the load task.

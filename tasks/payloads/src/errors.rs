@@ -28,16 +28,22 @@ pub enum ErrorName {
     /// Raised by the aggregate machine itself when one or more runs failed.
     #[serde(rename = "Edba.RunsFailed")]
     RunsFailed,
+    /// Raised by the ingest machine itself when validate or track still
+    /// failed after its retries: the event was parked in the dead-letter
+    /// queue, and `edba replay` ingests it again.
+    #[serde(rename = "Edba.IngestParked")]
+    IngestParked,
 }
 
 impl ErrorName {
-    pub const ALL: [ErrorName; 6] = [
+    pub const ALL: [ErrorName; 7] = [
         ErrorName::Transient,
         ErrorName::InvalidInput,
         ErrorName::NoCluster,
         ErrorName::InvalidJobConfig,
         ErrorName::LoadFailed,
         ErrorName::RunsFailed,
+        ErrorName::IngestParked,
     ];
 
     /// The name as Step Functions sees it in `Error`.
@@ -49,6 +55,7 @@ impl ErrorName {
             ErrorName::InvalidJobConfig => "Edba.InvalidJobConfig",
             ErrorName::LoadFailed => "Edba.LoadFailed",
             ErrorName::RunsFailed => "Edba.RunsFailed",
+            ErrorName::IngestParked => "Edba.IngestParked",
         }
     }
 }

@@ -24,12 +24,24 @@ pub struct TaskResource<I, O> {
     pub task: &'static str,
     /// The placeholder's name (`ValidateFunctionArn`), without `${…}`.
     pub placeholder: &'static str,
+    /// The function's Lambda timeout (the template's `Timeout`). The
+    /// machines' Task states wait [`LAMBDA_TIMEOUT_GRACE_SECONDS`] longer, so
+    /// the function's own timeout (`Sandbox.Timedout`, retried) fires first.
+    pub timeout_seconds: u64,
     types: PhantomData<fn(I) -> O>,
 }
 
+/// How much longer a Task state waits than its function's Lambda timeout.
+pub const LAMBDA_TIMEOUT_GRACE_SECONDS: u64 = 2;
+
 impl<I, O> TaskResource<I, O> {
-    const fn new(task: &'static str, placeholder: &'static str) -> Self {
-        TaskResource { task, placeholder, types: PhantomData }
+    const fn new(task: &'static str, placeholder: &'static str, timeout_seconds: u64) -> Self {
+        TaskResource { task, placeholder, timeout_seconds, types: PhantomData }
+    }
+
+    /// The `TimeoutSeconds` of a Task state that invokes this function.
+    pub const fn state_timeout_seconds(&self) -> u64 {
+        self.timeout_seconds + LAMBDA_TIMEOUT_GRACE_SECONDS
     }
 
     /// `${Placeholder}`: the resource as the generated JSON writes it.
@@ -44,6 +56,7 @@ impl<I: JsonSchema, O: JsonSchema> TaskResource<I, O> {
         AnyTaskResource {
             task: self.task,
             placeholder: self.placeholder,
+            timeout_seconds: self.timeout_seconds,
             input_schema: schema_of::<I>,
             output_schema: schema_of::<O>,
         }
@@ -70,6 +83,7 @@ impl<I, O> fmt::Debug for TaskResource<I, O> {
 pub struct AnyTaskResource {
     pub task: &'static str,
     pub placeholder: &'static str,
+    pub timeout_seconds: u64,
     pub input_schema: fn() -> Value,
     pub output_schema: fn() -> Value,
 }
@@ -85,11 +99,17 @@ fn token(placeholder: &str) -> String {
     format!("${{{placeholder}}}")
 }
 
-pub const VALIDATE: TaskResource<ValidateInput, ValidateOutput> = TaskResource::new("validate", "ValidateFunctionArn");
-pub const TRACK: TaskResource<TrackInput, TrackOutput> = TaskResource::new("track", "TrackFunctionArn");
-pub const EVALUATE: TaskResource<EvaluateInput, EvaluateOutput> = TaskResource::new("evaluate", "EvaluateFunctionArn");
-pub const LOAD: TaskResource<LoadInput, LoadOutput> = TaskResource::new("load", "LoadFunctionArn");
-pub const RECORD: TaskResource<RecordInput, RecordOutput> = TaskResource::new("record", "RecordFunctionArn");
+// The ingest machine is EXPRESS: AWS ends its executions after 5 minutes,
+// so validate and track are short (the machine's whole retry budget is
+// computed from the generated JSON by a test). Evaluate's timeout bounds its
+// criteria's time budget (`edba_tasks::evaluate`).
+pub const VALIDATE: TaskResource<ValidateInput, ValidateOutput> =
+    TaskResource::new("validate", "ValidateFunctionArn", 50);
+pub const TRACK: TaskResource<TrackInput, TrackOutput> = TaskResource::new("track", "TrackFunctionArn", 10);
+pub const EVALUATE: TaskResource<EvaluateInput, EvaluateOutput> =
+    TaskResource::new("evaluate", "EvaluateFunctionArn", 300);
+pub const LOAD: TaskResource<LoadInput, LoadOutput> = TaskResource::new("load", "LoadFunctionArn", 900);
+pub const RECORD: TaskResource<RecordInput, RecordOutput> = TaskResource::new("record", "RecordFunctionArn", 30);
 
 /// Every task resource, in pipeline order.
 pub const TASK_RESOURCES: [AnyTaskResource; 5] =

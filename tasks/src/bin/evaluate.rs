@@ -5,14 +5,17 @@ use std::sync::Arc;
 
 use edba_payloads::EvaluateInput;
 use edba_tasks::evaluate::{evaluate, EvaluateDeps, EvaluateSettings, SystemClock};
+use edba_tasks::metrics::EmfWriter;
 use edba_tasks::store::StateStore;
+use edba_tasks::telemetry::{evaluate_span, observe};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // The task's warnings (tracing) reach CloudWatch, as JSON where the
-    // function's log format is JSON (AWS_LAMBDA_LOG_FORMAT).
+    // Logs reach CloudWatch as JSON where the function's log format is JSON
+    // (AWS_LAMBDA_LOG_FORMAT); metrics as EMF lines on stdout.
     lambda_runtime::tracing::init_default_subscriber();
+    let metrics = EmfWriter::stdout_from_env();
     let bucket = std::env::var("EDBA_BUCKET").map_err(|_| "EDBA_BUCKET is not set")?;
     // Once per container: warm invocations reuse the pool and the clients.
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
@@ -27,8 +30,8 @@ async fn main() -> Result<(), Error> {
         settings: EvaluateSettings::default(),
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<EvaluateInput>| {
-        let deps = deps.clone();
-        async move { evaluate(&deps, &event.payload).await }
+        let (deps, metrics) = (deps.clone(), &metrics);
+        async move { observe(evaluate_span(&event.payload), metrics, evaluate(&deps, &event.payload)).await }
     }))
     .await
 }

@@ -2,22 +2,25 @@
 //! Errors reach Step Functions under their stable names (`Edba.Transient`, …).
 
 use edba_payloads::TrackInput;
+use edba_tasks::metrics::EmfWriter;
 use edba_tasks::store::StateStore;
+use edba_tasks::telemetry::{observe, track_span};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // The task's warnings (tracing) reach CloudWatch, as JSON where the
-    // function's log format is JSON (AWS_LAMBDA_LOG_FORMAT).
+    // Logs reach CloudWatch as JSON where the function's log format is JSON
+    // (AWS_LAMBDA_LOG_FORMAT); metrics as EMF lines on stdout.
     lambda_runtime::tracing::init_default_subscriber();
+    let metrics = EmfWriter::stdout_from_env();
     // The credentials come from the Secrets Manager secret, read once here.
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let url = edba_tasks::secrets::state_store_url_from_env(&aws).await?;
     // Once per container: warm invocations reuse the pool's connections.
     let store = StateStore::connect(&url).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<TrackInput>| {
-        let store = store.clone();
-        async move { store.track(&event.payload).await }
+        let (store, metrics) = (store.clone(), &metrics);
+        async move { observe(track_span(&event.payload), metrics, store.track(&event.payload)).await }
     }))
     .await
 }

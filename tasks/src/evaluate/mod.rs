@@ -28,6 +28,7 @@ mod superseded;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use edba_payloads::jobs::{CompanionRule, Freshness, JobConfig, StepConfig};
 use edba_payloads::{EvaluateInput, EvaluateOutput, RunTicket, StepSpec, Trigger, WaitingJob};
@@ -38,7 +39,9 @@ use time::macros::format_description;
 use time::OffsetDateTime;
 
 use crate::s3::{s3_url, sdk_failure};
-use crate::store::{ClaimOutcome, CriterionOutcome, FileSelector, JobState, JobStatus, RunClaim, RunInput, StateStore};
+use crate::store::{
+    ClaimOutcome, CriterionOutcome, FileSelector, JobDecision, JobState, JobStatus, RunClaim, RunInput, StateStore,
+};
 use crate::TaskError;
 pub use reconcile::{EXECUTION_ENDED, EXECUTION_NOT_FOUND};
 pub use superseded::{SUPERSEDED_TAG_KEY, SUPERSEDED_TAG_VALUE};
@@ -77,7 +80,33 @@ pub struct EvaluateSettings {
     pub sql_runner: String,
     pub manifest_prefix: String,
     pub output_prefix: String,
+    /// How long the extra criteria of one evaluation may take together
+    /// ([`CRITERIA_BUDGET`] unless a test says otherwise).
+    pub criteria_budget: Duration,
+    /// How many runs one evaluation claims at most ([`MAX_RUNS`]).
+    pub max_runs: usize,
 }
+
+/// How many runs one evaluation claims at most; a ready job past it waits,
+/// saying so, for the next evaluation. With [`RUNS_BUDGET_BYTES`] this keeps
+/// the output, which the Map iterates, far under Step Functions' 256 KiB
+/// payload limit: the limit is checked before a claim commits, never after.
+pub const MAX_RUNS: usize = 40;
+/// The most the run tickets of one output may take, as JSON.
+pub const RUNS_BUDGET_BYTES: usize = 96 * 1024;
+/// How many waiting jobs and reconciled runs the output lists at most.
+pub const MAX_LISTED: usize = 50;
+/// How long a listed reason or cause may be, in characters.
+pub const MAX_REASON_CHARS: usize = 300;
+
+/// The longest the extra criteria of one evaluation may take together (four
+/// run at a time). The evaluate function's timeout
+/// (`edba_payloads::resource::EVALUATE`, 300 s) holds it with room for
+/// reconcile, claims and manifests: a criterion gets at most what is left of
+/// the budget, and one that would start after it is spent waits, saying so,
+/// until the next evaluation. Before, four slow criteria at a time could run
+/// the function out of time with claims half made.
+pub const CRITERIA_BUDGET: Duration = Duration::from_secs(120);
 
 impl Default for EvaluateSettings {
     fn default() -> Self {
@@ -86,6 +115,8 @@ impl Default for EvaluateSettings {
             sql_runner: "scripts/emr/run_sql_job.py".into(),
             manifest_prefix: "manifests/".into(),
             output_prefix: "output/".into(),
+            criteria_budget: CRITERIA_BUDGET,
+            max_runs: MAX_RUNS,
         }
     }
 }
@@ -125,7 +156,14 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
         if runs.is_empty() {
             runs.push(rerun(deps, input).await?);
         }
-        return Ok(EvaluateOutput { evaluated_at: rfc3339(now), runs, waiting: Vec::new(), reconciled });
+        return Ok(bounded(EvaluateOutput {
+            evaluated_at: rfc3339(now),
+            runs,
+            waiting: Vec::new(),
+            waiting_total: 0,
+            reconciled,
+            reconciled_total: 0,
+        }));
     }
     let mut waiting = Vec::new();
     let mut ready = Vec::new();
@@ -139,10 +177,11 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
         .collect();
     // Each decision is a few indexed queries; running several at once keeps
     // the pool's connections busy instead of waiting on one round trip at a time.
+    let criteria_deadline = Instant::now() + deps.settings.criteria_budget;
     let mut decisions = futures::stream::iter(jobs.into_iter().map(|job| {
         let companions = &companions;
         async move {
-            let decision = decide(deps, &job, now, companions).await;
+            let decision = decide(deps, &job, now, companions, criteria_deadline).await;
             (job, decision)
         }
     }))
@@ -164,10 +203,24 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
         }
     }
 
+    let mut ticket_bytes: usize = runs.iter().map(ticket_size).sum();
     for (job, cluster_id) in placed {
+        let job_id = job.state.job_id.clone();
+        if runs.len() >= deps.settings.max_runs || ticket_bytes + estimated_ticket_size(&job) > RUNS_BUDGET_BYTES {
+            let reason = format!(
+                "ready, but this evaluation claimed as many runs as one execution carries ({}); the next \
+                 evaluation claims it",
+                runs.len()
+            );
+            waiting.push(WaitingJob { job_id, reason });
+            continue;
+        }
         match claim(deps, input, &job, &cluster_id, now).await? {
-            Ok(ticket) => runs.push(ticket),
-            Err(reason) => waiting.push(WaitingJob { job_id: job.state.job_id.clone(), reason }),
+            Ok(ticket) => {
+                ticket_bytes += ticket_size(&ticket);
+                runs.push(ticket);
+            }
+            Err(reason) => waiting.push(WaitingJob { job_id, reason }),
         }
     }
 
@@ -175,7 +228,75 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
 
     runs.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     waiting.sort_by(|a, b| a.job_id.cmp(&b.job_id));
-    Ok(EvaluateOutput { evaluated_at: rfc3339(now), runs, waiting, reconciled })
+    note_decisions(deps, input, now, &runs, &waiting).await;
+    Ok(bounded(EvaluateOutput {
+        evaluated_at: rfc3339(now),
+        runs,
+        waiting,
+        waiting_total: 0,
+        reconciled,
+        reconciled_total: 0,
+    }))
+}
+
+/// Records every job's decision in the state store, the full detail the
+/// bounded output leaves out. The claims have committed by now, so a
+/// failure here is logged and the evaluation goes on.
+async fn note_decisions(
+    deps: &EvaluateDeps,
+    input: &EvaluateInput,
+    now: OffsetDateTime,
+    runs: &[RunTicket],
+    waiting: &[WaitingJob],
+) {
+    let fired: Vec<String> = runs.iter().map(|r| format!("fired run {}", r.run_id)).collect();
+    let decisions: Vec<JobDecision<'_>> = runs
+        .iter()
+        .zip(&fired)
+        .map(|(r, reason)| JobDecision { job_id: &r.job_id, fired: true, reason })
+        .chain(waiting.iter().map(|w| JobDecision { job_id: &w.job_id, fired: false, reason: &w.reason }))
+        .collect();
+    if let Err(e) = deps.store.note_decisions(&decisions, now, &input.execution_arn).await {
+        tracing::warn!(error = %e, "the jobs' decisions were not recorded; `edba status` shows older ones");
+    }
+}
+
+/// The serialized size of a ticket.
+fn ticket_size(ticket: &RunTicket) -> usize {
+    serde_json::to_vec(ticket).map_or(usize::MAX / 2, |v| v.len())
+}
+
+/// A ticket's size before its claim: what its configuration puts in it,
+/// plus the ids, keys and prefixes the claim adds (bounded by the store's limits).
+fn estimated_ticket_size(job: &ReadyJob) -> usize {
+    const IDS_AND_KEYS: usize = 4 * 1024;
+    let config = serde_json::to_vec(&(&job.config.step, &job.config.load)).map_or(usize::MAX / 2, |v| v.len());
+    config + IDS_AND_KEYS
+}
+
+/// The output as an execution carries it: at most [`MAX_LISTED`] waiting
+/// jobs and reconciled runs, each reason at most [`MAX_REASON_CHARS`], with
+/// the totals. The runs are never cut: the claims bounded them.
+fn bounded(mut output: EvaluateOutput) -> EvaluateOutput {
+    output.waiting_total = output.waiting.len() as u64;
+    output.reconciled_total = output.reconciled.len() as u64;
+    output.waiting.truncate(MAX_LISTED);
+    output.reconciled.truncate(MAX_LISTED);
+    for job in &mut output.waiting {
+        shorten(&mut job.reason);
+    }
+    for run in &mut output.reconciled {
+        shorten(&mut run.cause);
+    }
+    output
+}
+
+/// Cuts `text` to [`MAX_REASON_CHARS`] characters, ending with an ellipsis.
+fn shorten(text: &mut String) {
+    if let Some((cut, _)) = text.char_indices().nth(MAX_REASON_CHARS) {
+        text.truncate(cut);
+        text.push('…');
+    }
 }
 
 /// Companion answers within one evaluation: (dataset, pattern, max age) -> found.
@@ -189,6 +310,7 @@ async fn decide(
     job: &JobState,
     now: OffsetDateTime,
     companions: &Mutex<CompanionCache>,
+    criteria_deadline: Instant,
 ) -> Result<Decision, TaskError> {
     if !job.enabled {
         return Ok(Decision::Wait("disabled".into()));
@@ -233,10 +355,22 @@ async fn decide(
     }
 
     if let Some(extra) = &config.extra_criterion {
-        let reason = match deps.store.extra_criterion(&extra.sql, extra.timeout_ms).await? {
+        let budget = deps.settings.criteria_budget.as_secs_f64();
+        let left = criteria_deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(Decision::Wait(format!(
+                "extra criterion not run: this evaluation's {budget} s for criteria is spent; the next evaluation runs it"
+            )));
+        }
+        let timeout_ms = u32::try_from(left.as_millis()).unwrap_or(u32::MAX).clamp(1, extra.timeout_ms.max(1));
+        let reason = match deps.store.extra_criterion(&extra.sql, timeout_ms).await? {
             CriterionOutcome::Holds => None,
             CriterionOutcome::NoRow => Some("extra criterion returned no row".to_owned()),
             CriterionOutcome::Failed(e) => Some(format!("extra criterion failed: {e}")),
+            CriterionOutcome::TimedOut if timeout_ms < extra.timeout_ms => Some(format!(
+                "extra criterion stopped after {timeout_ms} ms, when this evaluation's {budget} s for criteria \
+                 ran out; the next evaluation runs it again"
+            )),
             CriterionOutcome::TimedOut => Some(format!("extra criterion timed out after {} ms", extra.timeout_ms)),
         };
         if let Some(reason) = reason {
@@ -404,7 +538,7 @@ async fn resumed_runs(deps: &EvaluateDeps, execution_arn: &str) -> Result<Vec<Ru
             Err(e) => {
                 // Its ticket cannot be built; reconciliation fails the run
                 // once this execution has ended.
-                tracing::warn!(run_id = %run.run_id, "{e}");
+                tracing::warn!(run_id = %run.run_id, job_id = %run.job_id, "{e}");
                 continue;
             }
         };
@@ -533,6 +667,56 @@ fn reason_time(at: OffsetDateTime) -> String {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn the_criteria_budget_leaves_half_the_evaluate_functions_time_for_the_rest() {
+        // A criterion is clipped to what is left of the budget, so all of
+        // them end within it (plus the client's grace for one round trip).
+        let function = Duration::from_secs(edba_payloads::resource::EVALUATE.timeout_seconds);
+        assert!(CRITERIA_BUDGET * 2 <= function, "{CRITERIA_BUDGET:?} of {function:?}");
+        assert_eq!(EvaluateSettings::default().criteria_budget, CRITERIA_BUDGET);
+    }
+
+    #[test]
+    fn an_output_after_an_outage_fits_a_step_functions_payload_with_room_to_spare() {
+        // Tickets at their budget, and far more waiting jobs and reconciled
+        // runs, with long reasons, than any evaluation lists.
+        let ticket = RunTicket {
+            run_id: "J".repeat(64),
+            job_id: "J".repeat(64),
+            cluster_id: "j-1234567890ABC".into(),
+            step: StepSpec { name: "s".repeat(200), args: vec!["a".repeat(1000); 2] },
+            manifest_key: "m".repeat(300),
+            output_prefix: "o".repeat(300),
+            input_count: 1_000_000,
+            tables: vec!["t".repeat(63); 4],
+        };
+        let per_ticket = serde_json::to_vec(&ticket).unwrap().len();
+        let runs = vec![ticket; (RUNS_BUDGET_BYTES / per_ticket).min(MAX_RUNS)];
+        let reason = "é".repeat(5000);
+        let output = bounded(EvaluateOutput {
+            evaluated_at: "2026-12-06T00:00:00Z".into(),
+            runs,
+            waiting: (0..5000).map(|i| WaitingJob { job_id: format!("J{i:05}"), reason: reason.clone() }).collect(),
+            waiting_total: 0,
+            reconciled: (0..5000)
+                .map(|i| edba_payloads::ReconciledRun {
+                    run_id: format!("R{i}"),
+                    job_id: "J".repeat(64),
+                    execution_status: "ABORTED".into(),
+                    cause: reason.clone(),
+                })
+                .collect(),
+            reconciled_total: 0,
+        });
+        let size = serde_json::to_vec(&output).unwrap().len();
+        assert!(size < 256 * 1024 - 32 * 1024, "{size} bytes, with the machine's own fields still to fit");
+        assert_eq!((output.waiting_total, output.reconciled_total), (5000, 5000));
+        assert_eq!((output.waiting.len(), output.reconciled.len()), (MAX_LISTED, MAX_LISTED));
+        assert_eq!(output.waiting[0].job_id, "J00000", "the first by id are listed");
+        assert_eq!(output.waiting[0].reason.chars().count(), MAX_REASON_CHARS + 1, "cut, with an ellipsis");
+        assert!(output.waiting[0].reason.ends_with('…'));
+    }
 
     #[test]
     fn run_ids_sort_by_job_then_time_and_fit_the_column() {

@@ -40,7 +40,7 @@ pub(crate) async fn reconcile(
             // this run stays RUNNING with the reason noted, every other run
             // and job goes on. Transient trouble fails the task instead.
             Err(EndedError::Run(reason)) => {
-                tracing::warn!(run_id = %run.run_id, "{reason}");
+                tracing::warn!(run_id = %run.run_id, job_id = %run.job_id, "{reason}");
                 deps.store.note_run_cause(&run.run_id, &reason).await?;
                 continue;
             }

@@ -35,6 +35,21 @@ pub use impacted::{ImpactedFile, ImpactedFiles};
 ///
 /// An unknown run id, or a job id that is not the run's, is `Edba.InvalidInput`.
 pub async fn record(store: &StateStore, input: &RecordInput) -> Result<RecordOutput, TaskError> {
+    record_run(store, input).await.map(|recorded| recorded.output)
+}
+
+/// What a record call did: its output, and how long the run ran when this
+/// call is the one that ended it (for the run duration metric).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRun {
+    pub output: RecordOutput,
+    /// From the claim (evaluate's clock) to this outcome (record's clock);
+    /// `None` when the run already had a final outcome.
+    pub ran_for: Option<time::Duration>,
+}
+
+/// [`record`], also saying how long the run ran.
+pub async fn record_run(store: &StateStore, input: &RecordInput) -> Result<RecordedRun, TaskError> {
     if input.run_id.is_empty() || input.job_id.is_empty() {
         return Err(TaskError::InvalidInput("record: run_id and job_id must not be empty".into()));
     }
@@ -70,7 +85,7 @@ pub async fn record(store: &StateStore, input: &RecordInput) -> Result<RecordOut
         JobStatus::Failed => RunOutcome::Failed,
         JobStatus::Completed | JobStatus::Running => RunOutcome::Completed,
     };
-    Ok(RecordOutput {
+    let output = RecordOutput {
         run_id: input.run_id.clone(),
         job_id: input.job_id.clone(),
         status: stored,
@@ -79,7 +94,8 @@ pub async fn record(store: &StateStore, input: &RecordInput) -> Result<RecordOut
             RunOutcome::Failed => vec![input.run_id.clone()],
             RunOutcome::Completed => Vec::new(),
         },
-    })
+    };
+    Ok(RecordedRun { output, ran_for: recorded.ran_for })
 }
 
 /// The input files of a run, with the run's status, error and cause, for an

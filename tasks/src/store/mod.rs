@@ -27,6 +27,7 @@ macro_rules! dispatch {
 }
 
 mod criterion;
+mod decisions;
 mod dialect;
 mod evaluate;
 mod files;
@@ -54,6 +55,7 @@ use crate::TaskError;
 use track::FileEvent;
 
 pub(crate) use criterion::{parse_criterion, reject_executable_comments};
+pub use decisions::JobDecision;
 pub use jobs::{JobConfigChange, JobRow};
 pub(crate) use types::{
     ClaimOutcome, CriterionOutcome, FileSelector, FinalOutcome, JobState, RunClaim, RunInput, RunningRun,

@@ -183,7 +183,7 @@ fn parse_job_status(s: &str) -> Option<JobStatus> {
 async fn record<B: Backend>(pool: &sqlx::Pool<B>, outcome: &FinalOutcome<'_>) -> Result<Recording, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let mut tx = begin_write(&mut conn).await?;
-    let sql = format!("SELECT job_id, status FROM job_runs WHERE run_id = ?{}", B::LOCK_ROW);
+    let sql = format!("SELECT job_id, status, started_at FROM job_runs WHERE run_id = ?{}", B::LOCK_ROW);
     let Some(row) = B::fetch_optional(&mut tx, &sql, &[outcome.run_id.into()]).await? else {
         return Ok(Recording::UnknownRun);
     };
@@ -196,9 +196,10 @@ async fn record<B: Backend>(pool: &sqlx::Pool<B>, outcome: &FinalOutcome<'_>) ->
         .ok_or_else(|| sqlx::Error::Decode(format!("unknown run status {stored:?}").into()))?;
     if stored != JobStatus::Running {
         // Final already: the first final outcome stands, untouched.
-        return Ok(Recording::Done(Recorded { status: stored, changed: false }));
+        return Ok(Recording::Done(Recorded { status: stored, changed: false, ran_for: None }));
     }
 
+    let started_at: StoreTime = row.read("started_at")?;
     let now = StoreTime::now();
     let status = outcome.status.as_str();
     B::execute(
@@ -225,7 +226,10 @@ async fn record<B: Backend>(pool: &sqlx::Pool<B>, outcome: &FinalOutcome<'_>) ->
     )
     .await?;
     tx.commit().await?;
-    Ok(Recording::Done(Recorded { status: outcome.status, changed: true }))
+    // Evaluate's clock started the run, this one ends it: for the run
+    // duration metric only, never for a decision.
+    let ran_for = Some(now.get() - started_at.get());
+    Ok(Recording::Done(Recorded { status: outcome.status, changed: true, ran_for }))
 }
 
 async fn run_inputs<B: Backend>(

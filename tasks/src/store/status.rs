@@ -36,6 +36,10 @@ pub struct JobSummary {
     pub last_run_id: Option<String>,
     pub last_fired_at: Option<String>,
     pub last_finished_at: Option<String>,
+    /// The latest evaluation's decision: WAITING or FIRED, why, and when.
+    pub decision: Option<String>,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<String>,
 }
 
 /// A run, newest first.
@@ -72,8 +76,9 @@ fn count(v: i64) -> u64 {
 
 const FILES: &str = "SELECT file_url, file_name, dataset, status, reason, rows_valid, rows_rejected, \
      lines_skipped, rejected_key, last_validated_at FROM ingested_files ORDER BY file_name, file_url";
-const JOBS: &str = "SELECT job_id, enabled, last_status, last_run_id, last_fired_at, last_finished_at \
-     FROM job_configs ORDER BY job_id";
+const JOBS: &str = "SELECT c.job_id, c.enabled, c.last_status, c.last_run_id, c.last_fired_at, \
+     c.last_finished_at, d.decision, d.reason AS decision_reason, d.decided_at \
+     FROM job_configs c LEFT JOIN job_decisions d ON d.job_id = c.job_id ORDER BY c.job_id";
 /// The `run_limit` most recent runs, with how many files each read.
 fn runs_sql() -> String {
     format!(
@@ -109,6 +114,9 @@ async fn read_status<B: Backend>(pool: &sqlx::Pool<B>, limit: i64) -> Result<Sto
             last_run_id: row.read("last_run_id")?,
             last_fired_at: row.read::<Option<StoreTime>>("last_fired_at")?.map(rfc3339),
             last_finished_at: row.read::<Option<StoreTime>>("last_finished_at")?.map(rfc3339),
+            decision: row.read("decision")?,
+            decision_reason: row.read("decision_reason")?,
+            decided_at: row.read::<Option<StoreTime>>("decided_at")?.map(rfc3339),
         });
     }
     let mut runs = Vec::new();
@@ -160,6 +168,9 @@ impl fmt::Display for StoreStatus {
                 write!(f, " last run {run}")?;
             }
             writeln!(f)?;
+            if let (Some("WAITING"), Some(reason)) = (job.decision.as_deref(), &job.decision_reason) {
+                writeln!(f, "             waiting: {reason} ({})", job.decided_at.as_deref().unwrap_or("?"))?;
+            }
         }
         writeln!(f, "runs ({} most recent):", self.runs.len())?;
         for run in &self.runs {

@@ -151,6 +151,8 @@ pub(crate) struct Recorded {
     /// The run's final status: the one just written, or the one it already had.
     pub(crate) status: JobStatus,
     pub(crate) changed: bool,
+    /// From the claim to this outcome, when this call ended the run.
+    pub(crate) ran_for: Option<time::Duration>,
 }
 
 /// A job's run history as far as `impacted` needs it.

@@ -9,3 +9,4 @@ mod load_local;
 mod load_redshift;
 mod record_outcomes;
 mod store_track;
+mod telemetry;
