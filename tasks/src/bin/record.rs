@@ -10,11 +10,11 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     // Record logs when a run's first final outcome stands against a later one.
     lambda_runtime::tracing::init_default_subscriber();
-    // The credentials come from the Secrets Manager secret, read once here.
+    // The credentials come from the Secrets Manager secret, read here and
+    // again only when the database refuses them (a rotated password).
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let url = edba_tasks::secrets::state_store_url_from_env(&aws).await?;
     // Once per container: warm invocations reuse the pool's connections.
-    let store = StateStore::connect(&url).await?;
+    let store = StateStore::open(edba_tasks::secrets::state_store_login_from_env(&aws)?).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<RecordInput>| {
         let store = store.clone();
         async move { record(&store, &event.payload).await }
