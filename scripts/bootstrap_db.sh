@@ -1,37 +1,44 @@
 #!/usr/bin/env bash
 # Prepares the MySQL state store of a deployed edba: applies the migrations in
-# sql/state/mysql/ in order, then loads a jobs file with `edba jobs apply`.
+# sql/state/mysql/ in order, creates the SELECT-only user extra criteria run
+# as, then loads a jobs file with `edba jobs apply`.
 #
 # Usage:
 #   scripts/bootstrap_db.sh --stack-name NAME [--region REGION] [--jobs FILE] [--dry-run]
 #   scripts/bootstrap_db.sh --secret-arn ARN --host HOST [--port 3306] [--database edba]
-#                           [--region REGION] [--jobs FILE] [--dry-run]
+#                           [--criteria-secret-arn ARN] [--region REGION] [--jobs FILE] [--dry-run]
 #
-#   --stack-name     read the secret ARN, host, port and database from the stack's outputs
-#   --jobs FILE      after migrating, apply this jobs file (e.g. sampledata/jobs.toml)
-#   --dry-run        print every command; fetch no secret and run nothing
+#   --stack-name           read the secret ARNs, host, port and database from the stack
+#   --criteria-secret-arn  the criteria user's secret (the stack's CriteriaSecret)
+#   --jobs FILE            after migrating, apply this jobs file (e.g. sampledata/jobs.toml)
+#   --dry-run              print every command; fetch no secret and run nothing
 #
 # The username and password come from the Secrets Manager secret (keys
 # "username" and "password"; "host", "port" and "dbname" are used when given
 # neither here nor by the stack). They are written only to a private temporary
 # file for the mysql client, never to the terminal or a command line of mysql.
+# The criteria user (its secret's username, e.g. edba_criteria) is created or
+# given the secret's current password, and may SELECT the state store's
+# database only; running the script again after a rotation of that secret
+# sets the new password.
 # Applied migrations are recorded in sqlx's _sqlx_migrations table with sqlx's
 # checksums, so the edba code that migrates with sqlx sees them as applied.
 # Needs: the AWS CLI, the mysql (or mariadb) client, python3; cargo or $EDBA for --jobs.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "bootstrap_db.sh: $*" >&2; exit 1; }
 
 dry_run=false
-stack="" secret_arn="" host="" port="" database="" jobs=""
+stack="" secret_arn="" criteria_secret_arn="" host="" port="" database="" jobs=""
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dry-run) dry_run=true ;;
     --stack-name) stack="${2:?--stack-name needs a value}"; shift ;;
     --secret-arn) secret_arn="${2:?--secret-arn needs a value}"; shift ;;
+    --criteria-secret-arn) criteria_secret_arn="${2:?--criteria-secret-arn needs a value}"; shift ;;
     --host) host="${2:?--host needs a value}"; shift ;;
     --port) port="${2:?--port needs a value}"; shift ;;
     --database) database="${2:?--database needs a value}"; shift ;;
@@ -74,6 +81,9 @@ run() {
   if $dry_run; then show "$@"; echo; else "$@"; fi
 }
 
+criteria_lookup=(aws cloudformation describe-stack-resource --stack-name "$stack" "${region_args[@]+"${region_args[@]}"}"
+  --logical-resource-id CriteriaSecret --query StackResourceDetail.PhysicalResourceId --output text)
+
 output_of() {
   aws cloudformation describe-stacks --stack-name "$stack" "${region_args[@]+"${region_args[@]}"}" \
     --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
@@ -90,11 +100,20 @@ if [[ -n "$stack" ]]; then
     host="${host:-{StateStoreEndpoint\}}"
     port="${port:-{StateStorePort\}}"
     database="${database:-{StateStoreDatabase\}}"
+    show "${criteria_lookup[@]}"
+    echo
+    criteria_secret_arn="${criteria_secret_arn:-{CriteriaSecret\}}"
   else
     secret_arn="${secret_arn:-$(output_of StateStoreSecretArn)}"
     host="${host:-$(output_of StateStoreEndpoint)}"
     port="${port:-$(output_of StateStorePort)}"
     database="${database:-$(output_of StateStoreDatabase)}"
+    # A secret's physical id is its ARN. A stack from before the criteria
+    # user has none: criteria then run as the state store's own user.
+    if [[ -z "$criteria_secret_arn" ]] && ! criteria_secret_arn="$("${criteria_lookup[@]}" 2>/dev/null)"; then
+      echo "bootstrap_db.sh: the stack has no CriteriaSecret; no criteria user is created" >&2
+      criteria_secret_arn=""
+    fi
   fi
 fi
 
@@ -105,7 +124,7 @@ cnf="$work/client.cnf"
 url_file="$work/state_store_url"
 
 # Reads the secret's JSON on stdin; writes the mysql option file and the
-# state-store URL, prints host, port and database.
+# state-store URL, prints host, port, database and user.
 parse_secret="$(cat <<'PY'
 import json, sys, urllib.parse
 cnf, url_file, host, port, database = sys.argv[1:6]
@@ -124,7 +143,7 @@ with open(cnf, "w") as f:
 q = lambda s: urllib.parse.quote(str(s), safe="")
 with open(url_file, "w") as f:
     f.write(f"mysql://{q(user)}:{q(password)}@{host}:{int(port)}/{database}")
-print(f"{host}\t{int(port)}\t{database}")
+print(f"{host}\t{int(port)}\t{database}\t{user}")
 PY
 )"
 
@@ -140,7 +159,7 @@ else
   umask 077
   info="$("${fetch[@]}" | python3 -c "$parse_secret" "$cnf" "$url_file" "$host" "$port" "$database")" ||
     die "could not read the state store's credentials from the secret $secret_arn"
-  IFS=$'\t' read -r host port database <<<"$info"
+  IFS=$'\t' read -r host port database owner <<<"$info"
 fi
 [[ "$database" =~ ^[A-Za-z_][A-Za-z0-9_]{0,63}$ || "$database" == "{StateStoreDatabase}" ]] ||
   die "database name '$database': letters, digits and _ only"
@@ -188,6 +207,56 @@ for file in "${migrations[@]}"; do
     (version, description, success, checksum, execution_time)
     VALUES ($version, '$description', TRUE, UNHEX('$checksum'), $elapsed)"
 done
+
+# The user extra criteria run as (the evaluate function's EDBA_CRITERIA_SECRET_ARN):
+# SELECT on the state store's database, nothing else. Reads the criteria
+# secret's JSON on stdin and writes the statements to a private file.
+# MySQL takes neither a user name nor a password as a bound parameter, so
+# both are checked here before they are quoted into the statements: a name
+# of letters, digits and _, a password without quotes, backslashes or
+# blanks (the template's generated password never has them), so neither can
+# end its quoted literal.
+criteria_sql="$(cat <<'PY'
+import json, re, sys
+out, database, owner = sys.argv[1:4]
+secret = json.loads(sys.stdin.read())
+user, password = secret["username"], secret["password"]
+if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", user):
+    sys.exit("the criteria secret's username must be letters, digits and _ (at most 32)")
+if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", database):
+    sys.exit("database name: letters, digits and _ only")
+if user == owner:
+    sys.exit("the criteria secret names the state store's own user; it needs a user of its own")
+if not (8 <= len(password) <= 128) or any(c in "'\"\\`" or not ("!" <= c <= "~") for c in password):
+    sys.exit("the criteria secret's password must be 8-128 printable ASCII characters "
+             "without quotes, backslashes or blanks")
+account = f"'{user}'@'%'"
+with open(out, "w") as f:
+    f.write(f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY '{password}';\n")
+    f.write(f"ALTER USER {account} IDENTIFIED BY '{password}';\n")
+    f.write(f"REVOKE ALL PRIVILEGES, GRANT OPTION FROM {account};\n")
+    f.write(f"GRANT SELECT ON `{database}`.* TO {account};\n")
+print(user)
+PY
+)"
+
+if [[ -n "$criteria_secret_arn" ]]; then
+  fetch_criteria=(aws secretsmanager get-secret-value --secret-id "$criteria_secret_arn"
+    "${region_args[@]+"${region_args[@]}"}" --query SecretString --output text)
+  if $dry_run; then
+    echo "$(show "${fetch_criteria[@]}") | (username, password -> $work/criteria.sql, mode 600)"
+    echo "$(show "${mysql_cmd[@]}") < $work/criteria.sql" \
+      "# CREATE USER IF NOT EXISTS / ALTER USER {username}@'%'; GRANT SELECT ON \`$database\`.* only"
+  else
+    criteria_user="$("${fetch_criteria[@]}" |
+      python3 -c "$criteria_sql" "$work/criteria.sql" "$database" "$owner")" ||
+      die "could not prepare the criteria user from the secret $criteria_secret_arn"
+    "${mysql_cmd[@]}" < "$work/criteria.sql"
+    echo "criteria user: $criteria_user may SELECT on $database only" >&2
+  fi
+else
+  echo "no criteria secret: extra criteria will run as the state store's own user" >&2
+fi
 
 if [[ -n "$jobs" ]]; then
   if [[ -n "${EDBA:-}" ]]; then

@@ -142,3 +142,117 @@ impl Drop for ThrowawayDatabase {
         }
     }
 }
+
+/// What a [`ThrowawayUser`] may do on its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// `SELECT` on the database's tables, nothing else anywhere.
+    Select,
+    /// Every privilege on the database (a state store's own user).
+    All,
+}
+
+static USER_SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// The hosts a throwaway user is created for: any, and `localhost` too, so
+/// that an anonymous `''@'localhost'` account cannot shadow it on a server
+/// that resolves 127.0.0.1 to `localhost`.
+const USER_HOSTS: [&str; 2] = ["%", "localhost"];
+
+/// A MariaDB user `edba_user_<pid>_<n>` with privileges on one throwaway
+/// database only, dropped (with its sessions) on drop.
+#[derive(Debug)]
+pub struct ThrowawayUser {
+    pub name: String,
+    server_url: String,
+}
+
+/// MariaDB takes neither a user name nor a password as a bound parameter
+/// (`CREATE USER`, `ALTER USER … IDENTIFIED BY` need literals), so both are
+/// interpolated, after this check: letters, digits and `_` (and `-` in a
+/// password) cannot end a quoted literal or identifier.
+fn assert_plain(what: &str, text: &str, extra: &[char]) {
+    assert!(
+        !text.is_empty()
+            && text.len() <= 64
+            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || extra.contains(&c)),
+        "a throwaway user's {what} must be letters, digits and _ only: {text:?}"
+    );
+}
+
+impl ThrowawayUser {
+    /// A user with `password` and `grant` on `database` only.
+    pub async fn mariadb(database: &ThrowawayDatabase, grant: Grant, password: &str) -> ThrowawayUser {
+        assert_eq!(database.server, Server::MariaDb, "a throwaway user is a MariaDB user");
+        let name = format!("edba_user_{}_{}", std::process::id(), USER_SEQ.fetch_add(1, Ordering::Relaxed));
+        assert_plain("name", &name, &[]);
+        assert_plain("database", &database.name, &[]);
+        assert_plain("password", password, &['-']);
+        let user = ThrowawayUser { name, server_url: database.server_url.clone() };
+        let privileges = match grant {
+            Grant::Select => "SELECT",
+            Grant::All => "ALL PRIVILEGES",
+        };
+        for host in USER_HOSTS {
+            user.admin(format!("CREATE USER '{}'@'{host}' IDENTIFIED BY '{password}'", user.name)).await;
+            user.admin(format!("GRANT {privileges} ON `{}`.* TO '{}'@'{host}'", database.name, user.name)).await;
+        }
+        user
+    }
+
+    /// `database_url` (a URL of the same server) as this user with `password`.
+    pub fn url(&self, database_url: &str, password: &str) -> String {
+        let without = Self::url_without_credentials(database_url);
+        let (scheme, rest) = without.split_once("://").expect("a URL with a scheme");
+        format!("{scheme}://{}:{password}@{rest}", self.name)
+    }
+
+    /// `database_url` with no user or password, as the template passes it.
+    pub fn url_without_credentials(database_url: &str) -> String {
+        let (scheme, rest) = database_url.split_once("://").expect("a URL with a scheme");
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        let host_start = rest[..authority_end].rfind('@').map_or(0, |at| at + 1);
+        format!("{scheme}://{}", &rest[host_start..])
+    }
+
+    /// Changes the password, as a rotation does; open sessions stay logged in.
+    pub async fn set_password(&self, password: &str) {
+        assert_plain("password", password, &['-']);
+        for host in USER_HOSTS {
+            self.admin(format!("ALTER USER '{}'@'{host}' IDENTIFIED BY '{password}'", self.name)).await;
+        }
+    }
+
+    /// Ends every session of the user, so the next connection logs in anew.
+    pub async fn disconnect(&self) {
+        self.admin(format!("KILL USER '{}'", self.name)).await;
+    }
+
+    async fn admin(&self, sql: String) {
+        if let Err(e) = Server::MariaDb.run(&self.server_url, sql).await {
+            panic!("managing the throwaway user {}: {e}", self.name);
+        }
+    }
+}
+
+impl Drop for ThrowawayUser {
+    fn drop(&mut self) {
+        let server_url = self.server_url.clone();
+        let name = self.name.clone();
+        // As for a database: a thread with its own runtime.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                Server::MariaDb.run(&server_url, format!("KILL USER '{name}'")).await?;
+                for host in USER_HOSTS {
+                    Server::MariaDb.run(&server_url, format!("DROP USER IF EXISTS '{name}'@'{host}'")).await?;
+                }
+                Ok::<_, BoxError>(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test user {}", self.name);
+        }
+    }
+}

@@ -7,7 +7,9 @@
 //! - [`on_both_databases!`]: runs each test body once on SQLite and once on
 //!   MariaDB.
 //! - [`ThrowawayDatabase`]: a fresh MariaDB or PostgreSQL database, dropped
-//!   when the value is.
+//!   when the value is; [`ThrowawayUser`]: a MariaDB user with privileges on
+//!   one such database only (SELECT, or all), whose password a test can
+//!   change, dropped likewise.
 //! - [`fixtures`]: file events and job configurations with sensible defaults.
 //!
 //! MariaDB is `mysql://root@127.0.0.1:3306/` unless `EDBA_TEST_MYSQL_URL` says
@@ -24,7 +26,7 @@ use edba_tasks::store::{JobRow, StateStore};
 use sqlx::{MySqlPool, Row, SqlitePool};
 use time::OffsetDateTime;
 
-pub use databases::{database_url, mysql_server_url, postgres_server_url, ThrowawayDatabase};
+pub use databases::{database_url, mysql_server_url, postgres_server_url, Grant, ThrowawayDatabase, ThrowawayUser};
 pub use fixtures::FileFixture;
 
 /// Runs every listed test body, an `async fn(&StoreDb)`, once on SQLite and

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const BINARIES: [&str; 5] = ["validate", "track", "evaluate", "load", "record"];
 
 /// A directory of stand-in commands; each appends its name and arguments to
-/// `calls.log` and answers from the environment.
+/// `calls.log` and answers from the environment: `aws secretsmanager
+/// get-secret-value` prints `$FAKE_CRITERIA_SECRET` for the secret id
+/// `$FAKE_CRITERIA_SECRET_ARN` and `$FAKE_SECRET` for any other.
 struct FakeTools {
     dir: tempfile::TempDir,
 }
@@ -25,7 +27,12 @@ impl FakeTools {
         for name in names {
             let script = format!(
                 "#!/bin/sh\necho \"{name} $*\" >> \"{log}\"\n\
-                 if [ \"{name} $1 $2\" = \"aws secretsmanager get-secret-value\" ]; then printf '%s\\n' \"$FAKE_SECRET\"; exit 0; fi\n\
+                 if [ \"{name} $1 $2\" = \"aws secretsmanager get-secret-value\" ]; then\n\
+                   if [ -n \"$FAKE_CRITERIA_SECRET_ARN\" ] && [ \"$4\" = \"$FAKE_CRITERIA_SECRET_ARN\" ]; then\n\
+                     printf '%s\\n' \"$FAKE_CRITERIA_SECRET\"; exit 0\n\
+                   fi\n\
+                   printf '%s\\n' \"$FAKE_SECRET\"; exit 0\n\
+                 fi\n\
                  exit 0\n",
                 log = dir.path().join("calls.log").display()
             );
@@ -161,15 +168,35 @@ fn bootstrap_dry_run_lists_the_migrations_in_order_and_fetches_no_secret() {
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "migrations out of order:\n{stdout}");
     assert!(stdout.contains("aws secretsmanager get-secret-value"), "{stdout}");
+    // The criteria user's secret is the stack's CriteriaSecret; the user may SELECT only.
+    assert!(
+        stdout.contains("describe-stack-resource --stack-name edba-ci --logical-resource-id CriteriaSecret"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("get-secret-value --secret-id \\{CriteriaSecret\\}"), "{stdout}");
+    assert!(stdout.contains("GRANT SELECT ON `{StateStoreDatabase}`.* only"), "{stdout}");
     assert!(stdout.contains("jobs apply sampledata/jobs.toml --state-store"), "{stdout}");
     assert!(!stdout.contains("never-shown") && !stderr.contains("never-shown"));
 }
 
-/// A MariaDB database and a user that owns it, dropped at the end.
+/// A MariaDB database and a user that owns it, dropped at the end with the
+/// criteria user bootstrap_db.sh may have created.
 struct ScratchDatabase {
     name: String,
     user: String,
     password: String,
+    criteria_user: String,
+}
+
+const CRITERIA_SECRET_ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-criteria-GhIjKl";
+
+/// `sql` as `user` (the password in the client's environment, not its command line).
+fn mysql_as(user: &str, password: &str, sql: &str) -> Output {
+    Command::new("mysql")
+        .env("MYSQL_PWD", password)
+        .args(["-h", "127.0.0.1", "-P", "3306", "-u", user, "--batch", "--skip-column-names", "-e", sql])
+        .output()
+        .expect("the mysql client is installed")
 }
 
 fn mysql_root(sql: &str) -> Output {
@@ -190,10 +217,13 @@ impl ScratchDatabase {
             // '#' starts a comment in option files and '"', ':' and '@' need
             // escaping in URLs: the script must quote both.
             password: format!("Pw#{nanos}\"q:@x"),
+            criteria_user: format!("edba_crit_{tag}"),
         };
+        // Like an RDS master user, the owner may create users and grant what it has.
         let sql = format!(
             "CREATE DATABASE `{n}`; CREATE USER '{u}'@'%' IDENTIFIED BY '{p}'; CREATE USER '{u}'@'localhost' IDENTIFIED BY '{p}'; \
-             GRANT ALL ON `{n}`.* TO '{u}'@'%'; GRANT ALL ON `{n}`.* TO '{u}'@'localhost';",
+             GRANT ALL ON `{n}`.* TO '{u}'@'%' WITH GRANT OPTION; GRANT ALL ON `{n}`.* TO '{u}'@'localhost' WITH GRANT OPTION; \
+             GRANT CREATE USER ON *.* TO '{u}'@'%'; GRANT CREATE USER ON *.* TO '{u}'@'localhost';",
             n = db.name,
             u = db.user,
             p = db.password
@@ -211,6 +241,10 @@ impl ScratchDatabase {
         serde_json::json!({"username": self.user, "password": self.password}).to_string()
     }
 
+    fn criteria_secret_json(&self, password: &str) -> String {
+        serde_json::json!({"username": self.criteria_user, "password": password}).to_string()
+    }
+
     fn tables(&self) -> Vec<String> {
         let out = mysql_root(&format!("SHOW TABLES FROM `{}`", self.name));
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -221,9 +255,11 @@ impl ScratchDatabase {
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         let _ = mysql_root(&format!(
-            "DROP DATABASE IF EXISTS `{n}`; DROP USER IF EXISTS '{u}'@'%'; DROP USER IF EXISTS '{u}'@'localhost';",
+            "DROP DATABASE IF EXISTS `{n}`; DROP USER IF EXISTS '{u}'@'%'; DROP USER IF EXISTS '{u}'@'localhost'; \
+             DROP USER IF EXISTS '{c}'@'%';",
             n = self.name,
-            u = self.user
+            u = self.user,
+            c = self.criteria_user
         ));
     }
 }
@@ -307,4 +343,69 @@ fn bootstrap_refuses_a_migration_changed_after_it_was_applied() {
     let (_, stderr) = text(&again);
     assert!(!again.status.success());
     assert!(stderr.contains("was changed after it was applied"), "{stderr}");
+}
+
+#[test]
+fn bootstrap_creates_the_criteria_user_that_may_only_select_the_state_store() {
+    let db = ScratchDatabase::create();
+    let fakes = FakeTools::new(&["aws", "edba"]);
+    let with_criteria = |password: &str| {
+        run(Command::new("bash")
+            .arg(script("bootstrap_db.sh"))
+            .env("PATH", fakes.path_env())
+            .env("FAKE_SECRET", db.secret_json())
+            .env("FAKE_CRITERIA_SECRET_ARN", CRITERIA_SECRET_ARN)
+            .env("FAKE_CRITERIA_SECRET", db.criteria_secret_json(password))
+            .args(["--secret-arn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-state-AbCdEf"])
+            .args(["--host", "127.0.0.1", "--port", "3306", "--database", &db.name])
+            .args(["--criteria-secret-arn", CRITERIA_SECRET_ARN]))
+    };
+    // '#', ':' and '@' are fine in the SQL literal and the URL; quotes and backslashes are refused.
+    let first_password = "Crit#1:@first-x";
+    let first = with_criteria(first_password);
+    let (stdout, stderr) = text(&first);
+    assert!(first.status.success(), "bootstrap_db.sh failed:\n{stdout}\n{stderr}");
+    assert!(
+        fakes.calls().contains(&format!("get-secret-value --secret-id {CRITERIA_SECRET_ARN}")),
+        "{}",
+        fakes.calls()
+    );
+    assert!(!stdout.contains(first_password) && !stderr.contains(first_password), "{stdout}\n{stderr}");
+
+    let as_criteria = |password: &str, sql: &str| mysql_as(&db.criteria_user, password, sql);
+    let read = as_criteria(first_password, &format!("SELECT COUNT(*) FROM `{}`.job_configs", db.name));
+    assert!(read.status.success(), "the criteria user reads the state store: {:?}", text(&read));
+    for sql in [
+        format!("INSERT INTO `{}`.job_configs (job_id) VALUES ('x')", db.name),
+        format!("CREATE TABLE `{}`.scratch (a INT)", db.name),
+        "SELECT 1 FROM mysql.user LIMIT 1".to_owned(),
+    ] {
+        let out = as_criteria(first_password, &sql);
+        assert!(!out.status.success(), "the criteria user may not run {sql}");
+    }
+
+    // Run again after the secret rotated: the user gets the new password.
+    let second_password = "Crit-2-second-x";
+    let second = with_criteria(second_password);
+    assert!(second.status.success(), "{:?}", text(&second));
+    assert!(as_criteria(second_password, "SELECT 1").status.success());
+    assert!(!as_criteria(first_password, "SELECT 1").status.success(), "the old password no longer works");
+
+    // A secret that would make the state store's own user read-only, or
+    // break out of the SQL literal, is refused before anything runs.
+    let own = run(Command::new("bash")
+        .arg(script("bootstrap_db.sh"))
+        .env("PATH", fakes.path_env())
+        .env("FAKE_SECRET", db.secret_json())
+        .env("FAKE_CRITERIA_SECRET_ARN", CRITERIA_SECRET_ARN)
+        .env("FAKE_CRITERIA_SECRET", db.secret_json())
+        .args(["--secret-arn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-state-AbCdEf"])
+        .args(["--host", "127.0.0.1", "--port", "3306", "--database", &db.name])
+        .args(["--criteria-secret-arn", CRITERIA_SECRET_ARN]));
+    let (_, stderr) = text(&own);
+    assert!(!own.status.success() && stderr.contains("the state store's own user"), "{stderr}");
+    let quoted = with_criteria("x'; DROP DATABASE mysql; --");
+    let (_, stderr) = text(&quoted);
+    assert!(!quoted.status.success() && stderr.contains("without quotes"), "{stderr}");
+    assert!(!stderr.contains("DROP DATABASE"), "the password is not echoed: {stderr}");
 }

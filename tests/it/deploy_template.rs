@@ -404,12 +404,15 @@ fn secrets_are_read_only_by_the_functions_that_need_them_and_only_by_arn() {
             .into_iter()
             .filter(|s| s.actions.iter().any(|a| a.starts_with("secretsmanager:")))
             .collect();
-        match function {
-            "ValidateFunction" => assert!(secret_statements.is_empty(), "validate reads no secret"),
-            _ => {
-                assert_eq!(secret_statements.len(), 1, "{function}");
-                assert_eq!(secret_statements[0].actions, ["secretsmanager:GetSecretValue"]);
-            }
+        // Evaluate also reads the criteria user's secret.
+        let expected = match function {
+            "ValidateFunction" => 0,
+            "EvaluateFunction" => 2,
+            _ => 1,
+        };
+        assert_eq!(secret_statements.len(), expected, "{function}");
+        for s in &secret_statements {
+            assert_eq!(s.actions, ["secretsmanager:GetSecretValue"], "{function}");
         }
         for s in &secret_statements {
             let r = serde_json::to_string(&s.resources).expect("json");
@@ -417,6 +420,7 @@ fn secrets_are_read_only_by_the_functions_that_need_them_and_only_by_arn() {
                 r.contains("StateStoreSecretArn")
                     || r.contains("RedshiftSecretArn")
                     || r.contains("WarehouseSecret")
+                    || r.contains("CriteriaSecret")
                     || r.contains("MasterUserSecret"),
                 "{function}: secret resource {r} is one of the given or generated secrets"
             );
@@ -436,6 +440,43 @@ fn secrets_are_read_only_by_the_functions_that_need_them_and_only_by_arn() {
     }
     assert!(env("LoadFunction")["EDBA_REDSHIFT_SECRET_ARN"].is_object());
     assert!(env("LoadFunction")["EDBA_REDSHIFT_COPY_ROLE_ARN"].is_object());
+}
+
+#[test]
+fn extra_criteria_run_as_a_generated_select_only_user_whose_secret_only_evaluate_reads() {
+    let t = template();
+    let secret = &resources(&t)["CriteriaSecret"];
+    assert_eq!(secret["Type"], "AWS::SecretsManager::Secret");
+    assert!(secret.get("Condition").is_none(), "created with or without the stack's own Aurora cluster");
+    let generated = &secret["Properties"]["GenerateSecretString"];
+    let fixed: Value = serde_json::from_str(generated["SecretStringTemplate"].as_str().expect("SecretStringTemplate"))
+        .expect("SecretStringTemplate is JSON");
+    assert_eq!(fixed, json!({"username": "edba_criteria"}));
+    assert_eq!(generated["GenerateStringKey"], "password");
+    assert!(generated["PasswordLength"].as_u64().expect("PasswordLength") >= 32);
+    let excluded = generated["ExcludeCharacters"].as_str().expect("ExcludeCharacters");
+    // What could end a quoted MySQL literal, or a URL's user or password.
+    for c in ['\'', '"', '\\', '`', '/', '@', ':', '%', '#'] {
+        assert!(excluded.contains(c), "{c:?} is not excluded from the generated password");
+    }
+
+    // Only the evaluate function is told about it, by ARN.
+    for (function, _) in FUNCTIONS {
+        let given = &resources(&t)[function]["Properties"]["Environment"]["Variables"]["EDBA_CRITERIA_SECRET_ARN"];
+        if function == "EvaluateFunction" {
+            assert_eq!(given, &json!({"Ref": "CriteriaSecret"}));
+        } else {
+            assert!(given.is_null(), "{function} is not given the criteria secret");
+        }
+    }
+
+    // Only the evaluate role may read it: one statement, GetSecretValue.
+    let reading: Vec<Statement> =
+        all_statements(&t).into_iter().filter(|s| s.resources.contains(&json!({"Ref": "CriteriaSecret"}))).collect();
+    assert_eq!(reading.len(), 1, "{reading:?}");
+    assert_eq!(reading[0].origin, role_of(&t, "EvaluateFunction"));
+    assert_eq!(reading[0].effect, "Allow");
+    assert_eq!(reading[0].actions, ["secretsmanager:GetSecretValue"]);
 }
 
 #[test]

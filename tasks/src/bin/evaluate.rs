@@ -6,6 +6,7 @@ use std::sync::Arc;
 use edba_payloads::EvaluateInput;
 use edba_tasks::evaluate::{evaluate, EvaluateDeps, EvaluateSettings, SystemClock};
 use edba_tasks::metrics::EmfWriter;
+use edba_tasks::secrets;
 use edba_tasks::store::StateStore;
 use edba_tasks::telemetry::{evaluate_span, observe};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -19,9 +20,14 @@ async fn main() -> Result<(), Error> {
     let bucket = std::env::var("EDBA_BUCKET").map_err(|_| "EDBA_BUCKET is not set")?;
     // Once per container: warm invocations reuse the pool and the clients.
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let url = edba_tasks::secrets::state_store_url_from_env(&aws).await?;
+    // Secrets are read here and again only when the database refuses them.
+    let mut store = StateStore::open(secrets::state_store_login_from_env(&aws)?).await?;
+    // Extra criteria run as the SELECT-only user when the template gives one.
+    if let Some(criteria) = secrets::criteria_login_from_env(&aws)? {
+        store = store.with_criteria_login(criteria).await?;
+    }
     let deps = EvaluateDeps {
-        store: StateStore::connect(&url).await?,
+        store,
         sfn: aws_sdk_sfn::Client::new(&aws),
         emr: aws_sdk_emr::Client::new(&aws),
         s3: aws_sdk_s3::Client::new(&aws),

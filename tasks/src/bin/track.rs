@@ -13,11 +13,11 @@ async fn main() -> Result<(), Error> {
     // (AWS_LAMBDA_LOG_FORMAT); metrics as EMF lines on stdout.
     lambda_runtime::tracing::init_default_subscriber();
     let metrics = EmfWriter::stdout_from_env();
-    // The credentials come from the Secrets Manager secret, read once here.
+    // The credentials come from the Secrets Manager secret, read here and
+    // again only when the database refuses them (a rotated password).
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let url = edba_tasks::secrets::state_store_url_from_env(&aws).await?;
     // Once per container: warm invocations reuse the pool's connections.
-    let store = StateStore::connect(&url).await?;
+    let store = StateStore::open(edba_tasks::secrets::state_store_login_from_env(&aws)?).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<TrackInput>| {
         let (store, metrics) = (store.clone(), &metrics);
         async move { observe(track_span(&event.payload), metrics, store.track(&event.payload)).await }

@@ -363,7 +363,16 @@ async fn decide(
             )));
         }
         let timeout_ms = u32::try_from(left.as_millis()).unwrap_or(u32::MAX).clamp(1, extra.timeout_ms.max(1));
-        let reason = match deps.store.extra_criterion(&extra.sql, timeout_ms).await? {
+        let outcome = match deps.store.extra_criterion(&extra.sql, timeout_ms).await {
+            Ok(outcome) => outcome,
+            // The criteria user's login is refused (its secret was rotated
+            // and bootstrap not run again): this job waits, the others go on.
+            Err(TaskError::InvalidInput(why)) => {
+                return Ok(Decision::Wait(format!("extra criterion not run: {why}")));
+            }
+            Err(e) => return Err(e),
+        };
+        let reason = match outcome {
             CriterionOutcome::Holds => None,
             CriterionOutcome::NoRow => Some("extra criterion returned no row".to_owned()),
             CriterionOutcome::Failed(e) => Some(format!("extra criterion failed: {e}")),

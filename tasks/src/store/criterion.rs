@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use super::dialect::Backend;
+use super::pool::{database_error, StorePool};
 use super::types::CriterionOutcome;
 use crate::TaskError;
 
@@ -20,7 +21,7 @@ const CLIENT_GRACE: Duration = Duration::from_secs(2);
 /// times out is an outcome (the job waits), not a task failure; only trouble
 /// reaching the database is.
 pub(super) async fn run<B: Backend>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     sql: &str,
     timeout_ms: u32,
 ) -> Result<CriterionOutcome, TaskError> {
@@ -90,7 +91,7 @@ fn criterion_error(e: sqlx::Error) -> Result<CriterionOutcome, TaskError> {
             Ok(CriterionOutcome::Failed(format!("the database rejected it ({:?}; {detail})", db.kind())))
         }
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => Ok(CriterionOutcome::Failed(e.to_string())),
-        other => Err(TaskError::transient("running an extra criterion", other)),
+        other => Err(database_error("running an extra criterion", other)),
     }
 }
 
@@ -108,13 +109,17 @@ fn is_mysql_timeout(e: &sqlx::Error) -> bool {
 /// MySQL 8: the session's `max_execution_time` in ms, which applies to
 /// read-only SELECTs (error 3024), reset afterwards. Either way inside
 /// `START TRANSACTION READ ONLY`, so the criterion cannot write.
-pub(super) async fn mysql(pool: &sqlx::MySqlPool, sql: &str, timeout: Duration) -> Result<CriterionOutcome, TaskError> {
+pub(super) async fn mysql(
+    pool: &StorePool<sqlx::MySql>,
+    sql: &str,
+    timeout: Duration,
+) -> Result<CriterionOutcome, TaskError> {
     use sqlx::{Connection, Executor};
-    let mut conn = pool.acquire().await.map_err(|e| TaskError::transient("connecting to the state store", e))?;
+    let mut conn = pool.acquire().await.map_err(|e| database_error("connecting to the state store", e))?;
     let version: String = sqlx::query_scalar("SELECT VERSION()")
         .fetch_one(&mut *conn)
         .await
-        .map_err(|e| TaskError::transient("reading the server version", e))?;
+        .map_err(|e| database_error("reading the server version", e))?;
     let mariadb = version.contains("MariaDB");
     let seconds = timeout.as_secs_f64();
     let ms = timeout.as_millis();
@@ -154,15 +159,13 @@ pub(super) async fn mysql(pool: &sqlx::MySqlPool, sql: &str, timeout: Duration) 
 /// (`SQLITE_INTERRUPT`), so a runaway query stops inside SQLite rather than
 /// only being abandoned by the client.
 pub(super) async fn sqlite(
-    pool: &sqlx::SqlitePool,
+    pool: &StorePool<sqlx::Sqlite>,
     sql: &str,
     timeout: Duration,
 ) -> Result<CriterionOutcome, TaskError> {
     use sqlx::{Connection, Executor};
-    let mut conn = pool.acquire().await.map_err(|e| TaskError::transient("connecting to the state store", e))?;
-    conn.execute("PRAGMA query_only = ON")
-        .await
-        .map_err(|e| TaskError::transient("making a connection read-only", e))?;
+    let mut conn = pool.acquire().await.map_err(|e| database_error("connecting to the state store", e))?;
+    conn.execute("PRAGMA query_only = ON").await.map_err(|e| database_error("making a connection read-only", e))?;
     let deadline = std::time::Instant::now() + timeout;
     let outcome = async {
         conn.lock_handle().await?.set_progress_handler(1_000, move || std::time::Instant::now() < deadline);

@@ -6,6 +6,7 @@
 use ::time::OffsetDateTime;
 
 use super::dialect::{Backend, Param};
+use super::pool::{database_error, StorePool};
 use super::time::StoreTime;
 use super::StateStore;
 use crate::TaskError;
@@ -37,14 +38,14 @@ impl StateStore {
         let at = StoreTime::new(at);
         for chunk in sorted.chunks(ROWS_PER_STATEMENT) {
             dispatch!(&self.pool, pool => replace(pool, chunk, at, execution_arn).await)
-                .map_err(|e| TaskError::transient("recording the jobs' decisions", e))?;
+                .map_err(|e| database_error("recording the jobs' decisions", e))?;
         }
         Ok(())
     }
 }
 
 async fn replace<B: Backend>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     rows: &[JobDecision<'_>],
     at: StoreTime,
     execution_arn: &str,

@@ -19,9 +19,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
-use sqlx::{AssertSqlSafe, Connection, Database, Decode, Encode, Executor, IntoArguments, MySql, Pool, Sqlite, Type};
+use sqlx::{AssertSqlSafe, Connection, Database, Decode, Encode, Executor, IntoArguments, MySql, Sqlite, Type};
 
 use super::glob;
+use super::pool::StorePool;
 use super::time::StoreTime;
 use super::types::CriterionOutcome;
 use crate::TaskError;
@@ -58,7 +59,7 @@ pub(crate) trait SqlDialect: Database {
 
     /// Runs an extra criterion read-only under a statement timeout (see
     /// `criterion.rs`: each dialect has its own sandbox).
-    fn run_criterion<'a>(pool: &'a Pool<Self>, sql: &'a str, timeout: Duration) -> Criterion<'a>;
+    fn run_criterion<'a>(pool: &'a StorePool<Self>, sql: &'a str, timeout: Duration) -> Criterion<'a>;
 }
 
 impl SqlDialect for MySql {
@@ -96,7 +97,7 @@ impl SqlDialect for MySql {
         Box::new(sqlparser::dialect::MySqlDialect {})
     }
 
-    fn run_criterion<'a>(pool: &'a Pool<Self>, sql: &'a str, timeout: Duration) -> Criterion<'a> {
+    fn run_criterion<'a>(pool: &'a StorePool<Self>, sql: &'a str, timeout: Duration) -> Criterion<'a> {
         Box::pin(super::criterion::mysql(pool, sql, timeout))
     }
 }
@@ -133,7 +134,7 @@ impl SqlDialect for Sqlite {
         Box::new(sqlparser::dialect::SQLiteDialect {})
     }
 
-    fn run_criterion<'a>(pool: &'a Pool<Self>, sql: &'a str, timeout: Duration) -> Criterion<'a> {
+    fn run_criterion<'a>(pool: &'a StorePool<Self>, sql: &'a str, timeout: Duration) -> Criterion<'a> {
         Box::pin(super::criterion::sqlite(pool, sql, timeout))
     }
 }

@@ -8,36 +8,38 @@ use std::future::Future;
 use time::OffsetDateTime;
 
 use super::dialect::{begin_write, Backend, Param, ReadRow};
+use super::pool::{database_error, StorePool};
 use super::time::StoreTime;
 use super::types::{
     ClaimOutcome, CriterionOutcome, ExecutionRun, FileSelector, JobState, RunClaim, RunInput, RunningRun,
     UnreadableConfig,
 };
-use super::{criterion, files, JobStatus, StateStore};
+use super::{criterion, files, Dialect, JobStatus, StateStore, CRITERIA_LOGIN_WARNING};
 use crate::TaskError;
 
 /// A run's inputs are inserted this many rows per statement.
 const INPUT_ROWS_PER_INSERT: usize = 500;
 
-fn transient(context: &str) -> impl FnOnce(sqlx::Error) -> TaskError + '_ {
-    move |e| TaskError::transient(context, e)
+/// A statement's failure as the task's error (see [`database_error`]).
+fn failure(context: &str) -> impl FnOnce(sqlx::Error) -> TaskError + '_ {
+    move |e| database_error(context, e)
 }
 
 impl StateStore {
     /// Every job with its run state, by job id.
     pub(crate) async fn evaluation_jobs(&self) -> Result<Vec<JobState>, TaskError> {
-        dispatch!(&self.pool, pool => jobs(pool).await).map_err(transient("reading job configurations"))
+        dispatch!(&self.pool, pool => jobs(pool).await).map_err(failure("reading job configurations"))
     }
 
     /// Every run still RUNNING.
     pub(crate) async fn running_runs(&self) -> Result<Vec<RunningRun>, TaskError> {
-        dispatch!(&self.pool, pool => running_runs(pool).await).map_err(transient("reading running runs"))
+        dispatch!(&self.pool, pool => running_runs(pool).await).map_err(failure("reading running runs"))
     }
 
     /// RUNNING runs claimed by this execution (an earlier attempt of the task).
     pub(crate) async fn execution_runs(&self, execution_arn: &str) -> Result<Vec<ExecutionRun>, TaskError> {
         dispatch!(&self.pool, pool => execution_runs(pool, execution_arn).await)
-            .map_err(transient("reading this execution's runs"))
+            .map_err(failure("reading this execution's runs"))
     }
 
     /// Marks a RUNNING run (and its job) FAILED; false if it had already ended.
@@ -50,19 +52,19 @@ impl StateStore {
     ) -> Result<bool, TaskError> {
         let at = StoreTime::new(at);
         dispatch!(&self.pool, pool => fail_run(pool, run, error, cause, at).await)
-            .map_err(transient("marking a run FAILED"))
+            .map_err(failure("marking a run FAILED"))
     }
 
     /// How many usable files the selector matches, counting no further than `limit`.
     pub(crate) async fn count_files(&self, files: &FileSelector<'_>, limit: u64) -> Result<u64, TaskError> {
         dispatch!(&self.pool, pool => count_files(pool, files, limit).await)
-            .map_err(transient("counting a job's input files"))
+            .map_err(failure("counting a job's input files"))
     }
 
     /// Whether the selector matches at least one usable file.
     pub(crate) async fn any_file(&self, files: &FileSelector<'_>) -> Result<bool, TaskError> {
         dispatch!(&self.pool, pool => any_file(pool, files).await)
-            .map_err(transient("looking for a job's companion files"))
+            .map_err(failure("looking for a job's companion files"))
     }
 
     /// Claims a job (see [`claim`]). A lost race is `Ok(ClaimOutcome::Lost)`;
@@ -77,17 +79,28 @@ impl StateStore {
         F: FnOnce(&[RunInput]) -> Fut,
         Fut: Future<Output = Result<(), TaskError>>,
     {
-        dispatch!(&self.pool, pool => claim(pool, request, write_manifest).await)
-            .map_err(transient("claiming a job"))?
+        dispatch!(&self.pool, pool => claim(pool, request, write_manifest).await).map_err(failure("claiming a job"))?
     }
 
-    /// Runs a job's extra criterion (see `criterion.rs`).
+    /// Runs a job's extra criterion (see `criterion.rs`): on MySQL on the
+    /// criteria pool, as the SELECT-only user, when the store has one.
     pub(crate) async fn extra_criterion(&self, sql: &str, timeout_ms: u32) -> Result<CriterionOutcome, TaskError> {
+        if let Some(criteria) = &self.criteria {
+            return criterion::run(criteria, sql, timeout_ms).await;
+        }
+        if self.dialect() == Dialect::MySql {
+            CRITERIA_LOGIN_WARNING.call_once(|| {
+                tracing::warn!(
+                    "extra criteria run as the state store's own user, which may read every schema it can: \
+                     give the store a SELECT-only criteria login (EDBA_CRITERIA_SECRET_ARN)"
+                );
+            });
+        }
         dispatch!(&self.pool, pool => criterion::run(pool, sql, timeout_ms).await)
     }
 }
 
-async fn jobs<B: Backend>(pool: &sqlx::Pool<B>) -> Result<Vec<JobState>, sqlx::Error> {
+async fn jobs<B: Backend>(pool: &StorePool<B>) -> Result<Vec<JobState>, sqlx::Error> {
     let sql = format!(
         "SELECT job_id, enabled, config_version, {} AS config_text, last_status, last_run_id, \
          last_fired_at, claimed_seq FROM job_configs ORDER BY job_id",
@@ -112,18 +125,18 @@ async fn jobs<B: Backend>(pool: &sqlx::Pool<B>) -> Result<Vec<JobState>, sqlx::E
 }
 
 async fn count_files<B: Backend>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     files: &FileSelector<'_>,
     limit: u64,
 ) -> Result<u64, sqlx::Error> {
     files::count::<B>(&mut *pool.acquire().await?, files, limit).await
 }
 
-async fn any_file<B: Backend>(pool: &sqlx::Pool<B>, files: &FileSelector<'_>) -> Result<bool, sqlx::Error> {
+async fn any_file<B: Backend>(pool: &StorePool<B>, files: &FileSelector<'_>) -> Result<bool, sqlx::Error> {
     files::any::<B>(&mut *pool.acquire().await?, files).await
 }
 
-async fn running_runs<B: Backend>(pool: &sqlx::Pool<B>) -> Result<Vec<RunningRun>, sqlx::Error> {
+async fn running_runs<B: Backend>(pool: &StorePool<B>) -> Result<Vec<RunningRun>, sqlx::Error> {
     let sql = "SELECT run_id, job_id, execution_arn FROM job_runs WHERE status = ? ORDER BY run_id";
     let rows = B::fetch_all(&mut *pool.acquire().await?, sql, &[JobStatus::Running.as_str().into()]).await?;
     rows.iter()
@@ -138,7 +151,7 @@ async fn running_runs<B: Backend>(pool: &sqlx::Pool<B>) -> Result<Vec<RunningRun
 }
 
 async fn execution_runs<B: Backend>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     execution_arn: &str,
 ) -> Result<Vec<ExecutionRun>, sqlx::Error> {
     let sql = format!(
@@ -174,7 +187,7 @@ async fn execution_runs<B: Backend>(
 /// when it is still the job's latest run, the job's watermark returns to what
 /// it was before the claim, so the next evaluation finds them fresh again.
 async fn fail_run<B: Backend>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     run: &RunningRun,
     error: &str,
     cause: &str,
@@ -216,7 +229,7 @@ async fn fail_run<B: Backend>(
 /// manifest (a manifest whose commit then failed names a run that does not
 /// exist and is never read).
 async fn claim<B: Backend, F, Fut>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     claim: &RunClaim<'_>,
     write_manifest: F,
 ) -> Result<Result<ClaimOutcome, TaskError>, sqlx::Error>
@@ -345,23 +358,23 @@ impl StateStore {
         cluster_id: &str,
     ) -> Result<Result<(), String>, TaskError> {
         dispatch!(&self.pool, pool => restart_run(pool, run_id, execution_arn, cluster_id).await)
-            .map_err(transient("restarting a run"))
+            .map_err(failure("restarting a run"))
     }
 
     /// Notes why a RUNNING run could not be reconciled, in its `cause`; the
     /// run stays RUNNING.
     pub(crate) async fn note_run_cause(&self, run_id: &str, cause: &str) -> Result<(), TaskError> {
         dispatch!(&self.pool, pool => note_run_cause(pool, run_id, cause).await)
-            .map_err(transient("noting a run's cause"))
+            .map_err(failure("noting a run's cause"))
     }
 
     /// The job a run belongs to, or `None` for an unknown run id.
     pub(crate) async fn job_of_run(&self, run_id: &str) -> Result<Option<String>, TaskError> {
-        dispatch!(&self.pool, pool => job_of_run(pool, run_id).await).map_err(transient("reading a run"))
+        dispatch!(&self.pool, pool => job_of_run(pool, run_id).await).map_err(failure("reading a run"))
     }
 }
 
-async fn note_run_cause<B: Backend>(pool: &sqlx::Pool<B>, run_id: &str, cause: &str) -> Result<(), sqlx::Error> {
+async fn note_run_cause<B: Backend>(pool: &StorePool<B>, run_id: &str, cause: &str) -> Result<(), sqlx::Error> {
     B::execute(
         &mut *pool.acquire().await?,
         "UPDATE job_runs SET cause = ? WHERE run_id = ? AND status = ?",
@@ -371,7 +384,7 @@ async fn note_run_cause<B: Backend>(pool: &sqlx::Pool<B>, run_id: &str, cause: &
     Ok(())
 }
 
-async fn job_of_run<B: Backend>(pool: &sqlx::Pool<B>, run_id: &str) -> Result<Option<String>, sqlx::Error> {
+async fn job_of_run<B: Backend>(pool: &StorePool<B>, run_id: &str) -> Result<Option<String>, sqlx::Error> {
     let row = B::fetch_optional(
         &mut *pool.acquire().await?,
         "SELECT job_id FROM job_runs WHERE run_id = ?",
@@ -382,7 +395,7 @@ async fn job_of_run<B: Backend>(pool: &sqlx::Pool<B>, run_id: &str) -> Result<Op
 }
 
 async fn restart_run<B: Backend>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     run_id: &str,
     execution_arn: &str,
     cluster_id: &str,

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::dialect::{begin_write, Backend, Param, ReadRow};
 use super::limits::{MAX_DATASET_CHARS, MAX_GLOB_CHARS, MAX_JOB_ID_CHARS};
+use super::pool::{database_error, StorePool};
 use super::time::StoreTime;
 use super::types::UnreadableConfig;
 use super::{glob, StateStore};
@@ -123,7 +124,7 @@ impl StateStore {
             return Err(TaskError::InvalidJobConfig(format!("job {:?} appears more than once in the batch", pair[0])));
         }
         let result = dispatch!(&self.pool, pool => put_job_configs(pool, &batch).await);
-        result.map_err(|e| TaskError::transient("writing job configurations", e))
+        result.map_err(|e| database_error("writing job configurations", e))
     }
 
     /// Creates or replaces one job's configuration: a batch of one. Its run
@@ -137,7 +138,7 @@ impl StateStore {
     /// does not parse is an `Edba.InvalidJobConfig` naming the job.
     pub async fn job_configs(&self) -> Result<Vec<StoredJobConfig>, TaskError> {
         let result = dispatch!(&self.pool, pool => job_configs(pool).await);
-        let stored = result.map_err(|e| TaskError::transient("reading job configurations", e))?;
+        let stored = result.map_err(|e| database_error("reading job configurations", e))?;
         stored
             .into_iter()
             .map(|job| {
@@ -243,7 +244,7 @@ fn select_job<B: Backend>(rest: &str) -> String {
 }
 
 async fn put_job_configs<B: Backend>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     batch: &[PreparedJob<'_>],
 ) -> Result<JobConfigsWritten, sqlx::Error> {
     let mut conn = pool.acquire().await?;
@@ -341,7 +342,7 @@ async fn stored_job<B: Backend>(conn: &mut B::Connection, row: &B::Row) -> Resul
     })
 }
 
-async fn job_configs<B: Backend>(pool: &sqlx::Pool<B>) -> Result<Vec<Stored>, sqlx::Error> {
+async fn job_configs<B: Backend>(pool: &StorePool<B>) -> Result<Vec<Stored>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let rows = B::fetch_all(&mut conn, &select_job::<B>(" ORDER BY job_id"), &[]).await?;
     let mut jobs = Vec::with_capacity(rows.len());

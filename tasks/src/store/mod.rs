@@ -7,6 +7,11 @@
 //! backend with [`dispatch!`]. Patterns and values are always bound
 //! parameters.
 //!
+//! Connections come from a [`pool::StorePool`]: a deployed store's login is a
+//! Secrets Manager secret, read again once when MySQL refuses the password
+//! (rotation). On MySQL, extra criteria can run on a second pool logged in as
+//! a SELECT-only user ([`StateStore::with_criteria_login`]).
+//!
 //! Tables: `ingested_files` (one row per S3 key, its current version),
 //! `job_configs` (+ `job_companion_datasets`), `job_runs` and `run_inputs`.
 //! The types the store exchanges with the tasks are the store's (`types.rs`);
@@ -34,6 +39,7 @@ mod files;
 mod glob;
 pub mod jobs;
 pub mod limits;
+mod pool;
 mod record;
 mod sequencer;
 pub mod status;
@@ -49,9 +55,11 @@ use edba_payloads::{FileStatus, RowCounts, TrackInput, TrackOutput};
 use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{MySqlPool, SqlitePool};
+use sqlx::{MySql, Sqlite};
 
+use crate::secrets::DatabaseLogin;
 use crate::TaskError;
+use pool::{database_error, StorePool};
 use track::FileEvent;
 
 pub(crate) use criterion::{parse_criterion, reject_executable_comments};
@@ -118,17 +126,43 @@ pub struct IngestedFileRow {
     pub updated_at: ::time::OffsetDateTime,
 }
 
-/// The state store. Cloning is cheap and shares the connection pool.
+/// The state store. Cloning is cheap and shares the connection pools.
 #[derive(Debug, Clone)]
 pub struct StateStore {
     pool: Pool,
+    /// Where extra criteria run on MySQL: a pool logged in as a user that
+    /// may only SELECT the store's tables. Without it they run on `pool`, as
+    /// the store's own user (SQLite always does: `query_only` is its sandbox).
+    criteria: Option<StorePool<MySql>>,
 }
 
 #[derive(Debug, Clone)]
 enum Pool {
-    MySql(MySqlPool),
-    Sqlite(SqlitePool),
+    MySql(StorePool<MySql>),
+    Sqlite(StorePool<Sqlite>),
 }
+
+fn is_mysql_url(url: &str) -> bool {
+    url.starts_with("mysql:") || url.starts_with("mariadb:")
+}
+
+/// A MySQL pool for `url`, with `login`'s renewal when it has a secret.
+fn mysql_pool(url: &str, login: Option<DatabaseLogin>, what: &str) -> Result<StorePool<MySql>, TaskError> {
+    // The URL may hold a password: errors never repeat it.
+    let options = MySqlConnectOptions::from_str(url)
+        .map_err(|_| TaskError::InvalidInput(format!("the {what} URL is not a valid MySQL URL")))?;
+    let pool = MySqlPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options);
+    Ok(match login {
+        Some(login) => StorePool::renewable(pool, login),
+        None => StorePool::fixed(pool),
+    })
+}
+
+/// Criteria run as their own user (or not) on MySQL: said once per process.
+static CRITERIA_LOGIN_WARNING: std::sync::Once = std::sync::Once::new();
 
 impl StateStore {
     /// A store for `mysql://user:password@host:port/database`,
@@ -138,16 +172,36 @@ impl StateStore {
     /// database is unreachable surfaces as a retryable `Edba.Transient` from
     /// the first call rather than as a failed init.
     pub async fn connect(url: &str) -> Result<Self, TaskError> {
-        let pool = if url.starts_with("mysql:") || url.starts_with("mariadb:") {
-            // The URL may hold a password: errors never repeat it.
-            let options = MySqlConnectOptions::from_str(url)
-                .map_err(|_| TaskError::InvalidInput("the state store URL is not a valid MySQL URL".into()))?;
-            Pool::MySql(
-                MySqlPoolOptions::new()
-                    .max_connections(MAX_CONNECTIONS)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_lazy_with(options),
-            )
+        Self::connect_as(url, None)
+    }
+
+    /// A store whose credentials come from `login` (a deployed Lambda's:
+    /// see `secrets.rs`). Its secret is read now, and again when the database
+    /// refuses the credentials (a rotated password), once per refusal.
+    pub async fn open(login: DatabaseLogin) -> Result<Self, TaskError> {
+        let url = login.current_url().await?;
+        Self::connect_as(&url, Some(login))
+    }
+
+    /// Runs extra criteria on their own pool, logged in with `login`: a user
+    /// that may only SELECT the state store's tables (`scripts/bootstrap_db.sh`
+    /// creates it), on the store's own database. MySQL only; a SQLite store
+    /// runs criteria on its one pool with `query_only`.
+    pub async fn with_criteria_login(mut self, login: DatabaseLogin) -> Result<Self, TaskError> {
+        if self.dialect() != Dialect::MySql {
+            return Err(TaskError::InvalidInput("a criteria login is for a MySQL state store only".into()));
+        }
+        let url = login.current_url().await?;
+        if !is_mysql_url(&url) {
+            return Err(TaskError::InvalidInput("the criteria URL must start with mysql://".into()));
+        }
+        self.criteria = Some(mysql_pool(&url, Some(login), "criteria")?);
+        Ok(self)
+    }
+
+    fn connect_as(url: &str, login: Option<DatabaseLogin>) -> Result<Self, TaskError> {
+        let pool = if is_mysql_url(url) {
+            Pool::MySql(mysql_pool(url, login, "state store")?)
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|_| TaskError::InvalidInput("the state store URL is not a valid SQLite URL".into()))?;
@@ -176,11 +230,11 @@ impl StateStore {
                 // Readers keep reading while a tracker holds the write lock.
                 options.journal_mode(SqliteJournalMode::Wal)
             };
-            Pool::Sqlite(pool.connect_lazy_with(options.foreign_keys(true)))
+            Pool::Sqlite(StorePool::fixed(pool.connect_lazy_with(options.foreign_keys(true))))
         } else {
             return Err(TaskError::InvalidInput("the state store URL must start with mysql:// or sqlite:".into()));
         };
-        Ok(StateStore { pool })
+        Ok(StateStore { pool, criteria: None })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -189,15 +243,25 @@ impl StateStore {
 
     /// Brings the schema up to date (embedded migrations of the dialect).
     pub async fn migrate(&self) -> Result<(), TaskError> {
-        dispatch!(&self.pool, pool => migrations_of(pool).run(pool).await).map_err(|e| match permanent(&e) {
-            Some(why) => TaskError::InvalidInput(format!("the state store cannot be used: {why}")),
-            None => TaskError::transient("migrating the state store", e),
+        use sqlx::migrate::MigrateError;
+        // On a connection of the store's pool, so a refused login is renewed.
+        let migrated = dispatch!(&self.pool, pool => match pool.acquire().await {
+            Ok(mut conn) => migrations_of(pool).run(&mut *conn).await,
+            Err(e) => Err(MigrateError::Execute(e)),
+        });
+        migrated.map_err(|e| match (permanent(&e), e) {
+            (Some(why), _) => TaskError::InvalidInput(format!("the state store cannot be used: {why}")),
+            (None, MigrateError::Execute(e)) => database_error("migrating the state store", e),
+            (None, e) => TaskError::transient("migrating the state store", e),
         })
     }
 
     /// Closes every connection; later calls fail with `Edba.Transient`.
     pub async fn close(&self) {
-        dispatch!(&self.pool, pool => pool.close().await)
+        dispatch!(&self.pool, pool => pool.close().await);
+        if let Some(criteria) = &self.criteria {
+            criteria.close().await;
+        }
     }
 
     /// The track task: records a validated file event and says whether a job
@@ -215,7 +279,7 @@ impl StateStore {
             match dispatch!(&self.pool, pool => track::track(pool, &event).await) {
                 Ok(output) => return Ok(output),
                 Err(e) if attempt < TRACK_ATTEMPTS && lost_a_race(&e) => attempt += 1,
-                Err(e) => return Err(TaskError::transient("tracking a file", e)),
+                Err(e) => return Err(database_error("tracking a file", e)),
             }
         }
     }
@@ -223,7 +287,7 @@ impl StateStore {
     /// The stored row of a file, by `s3://bucket/key`.
     pub async fn file(&self, file_url: &str) -> Result<Option<IngestedFileRow>, TaskError> {
         dispatch!(&self.pool, pool => track::file(pool, file_url).await)
-            .map_err(|e| TaskError::transient("reading a file's state", e))
+            .map_err(|e| database_error("reading a file's state", e))
     }
 }
 
@@ -240,11 +304,11 @@ fn permanent(e: &sqlx::migrate::MigrateError) -> Option<String> {
     (matches!(code.as_ref(), "14" | "26") || mysql_unknown_database).then(|| db.message().to_owned())
 }
 
-fn dialect_of<B: dialect::SqlDialect>(_: &sqlx::Pool<B>) -> Dialect {
+fn dialect_of<B: dialect::SqlDialect>(_: &StorePool<B>) -> Dialect {
     B::DIALECT
 }
 
-fn migrations_of<B: dialect::SqlDialect>(_: &sqlx::Pool<B>) -> &'static Migrator {
+fn migrations_of<B: dialect::SqlDialect>(_: &StorePool<B>) -> &'static Migrator {
     B::migrations()
 }
 

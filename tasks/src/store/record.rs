@@ -9,6 +9,7 @@
 use time::format_description::well_known::Rfc3339;
 
 use super::dialect::{begin_write, Backend, ReadRow};
+use super::pool::{database_error, StorePool};
 use super::time::StoreTime;
 use super::types::{FinalOutcome, ImpactedFile, ImpactedFiles, JobFailures, Recorded};
 use super::{lost_a_race, JobStatus, StateStore};
@@ -86,7 +87,7 @@ impl StateStore {
             match dispatch!(&self.pool, pool => record(pool, outcome).await) {
                 Ok(recording) => break recording,
                 Err(e) if attempt < RECORD_ATTEMPTS && lost_a_race(&e) => attempt += 1,
-                Err(e) => return Err(TaskError::transient("recording a run's outcome", e)),
+                Err(e) => return Err(database_error("recording a run's outcome", e)),
             }
         };
         match recording {
@@ -106,7 +107,7 @@ impl StateStore {
         let (run, inputs) = match dispatch!(&self.pool, pool => run_inputs(pool, run_id).await) {
             Ok(Some(found)) => found,
             Ok(None) => return Ok(None),
-            Err(e) => return Err(TaskError::transient("reading a run's inputs", e)),
+            Err(e) => return Err(database_error("reading a run's inputs", e)),
         };
         impacted_files(run, inputs).map(Some)
     }
@@ -116,7 +117,7 @@ impl StateStore {
     pub(crate) async fn job_failures(&self, job_id: &str) -> Result<Option<JobFailures>, TaskError> {
         let Some((last_run_id, last_status, last_failed_run)) =
             dispatch!(&self.pool, pool => job_failures(pool, job_id).await)
-                .map_err(|e| TaskError::transient("reading a job's runs", e))?
+                .map_err(|e| database_error("reading a job's runs", e))?
         else {
             return Ok(None);
         };
@@ -180,7 +181,7 @@ fn parse_job_status(s: &str) -> Option<JobStatus> {
 }
 
 /// One attempt at recording `outcome`, in one transaction.
-async fn record<B: Backend>(pool: &sqlx::Pool<B>, outcome: &FinalOutcome<'_>) -> Result<Recording, sqlx::Error> {
+async fn record<B: Backend>(pool: &StorePool<B>, outcome: &FinalOutcome<'_>) -> Result<Recording, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let mut tx = begin_write(&mut conn).await?;
     let sql = format!("SELECT job_id, status, started_at FROM job_runs WHERE run_id = ?{}", B::LOCK_ROW);
@@ -233,7 +234,7 @@ async fn record<B: Backend>(pool: &sqlx::Pool<B>, outcome: &FinalOutcome<'_>) ->
 }
 
 async fn run_inputs<B: Backend>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     run_id: &str,
 ) -> Result<Option<(RunRow, Vec<InputRow>)>, sqlx::Error> {
     // One snapshot for the run and its inputs; nothing is written.
@@ -275,7 +276,7 @@ async fn run_inputs<B: Backend>(
 
 /// `(last_run_id, last_status, most recent FAILED run)` of a job.
 async fn job_failures<B: Backend>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     job_id: &str,
 ) -> Result<Option<(Option<String>, Option<String>, Option<String>)>, sqlx::Error> {
     let mut conn = pool.acquire().await?;

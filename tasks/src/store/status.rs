@@ -7,6 +7,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::dialect::{Backend, ReadRow};
+use super::pool::{database_error, StorePool};
 use super::record::RunRow;
 use super::time::StoreTime;
 use super::StateStore;
@@ -88,7 +89,7 @@ fn runs_sql() -> String {
     )
 }
 
-async fn read_status<B: Backend>(pool: &sqlx::Pool<B>, limit: i64) -> Result<StoreStatus, sqlx::Error> {
+async fn read_status<B: Backend>(pool: &StorePool<B>, limit: i64) -> Result<StoreStatus, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let mut files = Vec::new();
     for row in B::fetch_all(&mut conn, FILES, &[]).await? {
@@ -142,7 +143,7 @@ impl StateStore {
     /// Every tracked file, every job, and the `run_limit` most recent runs.
     pub async fn status(&self, run_limit: u32) -> Result<StoreStatus, TaskError> {
         dispatch!(&self.pool, pool => read_status(pool, i64::from(run_limit)).await)
-            .map_err(|e| TaskError::transient("read the state store's status", e))
+            .map_err(|e| database_error("read the state store's status", e))
     }
 }
 

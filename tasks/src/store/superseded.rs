@@ -5,6 +5,7 @@
 //! decision and the tag.
 
 use super::dialect::{Backend, Param, ReadRow};
+use super::pool::{database_error, StorePool};
 use super::StateStore;
 use crate::TaskError;
 
@@ -20,7 +21,7 @@ impl StateStore {
     /// The oldest `limit` objects waiting for their tag.
     pub(crate) async fn superseded_objects(&self, limit: u32) -> Result<Vec<SupersededObject>, TaskError> {
         dispatch!(&self.pool, pool => pending(pool, limit).await)
-            .map_err(|e| TaskError::transient("reading superseded objects", e))
+            .map_err(|e| database_error("reading superseded objects", e))
     }
 
     /// Forgets objects that are tagged (or gone).
@@ -29,11 +30,11 @@ impl StateStore {
             return Ok(());
         }
         dispatch!(&self.pool, pool => forget(pool, ids).await)
-            .map_err(|e| TaskError::transient("forgetting tagged objects", e))
+            .map_err(|e| database_error("forgetting tagged objects", e))
     }
 }
 
-async fn pending<B: Backend>(pool: &sqlx::Pool<B>, limit: u32) -> Result<Vec<SupersededObject>, sqlx::Error> {
+async fn pending<B: Backend>(pool: &StorePool<B>, limit: u32) -> Result<Vec<SupersededObject>, sqlx::Error> {
     let rows = B::fetch_all(
         &mut *pool.acquire().await?,
         "SELECT id, bucket, object_key FROM superseded_objects ORDER BY id LIMIT ?",
@@ -47,7 +48,7 @@ async fn pending<B: Backend>(pool: &sqlx::Pool<B>, limit: u32) -> Result<Vec<Sup
         .collect()
 }
 
-async fn forget<B: Backend>(pool: &sqlx::Pool<B>, ids: &[i64]) -> Result<(), sqlx::Error> {
+async fn forget<B: Backend>(pool: &StorePool<B>, ids: &[i64]) -> Result<(), sqlx::Error> {
     let placeholders = vec!["?"; ids.len()].join(", ");
     let sql = format!("DELETE FROM superseded_objects WHERE id IN ({placeholders})");
     let params: Vec<Param<'_>> = ids.iter().map(|id| (*id).into()).collect();

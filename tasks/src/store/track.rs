@@ -13,6 +13,7 @@ use super::limits::{
     MAX_OBJECT_KEY_CHARS as MAX_OBJECT_KEY, MAX_SHORT_CHARS as MAX_SHORT, MAX_URL_CHARS as MAX_URL,
     MAX_VERSION_CHARS as MAX_VERSION,
 };
+use super::pool::StorePool;
 use super::time::StoreTime;
 use super::types::FileSelector;
 use super::{files, sequencer, IngestedFileRow, JobStatus};
@@ -116,7 +117,7 @@ pub(crate) fn may_change_readiness(outcome: TrackOutcome, status: FileStatus) ->
 }
 
 /// One attempt at tracking `event`, in one transaction.
-pub(super) async fn track<B: Backend>(pool: &sqlx::Pool<B>, event: &FileEvent<'_>) -> Result<TrackOutput, sqlx::Error> {
+pub(super) async fn track<B: Backend>(pool: &StorePool<B>, event: &FileEvent<'_>) -> Result<TrackOutput, sqlx::Error> {
     let file = event.file;
     let mut conn = pool.acquire().await?;
     let mut tx = begin_write(&mut conn).await?;
@@ -294,7 +295,7 @@ fn is_running(last_status: Option<&str>) -> bool {
 
 /// The stored row of a file, by `s3://bucket/key`.
 pub(super) async fn file<B: Backend>(
-    pool: &sqlx::Pool<B>,
+    pool: &StorePool<B>,
     file_url: &str,
 ) -> Result<Option<IngestedFileRow>, sqlx::Error> {
     let sql = "SELECT file_url, bucket, object_key, file_name, dataset, \

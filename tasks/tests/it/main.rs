@@ -1,4 +1,4 @@
-//! edba-tasks' integration tests, in one test binary (one link instead of seven);
+//! edba-tasks' integration tests, in one test binary (one link instead of nine);
 //! run one subject with `cargo test -p edba-tasks --test it <module>::`.
 
 mod dataset_convert;
@@ -8,5 +8,7 @@ mod jobs_props;
 mod load_local;
 mod load_redshift;
 mod record_outcomes;
+mod store_criteria_user;
+mod store_secret_rotation;
 mod store_track;
 mod telemetry;
