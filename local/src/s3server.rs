@@ -17,6 +17,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use aws_sdk_s3::config::{Credentials, Region};
@@ -62,12 +63,36 @@ pub enum EmbeddedS3Error {
 
 pub type Result<T, E = EmbeddedS3Error> = std::result::Result<T, E>;
 
+/// A request as an injected fault sees it ([`EmbeddedS3::inject_fault`]).
+#[derive(Debug, Clone, Copy)]
+pub struct S3Request<'a> {
+    /// The S3 operation: `PutObject`, `GetObject`, `HeadObject`, …
+    pub operation: &'a str,
+    pub bucket: &'a str,
+    /// The object key; empty for a bucket request.
+    pub key: &'a str,
+}
+
+/// Which requests fail, and how often so far.
+type FaultFilter = Arc<dyn Fn(&S3Request<'_>) -> bool + Send + Sync>;
+
+#[derive(Default, Clone)]
+struct Faults(Arc<RwLock<Option<FaultFilter>>>);
+
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = self.0.read().map(|g| g.is_some()).unwrap_or(false);
+        f.debug_struct("Faults").field("injected", &set).finish()
+    }
+}
+
 /// A running embedded S3 server. Dropping it stops the server (without
 /// waiting); [`EmbeddedS3::shutdown`] stops it and waits until it has.
 #[derive(Debug)]
 pub struct EmbeddedS3 {
     addr: SocketAddr,
     root: PathBuf,
+    faults: Faults,
     stop: Option<oneshot::Sender<()>>,
     stopped: Option<oneshot::Receiver<()>>,
 }
@@ -84,10 +109,11 @@ impl EmbeddedS3 {
             .map_err(|e| EmbeddedS3Error::Backend { path: root.clone(), message: format!("{e:?}") })?;
         let backend = VersionedBuckets::new(files, &root)
             .map_err(|e| EmbeddedS3Error::Backend { path: root.clone(), message: e.to_string() })?;
+        let faults = Faults::default();
         let service = {
             let mut builder = S3ServiceBuilder::new(backend);
             builder.set_auth(SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
-            builder.set_access(SignedAndExisting { root: root.clone() });
+            builder.set_access(SignedAndExisting { root: root.clone(), faults: faults.clone() });
             builder.build()
         };
 
@@ -115,7 +141,19 @@ impl EmbeddedS3 {
             })
             .map_err(EmbeddedS3Error::Thread)?;
 
-        Ok(EmbeddedS3 { addr, root, stop: Some(stop_tx), stopped: Some(stopped_rx) })
+        Ok(EmbeddedS3 { addr, root, faults, stop: Some(stop_tx), stopped: Some(stopped_rx) })
+    }
+
+    /// Makes every request `fails` picks answer `503 SlowDown`, as S3 does
+    /// under load, until [`EmbeddedS3::clear_faults`]: for fault-injection
+    /// tests through real S3 clients (which retry it, then give up).
+    pub fn inject_fault(&self, fails: impl Fn(&S3Request<'_>) -> bool + Send + Sync + 'static) {
+        *self.faults.0.write().expect("not poisoned") = Some(Arc::new(fails));
+    }
+
+    /// Ends an injected fault.
+    pub fn clear_faults(&self) {
+        *self.faults.0.write().expect("not poisoned") = None;
     }
 
     /// `http://127.0.0.1:<port>`, for an endpoint override.
@@ -199,6 +237,7 @@ impl Drop for EmbeddedS3 {
 #[derive(Debug)]
 struct SignedAndExisting {
     root: PathBuf,
+    faults: Faults,
 }
 
 #[async_trait::async_trait]
@@ -206,6 +245,17 @@ impl S3Access for SignedAndExisting {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         if cx.credentials().is_none() {
             return Err(s3_error!(AccessDenied, "requests must be signed"));
+        }
+        let fault = self.faults.0.read().expect("not poisoned").clone();
+        if let Some(fails) = fault {
+            let (bucket, key) = match cx.s3_path() {
+                S3Path::Object { bucket, key } => (&**bucket, &**key),
+                S3Path::Bucket { bucket } => (&**bucket, ""),
+                S3Path::Root => ("", ""),
+            };
+            if fails(&S3Request { operation: cx.s3_op().name(), bucket, key }) {
+                return Err(s3_error!(SlowDown, "an injected fault (EmbeddedS3::inject_fault)"));
+            }
         }
         if let S3Path::Object { bucket, .. } = cx.s3_path() {
             if !self.root.join(&**bucket).is_dir() {

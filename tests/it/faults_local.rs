@@ -187,3 +187,45 @@ async fn a_failed_emr_step_is_recorded_with_its_cause_and_rerun_completes_the_ru
     pipeline.close().await;
     assert_eq!(crate::pipeline_local::warehouse(home.path()).await.0, crate::pipeline_local::expected_item_days("IL"));
 }
+
+/// Real S3 errors, from the embedded server through the real S3 client: S3
+/// refuses to store validated objects (503 SlowDown) until it recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_refusing_writes_parks_the_event_and_replay_ingests_it_once_s3_recovers() {
+    let home = tempfile::tempdir().unwrap();
+    let pipeline = LocalPipeline::open(options(home.path())).await.unwrap();
+    pipeline.s3_server().inject_fault(|r| {
+        r.key.starts_with("validated/IL-103")
+            && matches!(r.operation, "PutObject" | "CreateMultipartUpload" | "UploadPart")
+    });
+    let report = pipeline.run_dir(&repo().join("sampledata"), &|_| {}).await.unwrap();
+    assert_parked(&report, "IL-103.tdf", "Edba.Transient");
+
+    pipeline.s3_server().clear_faults();
+    let replayed = pipeline.replay(&|_| {}).await.unwrap();
+    pipeline.close().await;
+    assert_replayed(&replayed, "IL-103.tdf");
+}
+
+/// S3 refuses the step's reads of validated objects: the run fails with the
+/// cause, nothing stays RUNNING, and `edba rerun` completes it once S3 is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_refusing_the_steps_reads_fails_the_run_and_rerun_completes_it() {
+    let home = tempfile::tempdir().unwrap();
+    let pipeline = LocalPipeline::open(options(home.path())).await.unwrap();
+    pipeline.s3_server().inject_fault(|r| r.operation == "GetObject" && r.key.starts_with("validated/"));
+    let report = pipeline.run_dir(&repo().join("sampledata"), &|_| {}).await.unwrap();
+    assert!(!report.ok);
+    assert_nothing_running(&report);
+    assert!(report.parked.is_empty(), "ingest never reads validated objects");
+    assert_eq!(report.runs.len(), 1, "{report}");
+    let run = &report.runs[0];
+    assert_eq!(run.status, "FAILED", "{run:?}");
+    assert!(run.cause.as_deref().unwrap_or_default().contains("SlowDown"), "the cause names S3's error: {run:?}");
+
+    pipeline.s3_server().clear_faults();
+    let result = pipeline.rerun(&run.run_id, &|_| {}).await.unwrap();
+    assert_eq!(result.status, edba_local::executor::ExecutionStatus::Succeeded, "{:?}", result.cause);
+    pipeline.close().await;
+    assert_eq!(crate::pipeline_local::warehouse(home.path()).await.0, crate::pipeline_local::expected_item_days("IL"));
+}

@@ -230,6 +230,11 @@ impl LocalPipeline {
         &self.s3_client
     }
 
+    /// The embedded S3 server (to inject faults into, say).
+    pub fn s3_server(&self) -> &EmbeddedS3 {
+        &self.s3
+    }
+
     pub fn s3_endpoint(&self) -> String {
         self.s3.endpoint_url()
     }

@@ -1,5 +1,6 @@
 //! `edba run DIR`: a folder of files through both machines, as in AWS.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use edba_payloads::{ErrorName, IngestInput, IngestOutput};
@@ -19,6 +20,7 @@ impl LocalPipeline {
     /// aggregate machine when a job may be ready, as in AWS), then runs the
     /// aggregate machine once more as the schedule would.
     pub async fn run_dir(&self, dir: &Path, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunReport, PipelineError> {
+        let earlier = self.earlier_executions();
         let files = data_files(dir)?;
         if files.is_empty() {
             return Err(setup("nothing to run", format!("{} has no files", dir.display())));
@@ -49,9 +51,9 @@ impl LocalPipeline {
 
         let mut results = self.ingest(&events, progress).await?;
         // Aggregate executions ingest started, fire and forget.
-        self.wait_for_the_rest(&mut results, |r| progress(aggregate_finished(r))).await;
+        self.wait_for_the_rest(&mut results, &earlier, |r| progress(aggregate_finished(r))).await;
 
-        self.evaluate_as_scheduled(&mut results, progress).await?;
+        self.evaluate_as_scheduled(&mut results, &earlier, progress).await?;
         self.report(&urls, &results).await
     }
 
@@ -62,6 +64,7 @@ impl LocalPipeline {
     /// other outcome keeps it. A message that is not an S3 event is kept and
     /// reported, never dropped.
     pub async fn replay(&self, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunReport, PipelineError> {
+        let earlier = self.earlier_executions();
         let parked = self.dead_letter.list().map_err(io_error(self.dead_letter.dir()))?;
         progress(Progress::Replaying { parked: parked.len() });
         let mut events = Vec::new();
@@ -87,8 +90,8 @@ impl LocalPipeline {
                 self.dead_letter.delete(&message.message_id).map_err(io_error(self.dead_letter.dir()))?;
             }
         }
-        self.wait_for_the_rest(&mut results, |r| progress(aggregate_finished(r))).await;
-        self.evaluate_as_scheduled(&mut results, progress).await?;
+        self.wait_for_the_rest(&mut results, &earlier, |r| progress(aggregate_finished(r))).await;
+        self.evaluate_as_scheduled(&mut results, &earlier, progress).await?;
         self.report(&urls, &results).await
     }
 
@@ -127,13 +130,14 @@ impl LocalPipeline {
     async fn evaluate_as_scheduled(
         &self,
         results: &mut Vec<ExecutionResult>,
+        earlier: &HashSet<String>,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<(), PipelineError> {
         progress(Progress::AggregateStarted { trigger: "schedule".into() });
         let scheduled = self.executor.start("aggregate", json!({"trigger": "schedule"}), None)?.wait().await;
         progress(aggregate_finished(&scheduled));
         results.push(scheduled);
-        self.wait_for_the_rest(results, |_| {}).await;
+        self.wait_for_the_rest(results, earlier, |_| {}).await;
         publish_executions(&self.executor, &self.apis).await;
         Ok(())
     }
@@ -155,11 +159,22 @@ impl LocalPipeline {
         Ok(result)
     }
 
+    /// The executions this pipeline ran before an operation began: its report
+    /// leaves them out (a `replay` after a `run_dir` in the same pipeline).
+    fn earlier_executions(&self) -> HashSet<String> {
+        self.executor.executions().into_iter().map(|h| h.execution_arn).collect()
+    }
+
     /// Waits for every execution still running and adds those not in
-    /// `results` yet, telling `finished` about each.
-    async fn wait_for_the_rest(&self, results: &mut Vec<ExecutionResult>, finished: impl Fn(&ExecutionResult)) {
+    /// `results` yet, nor `earlier`, telling `finished` about each.
+    async fn wait_for_the_rest(
+        &self,
+        results: &mut Vec<ExecutionResult>,
+        earlier: &HashSet<String>,
+        finished: impl Fn(&ExecutionResult),
+    ) {
         for r in self.executor.wait_all().await {
-            if !results.iter().any(|x| x.execution_arn == r.execution_arn) {
+            if !earlier.contains(&r.execution_arn) && !results.iter().any(|x| x.execution_arn == r.execution_arn) {
                 finished(&r);
                 results.push(r);
             }
