@@ -4,14 +4,25 @@
 # as, then loads a jobs file with `edba jobs apply`.
 #
 # Usage:
-#   scripts/bootstrap_db.sh --stack-name NAME [--region REGION] [--jobs FILE] [--dry-run]
+#   scripts/bootstrap_db.sh --stack-name NAME [--region REGION] [--jobs FILE] [--ssl-ca FILE] [--dry-run]
 #   scripts/bootstrap_db.sh --secret-arn ARN --host HOST [--port 3306] [--database edba]
-#                           [--criteria-secret-arn ARN] [--region REGION] [--jobs FILE] [--dry-run]
+#                           [--criteria-secret-arn ARN] [--region REGION] [--jobs FILE]
+#                           [--ssl-ca FILE] [--dry-run]
 #
 #   --stack-name           read the secret ARNs, host, port and database from the stack
 #   --criteria-secret-arn  the criteria user's secret (the stack's CriteriaSecret)
 #   --jobs FILE            after migrating, apply this jobs file (e.g. sampledata/jobs.toml)
+#   --ssl-ca FILE          the CA certificates (PEM) the server's certificate must chain
+#                          to; default: the RDS CA bundle deploy.sh downloaded
+#                          (.aws-sam/rds-global-bundle.pem), else downloaded now
 #   --dry-run              print every command; fetch no secret and run nothing
+#
+# Every connection is TLS with the server's identity verified against that
+# bundle, as the functions' own (the mysql client's --ssl-ca with
+# --ssl-verify-server-cert, or --ssl-mode=VERIFY_IDENTITY for MySQL's client;
+# the URL given to edba says ssl-mode=VERIFY_IDENTITY&ssl-ca=…): a server
+# without TLS, or whose certificate does not name the host and chain to the
+# bundle, is refused, never used in plaintext.
 #
 # The username and password come from the Secrets Manager secret (keys
 # "username" and "password"; "host", "port" and "dbname" are used when given
@@ -23,15 +34,16 @@
 # sets the new password.
 # Applied migrations are recorded in sqlx's _sqlx_migrations table with sqlx's
 # checksums, so the edba code that migrates with sqlx sees them as applied.
-# Needs: the AWS CLI, the mysql (or mariadb) client, python3; cargo or $EDBA for --jobs.
+# Needs: the AWS CLI, the mysql (or mariadb) client, python3, curl unless the
+# bundle is at hand; cargo or $EDBA for --jobs.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "bootstrap_db.sh: $*" >&2; exit 1; }
 
 dry_run=false
-stack="" secret_arn="" criteria_secret_arn="" host="" port="" database="" jobs=""
+stack="" secret_arn="" criteria_secret_arn="" host="" port="" database="" jobs="" ssl_ca=""
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -44,6 +56,7 @@ while [[ $# -gt 0 ]]; do
     --database) database="${2:?--database needs a value}"; shift ;;
     --region) region="${2:?--region needs a value}"; shift ;;
     --jobs) jobs="${2:?--jobs needs a value}"; shift ;;
+    --ssl-ca) ssl_ca="${2:?--ssl-ca needs a value}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -52,6 +65,13 @@ done
 
 [[ -n "$stack" || -n "$secret_arn" ]] || { usage >&2; die "give --stack-name, or --secret-arn and --host"; }
 [[ -z "$jobs" || -r "$jobs" ]] || die "cannot read jobs file $jobs"
+if [[ -n "$ssl_ca" ]]; then
+  [[ -r "$ssl_ca" ]] || die "cannot read the CA file $ssl_ca"
+  # The URL given to edba names it: make it absolute.
+  ssl_ca="$(cd "$(dirname "$ssl_ca")" && pwd)/$(basename "$ssl_ca")"
+elif [[ -r "$repo/.aws-sam/rds-global-bundle.pem" ]]; then
+  ssl_ca="$repo/.aws-sam/rds-global-bundle.pem"
+fi
 
 migrations=()
 for f in "$repo"/sql/state/mysql/*.sql; do [[ -e "$f" ]] && migrations+=("$f"); done
@@ -65,6 +85,7 @@ command -v aws >/dev/null || missing+=("aws, the AWS CLI")
 command -v python3 >/dev/null || missing+=("python3")
 mysql_bin="$(command -v mysql || command -v mariadb || true)"
 [[ -n "$mysql_bin" ]] || missing+=("mysql, the MySQL or MariaDB client")
+[[ -n "$ssl_ca" ]] || command -v curl >/dev/null || missing+=("curl (downloads the RDS CA bundle), or give --ssl-ca")
 if [[ ${#missing[@]} -gt 0 ]]; then
   if $dry_run; then
     for m in "${missing[@]}"; do echo "# note: not installed here: $m"; done
@@ -123,11 +144,28 @@ chmod 700 "$work"
 cnf="$work/client.cnf"
 url_file="$work/state_store_url"
 
+# The CA bundle: given, deploy.sh's copy, or the RDS bundle downloaded now.
+if [[ -z "$ssl_ca" ]]; then
+  ssl_ca="$work/rds-global-bundle.pem"
+  run curl --fail --silent --show-error --location --proto =https --tlsv1.2 --retry 3 \
+    --output "$ssl_ca" https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+fi
+if ! $dry_run; then
+  grep -q -- '-----BEGIN CERTIFICATE-----' "$ssl_ca" || die "the CA file $ssl_ca holds no PEM certificate"
+fi
+# MariaDB's client verifies the server's name with --ssl-verify-server-cert;
+# MySQL's (8.0 and later) with --ssl-mode=VERIFY_IDENTITY.
+if "$mysql_bin" --version 2>/dev/null | grep -q MariaDB || [[ "$(basename "$mysql_bin")" == mariadb ]]; then
+  verify_server=(--ssl-verify-server-cert)
+else
+  verify_server=(--ssl-mode=VERIFY_IDENTITY)
+fi
+
 # Reads the secret's JSON on stdin; writes the mysql option file and the
 # state-store URL, prints host, port, database and user.
 parse_secret="$(cat <<'PY'
 import json, sys, urllib.parse
-cnf, url_file, host, port, database = sys.argv[1:6]
+cnf, url_file, host, port, database, ssl_ca = sys.argv[1:7]
 secret = json.loads(sys.stdin.read())
 user, password = secret["username"], secret["password"]
 host = host or secret.get("host", "")
@@ -142,7 +180,8 @@ with open(cnf, "w") as f:
     f.write(f"[client]\nuser={opt(user)}\npassword={opt(password)}\nhost={opt(host)}\nport={int(port)}\n")
 q = lambda s: urllib.parse.quote(str(s), safe="")
 with open(url_file, "w") as f:
-    f.write(f"mysql://{q(user)}:{q(password)}@{host}:{int(port)}/{database}")
+    f.write(f"mysql://{q(user)}:{q(password)}@{host}:{int(port)}/{database}"
+            f"?ssl-mode=VERIFY_IDENTITY&ssl-ca={urllib.parse.quote(ssl_ca, safe='/')}")
 print(f"{host}\t{int(port)}\t{database}\t{user}")
 PY
 )"
@@ -157,15 +196,16 @@ else
   # The secret goes from the AWS CLI straight into the option file (the
   # parser is an argument: stdin carries the secret).
   umask 077
-  info="$("${fetch[@]}" | python3 -c "$parse_secret" "$cnf" "$url_file" "$host" "$port" "$database")" ||
+  info="$("${fetch[@]}" | python3 -c "$parse_secret" "$cnf" "$url_file" "$host" "$port" "$database" "$ssl_ca")" ||
     die "could not read the state store's credentials from the secret $secret_arn"
   IFS=$'\t' read -r host port database owner <<<"$info"
 fi
 [[ "$database" =~ ^[A-Za-z_][A-Za-z0-9_]{0,63}$ || "$database" == "{StateStoreDatabase}" ]] ||
   die "database name '$database': letters, digits and _ only"
 
-mysql_cmd=("$mysql_bin" "--defaults-extra-file=$cnf" --batch --skip-column-names)
-echo "state store: $host:$port/$database" >&2
+mysql_cmd=("$mysql_bin" "--defaults-extra-file=$cnf" "--ssl-ca=$ssl_ca" "${verify_server[@]}"
+  --batch --skip-column-names)
+echo "state store: $host:$port/$database (TLS, verified with $ssl_ca)" >&2
 
 # The database may not exist yet on a server the team already had.
 run "${mysql_cmd[@]}" -e "CREATE DATABASE IF NOT EXISTS \`$database\`"
@@ -265,7 +305,8 @@ if [[ -n "$jobs" ]]; then
     edba=(cargo run --quiet --profile fast-release --manifest-path "$repo/Cargo.toml" --bin edba --)
   fi
   if $dry_run; then
-    echo "$(show "${edba[@]}" jobs apply "$jobs" --state-store) 'mysql://{username}:{password}@$host:$port/$database'"
+    echo "$(show "${edba[@]}" jobs apply "$jobs" --state-store)" \
+      "'mysql://{username}:{password}@$host:$port/$database?ssl-mode=VERIFY_IDENTITY&ssl-ca=$ssl_ca'"
   else
     "${edba[@]}" jobs apply "$jobs" --state-store "$(cat "$url_file")"
   fi

@@ -3,7 +3,7 @@
 #
 # Usage:
 #   scripts/deploy.sh --stack-name NAME [--region REGION] [--dry-run] [--skip-build]
-#                     [--parameters-file FILE] [Key=Value ...]
+#                     [--parameters-file FILE] [--state-store-ca FILE] [Key=Value ...]
 #
 #   Key=Value        a template parameter, e.g. SubnetIds=subnet-1,subnet-2
 #                    StateStoreSecretArn=arn:aws:secretsmanager:…  (repeatable)
@@ -12,16 +12,34 @@
 #                    arguments given on the command line win
 #   --dry-run        print every command and the parameters; run nothing
 #   --skip-build     deploy what the last build left in .aws-sam/build
+#   --state-store-ca FILE
+#                    the CA certificates (PEM) the state store's certificate
+#                    chains to, for a MySQL server outside RDS; default: the
+#                    RDS CA bundle, downloaded now
+#
+# TLS to the state store: the track, evaluate and record functions connect
+# with ssl-mode=VERIFY_IDENTITY and ssl-ca=/var/task/rds-global-bundle.pem
+# (the template's EDBA_STATE_STORE_URL). This script downloads the RDS CA
+# bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)
+# to .aws-sam/rds-global-bundle.pem at every deploy and adds it to those
+# three packages; Lambda unpacks a package in /var/task. Without it they
+# refuse to connect (Edba.InvalidInput naming the file), never in plaintext.
 #
 # Needs: cargo, cargo-lambda (scripts/tools/install.sh --build-tools puts it in
-# scripts/.venv), the AWS SAM CLI, and the AWS CLI for uploading job code.
+# scripts/.venv), the AWS SAM CLI, the AWS CLI for uploading job code, and
+# curl for the CA bundle.
 # Credentials come from the usual AWS environment; nothing here reads them.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 binaries=(validate track evaluate load record)
+# The functions whose EDBA_STATE_STORE_URL names the CA bundle (the
+# template's logical ids), and where the URL expects it in their package.
+state_store_functions=(TrackFunction EvaluateFunction RecordFunction)
+ca_bundle_name=rds-global-bundle.pem
+rds_ca_bundle_url=https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "deploy.sh: $*" >&2; exit 1; }
 
 dry_run=false
@@ -29,6 +47,7 @@ skip_build=false
 stack=""
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 params_file=""
+state_store_ca=""
 declare -a cli_params=()
 
 while [[ $# -gt 0 ]]; do
@@ -41,6 +60,8 @@ while [[ $# -gt 0 ]]; do
     --region=*) region="${1#*=}" ;;
     --parameters-file) params_file="${2:?--parameters-file needs a value}"; shift ;;
     --parameters-file=*) params_file="${1#*=}" ;;
+    --state-store-ca) state_store_ca="${2:?--state-store-ca needs a value}"; shift ;;
+    --state-store-ca=*) state_store_ca="${1#*=}" ;;
     -h|--help) usage; exit 0 ;;
     -*) usage >&2; die "unknown option: $1" ;;
     *=*) cli_params+=("$1") ;;
@@ -50,6 +71,10 @@ while [[ $# -gt 0 ]]; do
 done
 
 [[ -n "$stack" ]] || { usage >&2; die "--stack-name is required"; }
+if [[ -n "$state_store_ca" ]]; then
+  [[ -r "$state_store_ca" ]] || die "cannot read the state store CA file $state_store_ca"
+  state_store_ca="$(cd "$(dirname "$state_store_ca")" && pwd)/$(basename "$state_store_ca")"
+fi
 [[ "$stack" =~ ^[A-Za-z][A-Za-z0-9-]{0,50}$ ]] ||
   die "stack name '$stack': letters, digits and hyphens, starting with a letter, at most 51 characters (function names append -evaluate)"
 
@@ -88,6 +113,7 @@ command -v cargo >/dev/null || missing+=("cargo (https://rustup.rs)")
 command -v cargo-lambda >/dev/null || missing+=("cargo-lambda (scripts/tools/install.sh --build-tools)")
 command -v sam >/dev/null || missing+=("sam, the AWS SAM CLI (pip install aws-sam-cli)")
 command -v aws >/dev/null || missing+=("aws, the AWS CLI")
+[[ -n "$state_store_ca" ]] || command -v curl >/dev/null || missing+=("curl (downloads the RDS CA bundle)")
 if [[ ${#missing[@]} -gt 0 ]]; then
   if $dry_run; then
     for m in "${missing[@]}"; do echo "# note: not installed here: $m"; done
@@ -130,6 +156,25 @@ if ! $skip_build; then
   run sam build --beta-features \
     --template-file scripts/template.yaml --build-dir .aws-sam/build
 fi
+
+# The CA bundle the state-store functions verify the database's certificate
+# with, at the root of each one's package (/var/task/$ca_bundle_name).
+bundle=".aws-sam/$ca_bundle_name"
+run mkdir -p .aws-sam
+if [[ -n "$state_store_ca" ]]; then
+  run cp "$state_store_ca" "$bundle"
+else
+  run curl --fail --silent --show-error --location --proto =https --tlsv1.2 --retry 3 \
+    --output "$bundle" "$rds_ca_bundle_url"
+fi
+if ! $dry_run; then
+  grep -q -- '-----BEGIN CERTIFICATE-----' "$bundle" || die "$bundle holds no PEM certificate"
+fi
+for function in "${state_store_functions[@]}"; do
+  $dry_run || [[ -d ".aws-sam/build/$function" ]] ||
+    die "no build of $function in .aws-sam/build (run without --skip-build)"
+  run cp "$bundle" ".aws-sam/build/$function/$ca_bundle_name"
+done
 
 deploy=(sam deploy
   --template-file .aws-sam/build/template.yaml

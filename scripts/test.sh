@@ -9,7 +9,7 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "services (MariaDB, PostgreSQL)"
+step "services (MariaDB, PostgreSQL, the TLS-only MariaDB on 3307)"
 scripts/services.sh
 
 step "third-party checkers and build tools (asl-validator, statelint, cfn-lint, cargo-lambda, zig; pinned in scripts/tools/)"

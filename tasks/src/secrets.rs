@@ -1,5 +1,6 @@
 //! Database logins of a deployed Lambda. The template passes the endpoint
-//! without credentials (`EDBA_STATE_STORE_URL=mysql://host:port/db`) and the
+//! without credentials (`EDBA_STATE_STORE_URL=mysql://host:port/db?ssl-mode=…`,
+//! its TLS settings in the query, which the credentials leave as it is) and the
 //! ARN of a Secrets Manager secret (`EDBA_STATE_STORE_SECRET_ARN`, JSON with
 //! `username` and `password`, as RDS-managed secrets are). The evaluate
 //! function also gets `EDBA_CRITERIA_SECRET_ARN`: the same endpoint, as the

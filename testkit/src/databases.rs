@@ -19,11 +19,13 @@ pub fn postgres_server_url() -> String {
     std::env::var("EDBA_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-/// `server_url` with its database path replaced by `database`.
+/// `server_url` with its database path replaced by `database`; its query
+/// (`?ssl-mode=…`) is kept.
 pub fn database_url(server_url: &str, database: &str) -> String {
     let authority_start = server_url.find("://").map_or(0, |i| i + 3);
-    let path_start = server_url[authority_start..].find('/').map_or(server_url.len(), |i| authority_start + i);
-    format!("{}/{database}", &server_url[..path_start])
+    let path_start = server_url[authority_start..].find(['/', '?']).map_or(server_url.len(), |i| authority_start + i);
+    let query = server_url[path_start..].find('?').map_or("", |i| &server_url[path_start + i..]);
+    format!("{}/{database}{query}", &server_url[..path_start])
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +89,16 @@ impl ThrowawayDatabase {
     /// A database on the tests' MariaDB server; panics with how to start it.
     pub async fn mariadb(tag: &str) -> ThrowawayDatabase {
         Self::create_or_explain(Server::MariaDb, &mysql_server_url(), tag).await
+    }
+
+    /// A database on the TLS-only MariaDB server (`scripts/services_tls.sh`),
+    /// its URL verifying the server against the test CA
+    /// (`ssl-mode=VERIFY_IDENTITY&ssl-ca=…`); panics with how to start it.
+    pub async fn mariadb_tls(tag: &str) -> ThrowawayDatabase {
+        let server_url = crate::tls::mysql_tls_server_url();
+        Self::create(Server::MariaDb, &server_url, tag)
+            .await
+            .unwrap_or_else(|e| panic!("{} (at {server_url}: {e})", crate::tls::start_the_tls_server()))
     }
 
     /// A database on the tests' PostgreSQL server; panics with how to start it.

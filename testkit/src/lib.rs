@@ -11,6 +11,9 @@
 //!   one such database only (SELECT, or all), whose password a test can
 //!   change, dropped likewise.
 //! - [`fixtures`]: file events and job configurations with sensible defaults.
+//! - [`tls`]: the TLS-only MariaDB (`scripts/services_tls.sh`), its test CA
+//!   and an unrelated one; [`ThrowawayDatabase::mariadb_tls`] gives a
+//!   database there.
 //!
 //! MariaDB is `mysql://root@127.0.0.1:3306/` unless `EDBA_TEST_MYSQL_URL` says
 //! otherwise, PostgreSQL `postgres://postgres@127.0.0.1:5432/postgres` unless
@@ -19,6 +22,7 @@
 
 mod databases;
 pub mod fixtures;
+pub mod tls;
 
 use edba_payloads::jobs::JobConfig;
 use edba_payloads::{TrackInput, TrackOutput};
@@ -191,6 +195,10 @@ mod tests {
         assert_eq!(database_url("mysql://root@127.0.0.1:3306/", "x"), "mysql://root@127.0.0.1:3306/x");
         assert_eq!(database_url("mysql://root@127.0.0.1:3306", "x"), "mysql://root@127.0.0.1:3306/x");
         assert_eq!(database_url("mysql://u:p@h/test", "x"), "mysql://u:p@h/x");
+        let tls = "?ssl-mode=VERIFY_IDENTITY&ssl-ca=/tmp/t/ca.pem";
+        assert_eq!(database_url(&format!("mysql://root@h:3307/{tls}"), "x"), format!("mysql://root@h:3307/x{tls}"));
+        assert_eq!(database_url(&format!("mysql://root@h:3307{tls}"), "x"), format!("mysql://root@h:3307/x{tls}"));
+        assert_eq!(database_url(&format!("mysql://h/test{tls}"), "x"), format!("mysql://h/x{tls}"));
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! `scripts/deploy.sh` and `scripts/bootstrap_db.sh` as an operator runs them.
 //! AWS itself is out of reach: a stand-in `aws` (and `sam`, `cargo`) on PATH
 //! answers the one call each script makes and records every call. The
-//! migrations run for real on MariaDB.
+//! migrations run for real on the TLS-only MariaDB (`scripts/services_tls.sh`),
+//! its identity verified with the test CA, as bootstrap_db.sh verifies RDS
+//! with its CA bundle.
 
 use crate::deploy_support;
 
 use deploy_support::repo;
+use edba_testkit::tls::{mariadb_tls_ca, mariadb_tls_port, start_the_tls_server, unrelated_ca};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -177,6 +180,15 @@ fn bootstrap_dry_run_lists_the_migrations_in_order_and_fetches_no_secret() {
     assert!(stdout.contains("GRANT SELECT ON `{StateStoreDatabase}`.* only"), "{stdout}");
     assert!(stdout.contains("jobs apply sampledata/jobs.toml --state-store"), "{stdout}");
     assert!(!stdout.contains("never-shown") && !stderr.contains("never-shown"));
+    // Every client connection verifies the server against the CA bundle, and
+    // so does the URL given to edba.
+    let clients: Vec<&str> = stdout.lines().filter(|l| l.contains("--defaults-extra-file=")).collect();
+    assert!(!clients.is_empty(), "{stdout}");
+    for line in clients {
+        assert!(line.contains("--ssl-ca=") && line.contains("rds-global-bundle.pem"), "{line}");
+        assert!(line.contains("--ssl-verify-server-cert") || line.contains("--ssl-mode=VERIFY_IDENTITY"), "{line}");
+    }
+    assert!(stdout.contains("?ssl-mode=VERIFY_IDENTITY&ssl-ca="), "{stdout}");
 }
 
 /// A MariaDB database and a user that owns it, dropped at the end with the
@@ -190,20 +202,28 @@ struct ScratchDatabase {
 
 const CRITERIA_SECRET_ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-criteria-GhIjKl";
 
+/// The mysql client on the TLS server as `user`, its identity verified.
+fn mysql_tls(user: &str) -> Command {
+    let mut cmd = Command::new("mysql");
+    cmd.args(["-h", "127.0.0.1", "-P", &mariadb_tls_port().to_string(), "-u", user])
+        .arg(format!("--ssl-ca={}", mariadb_tls_ca().display()))
+        .args(["--ssl-verify-server-cert", "--batch", "--skip-column-names"]);
+    cmd
+}
+
 /// `sql` as `user` (the password in the client's environment, not its command line).
 fn mysql_as(user: &str, password: &str, sql: &str) -> Output {
-    Command::new("mysql")
-        .env("MYSQL_PWD", password)
-        .args(["-h", "127.0.0.1", "-P", "3306", "-u", user, "--batch", "--skip-column-names", "-e", sql])
-        .output()
-        .expect("the mysql client is installed")
+    mysql_tls(user).env("MYSQL_PWD", password).args(["-e", sql]).output().expect("the mysql client is installed")
 }
 
 fn mysql_root(sql: &str) -> Output {
-    Command::new("mysql")
-        .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--batch", "--skip-column-names", "-e", sql])
-        .output()
-        .expect("the mysql client is installed (bootstrap_db.sh needs it too)")
+    mysql_tls("root").args(["-e", sql]).output().expect("the mysql client is installed (bootstrap_db.sh needs it too)")
+}
+
+/// bootstrap_db.sh's arguments for the TLS server, verified with `ca`.
+fn tls_server_args(ca: &std::path::Path) -> Vec<String> {
+    let port = mariadb_tls_port().to_string();
+    ["--host", "127.0.0.1", "--port", &port, "--ssl-ca", &ca.display().to_string()].map(str::to_owned).to_vec()
 }
 
 impl ScratchDatabase {
@@ -229,11 +249,7 @@ impl ScratchDatabase {
             p = db.password
         );
         let out = mysql_root(&sql);
-        assert!(
-            out.status.success(),
-            "MariaDB is required for this test and did not accept root@127.0.0.1:3306 ({}): start it with scripts/services.sh",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{} ({})", start_the_tls_server(), String::from_utf8_lossy(&out.stderr));
         db
     }
 
@@ -265,21 +281,18 @@ impl Drop for ScratchDatabase {
 }
 
 fn bootstrap(db: &ScratchDatabase, fakes: &FakeTools, extra: &[&str]) -> Output {
+    bootstrap_verified_with(&mariadb_tls_ca(), db, fakes, extra)
+}
+
+fn bootstrap_verified_with(ca: &std::path::Path, db: &ScratchDatabase, fakes: &FakeTools, extra: &[&str]) -> Output {
     run(Command::new("bash")
         .arg(script("bootstrap_db.sh"))
         .env("PATH", fakes.path_env())
         .env("FAKE_SECRET", db.secret_json())
         .env("EDBA", fakes.dir.path().join("edba"))
-        .args([
-            "--secret-arn",
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-state-AbCdEf",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "3306",
-            "--database",
-            &db.name,
-        ])
+        .args(["--secret-arn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-state-AbCdEf"])
+        .args(tls_server_args(ca))
+        .args(["--database", &db.name])
         .args(extra))
 }
 
@@ -306,6 +319,8 @@ fn bootstrap_migrates_mariadb_from_the_secret_once_and_sqlx_agrees() {
     let url = apply
         .strip_prefix("edba jobs apply sampledata/jobs.toml --state-store ")
         .unwrap_or_else(|| panic!("unexpected call: {apply}"));
+    let verified = format!("?ssl-mode=VERIFY_IDENTITY&ssl-ca={}", mariadb_tls_ca().display());
+    assert!(url.ends_with(&verified), "edba verifies the server as the script did: {url}");
 
     // The password reached the database, never the operator's terminal.
     for output in [&stdout, &stderr] {
@@ -357,7 +372,8 @@ fn bootstrap_creates_the_criteria_user_that_may_only_select_the_state_store() {
             .env("FAKE_CRITERIA_SECRET_ARN", CRITERIA_SECRET_ARN)
             .env("FAKE_CRITERIA_SECRET", db.criteria_secret_json(password))
             .args(["--secret-arn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-state-AbCdEf"])
-            .args(["--host", "127.0.0.1", "--port", "3306", "--database", &db.name])
+            .args(tls_server_args(&mariadb_tls_ca()))
+            .args(["--database", &db.name])
             .args(["--criteria-secret-arn", CRITERIA_SECRET_ARN]))
     };
     // '#', ':' and '@' are fine in the SQL literal and the URL; quotes and backslashes are refused.
@@ -400,7 +416,8 @@ fn bootstrap_creates_the_criteria_user_that_may_only_select_the_state_store() {
         .env("FAKE_CRITERIA_SECRET_ARN", CRITERIA_SECRET_ARN)
         .env("FAKE_CRITERIA_SECRET", db.secret_json())
         .args(["--secret-arn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-state-AbCdEf"])
-        .args(["--host", "127.0.0.1", "--port", "3306", "--database", &db.name])
+        .args(tls_server_args(&mariadb_tls_ca()))
+        .args(["--database", &db.name])
         .args(["--criteria-secret-arn", CRITERIA_SECRET_ARN]));
     let (_, stderr) = text(&own);
     assert!(!own.status.success() && stderr.contains("the state store's own user"), "{stderr}");
@@ -408,4 +425,83 @@ fn bootstrap_creates_the_criteria_user_that_may_only_select_the_state_store() {
     let (_, stderr) = text(&quoted);
     assert!(!quoted.status.success() && stderr.contains("without quotes"), "{stderr}");
     assert!(!stderr.contains("DROP DATABASE"), "the password is not echoed: {stderr}");
+}
+
+#[test]
+fn bootstrap_refuses_a_server_without_tls_or_one_its_ca_file_does_not_vouch_for() {
+    let db = ScratchDatabase::create();
+    let fakes = FakeTools::new(&["aws", "edba"]);
+    let out = bootstrap_verified_with(&unrelated_ca(), &db, &fakes, &["--jobs", "sampledata/jobs.toml"]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "bootstrap_db.sh trusted a server the CA did not sign:\n{stdout}\n{stderr}");
+    assert!(stderr.contains("TLS") || stderr.contains("SSL"), "the client says why: {stderr}");
+    assert_eq!(db.tables(), Vec::<String>::new(), "nothing was applied");
+    assert!(!fakes.calls().contains("edba "), "no jobs applied: {}", fakes.calls());
+
+    // The plain server (3306, no TLS) with the right CA: refused, not used in plaintext.
+    let plain = run(Command::new("bash")
+        .arg(script("bootstrap_db.sh"))
+        .env("PATH", fakes.path_env())
+        .env("FAKE_SECRET", db.secret_json())
+        .args(["--secret-arn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edba-state-AbCdEf"])
+        .args(["--host", "127.0.0.1", "--port", "3306", "--database", &db.name, "--ssl-ca"])
+        .arg(mariadb_tls_ca()));
+    let (stdout, stderr) = text(&plain);
+    assert!(!plain.status.success(), "bootstrap_db.sh used a server without TLS:\n{stdout}\n{stderr}");
+    assert!(stderr.contains("TLS") || stderr.contains("SSL"), "the client says why: {stderr}");
+}
+
+#[test]
+fn deploy_puts_the_rds_ca_bundle_in_every_package_whose_url_names_it() {
+    let fakes = FakeTools::new(&["cargo", "cargo-lambda", "sam", "aws", "curl"]);
+    let out = run(Command::new("bash").arg(script("deploy.sh")).env("PATH", fakes.path_env()).args([
+        "--dry-run",
+        "--stack-name",
+        "edba-ci",
+    ]));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let position = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix));
+    let download = position("curl ").unwrap_or_else(|| panic!("the bundle is not downloaded:\n{stdout}"));
+    assert!(
+        lines[download].contains("https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem")
+            && lines[download].contains("--output .aws-sam/rds-global-bundle.pem")
+            && lines[download].contains("--fail"),
+        "{}",
+        lines[download]
+    );
+
+    // The functions whose URL names a CA file, and the file's name there.
+    let t = deploy_support::template();
+    let mut expected = Vec::new();
+    for (name, function) in deploy_support::resources_of_type(&t, "AWS::Serverless::Function") {
+        let url = function["Properties"]["Environment"]["Variables"]["EDBA_STATE_STORE_URL"].to_string();
+        if let Some((_, ca)) = url.split_once("ssl-ca=/var/task/") {
+            let file = &ca[..ca.find(['"', '&']).unwrap_or(ca.len())];
+            expected.push(format!("cp .aws-sam/rds-global-bundle.pem .aws-sam/build/{name}/{file}"));
+        }
+    }
+    assert_eq!(expected.len(), 3, "track, evaluate and record read the state store");
+    let build = position("sam build").expect("sam build");
+    let deploy = position("sam deploy").expect("sam deploy");
+    for copy in &expected {
+        let at = position(copy).unwrap_or_else(|| panic!("missing: {copy}\n{stdout}"));
+        assert!(download < at && build < at && at < deploy, "after the build and download, before the deploy: {copy}");
+    }
+    let copies = lines.iter().filter(|l| l.starts_with("cp ") && l.contains(".aws-sam/build/")).count();
+    assert_eq!(copies, expected.len(), "only the state-store functions get it:\n{stdout}");
+
+    // Another server's CA instead of the RDS bundle: copied, not downloaded.
+    let ca = mariadb_tls_ca();
+    let out = run(Command::new("bash")
+        .arg(script("deploy.sh"))
+        .env("PATH", fakes.path_env())
+        .args(["--dry-run", "--skip-build", "--stack-name", "edba-ci", "--state-store-ca"])
+        .arg(&ca));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("curl "), "{stdout}");
+    assert!(stdout.contains(&format!("cp {} .aws-sam/rds-global-bundle.pem", ca.display())), "{stdout}");
+    assert_eq!(fakes.calls(), "", "--dry-run executed a command");
 }

@@ -846,3 +846,53 @@ fn every_function_names_its_stack_for_metrics_and_keeps_info_lines() {
         assert!(["TRACE", "DEBUG", "INFO"].contains(&level), "{name}: {level}");
     }
 }
+
+/// Where the state-store functions read the RDS CA bundle: `scripts/deploy.sh`
+/// puts it at the root of their packages, which Lambda unpacks in /var/task.
+const RDS_CA_BUNDLE: &str = "/var/task/rds-global-bundle.pem";
+
+/// Every string in `v` that holds a MySQL URL, with where it is.
+fn mysql_urls(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) if s.contains("mysql://") || s.contains("mariadb://") => {
+            out.push((at.to_owned(), s.clone()));
+        }
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, x)| mysql_urls(x, &format!("{at}[{i}]"), out)),
+        Value::Object(map) => map.iter().for_each(|(k, x)| mysql_urls(x, &format!("{at}.{k}"), out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_state_store_url_requires_tls_verified_against_the_rds_ca_bundle() {
+    let t = template();
+    let env = |f: &str| resources(&t)[f]["Properties"]["Environment"]["Variables"].clone();
+    let with_url: BTreeSet<&str> =
+        FUNCTIONS.iter().map(|(f, _)| *f).filter(|f| !env(f)["EDBA_STATE_STORE_URL"].is_null()).collect();
+    assert_eq!(with_url, set(&["TrackFunction", "EvaluateFunction", "RecordFunction"]));
+
+    for f in &with_url {
+        // `!If [CreateStateStoreCond, the stack's Aurora, a given server]`: both verify.
+        let branches = env(f)["EDBA_STATE_STORE_URL"]["Fn::If"].as_array().cloned().expect("EDBA_STATE_STORE_URL: !If");
+        assert_eq!(branches.len(), 3, "{f}");
+        for branch in &branches[1..] {
+            let url = branch["Fn::Sub"].as_str().unwrap_or_else(|| panic!("{f}: a !Sub string: {branch}"));
+            let (_, query) = url.split_once('?').unwrap_or_else(|| panic!("{f}: no TLS settings in {url}"));
+            // sqlx reads both spellings, the last one winning: exactly one of each.
+            let tls: Vec<(&str, &str)> = query
+                .split('&')
+                .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+                .filter(|(key, _)| key.starts_with("ssl"))
+                .collect();
+            assert_eq!(tls, [("ssl-mode", "VERIFY_IDENTITY"), ("ssl-ca", RDS_CA_BUNDLE)], "{f}: {url}");
+        }
+    }
+
+    // No other MySQL URL anywhere in the template goes without it.
+    let mut urls = Vec::new();
+    mysql_urls(&t, "", &mut urls);
+    assert_eq!(urls.len(), 2 * with_url.len(), "{urls:?}");
+    for (at, url) in urls {
+        assert!(url.ends_with(&format!("?ssl-mode=VERIFY_IDENTITY&ssl-ca={RDS_CA_BUNDLE}")), "{at}: {url}");
+    }
+}

@@ -9,7 +9,8 @@
 //!
 //! Connections come from a [`pool::StorePool`]: a deployed store's login is a
 //! Secrets Manager secret, read again once when MySQL refuses the password
-//! (rotation). On MySQL, extra criteria can run on a second pool logged in as
+//! (rotation); a MySQL connection uses TLS as its URL says (`tls.rs`:
+//! verified against the RDS CA bundle in AWS, never plaintext once asked for). On MySQL, extra criteria can run on a second pool logged in as
 //! a SELECT-only user ([`StateStore::with_criteria_login`]).
 //!
 //! Tables: `ingested_files` (one row per S3 key, its current version),
@@ -45,6 +46,7 @@ mod sequencer;
 pub mod status;
 mod superseded;
 mod time;
+mod tls;
 mod track;
 mod types;
 
@@ -146,11 +148,13 @@ fn is_mysql_url(url: &str) -> bool {
     url.starts_with("mysql:") || url.starts_with("mariadb:")
 }
 
-/// A MySQL pool for `url`, with `login`'s renewal when it has a secret.
+/// A MySQL pool for `url`, with `login`'s renewal when it has a secret and
+/// the URL's TLS settings (`ssl-mode`, `ssl-ca`: see `tls.rs`).
 fn mysql_pool(url: &str, login: Option<DatabaseLogin>, what: &str) -> Result<StorePool<MySql>, TaskError> {
     // The URL may hold a password: errors never repeat it.
     let options = MySqlConnectOptions::from_str(url)
         .map_err(|_| TaskError::InvalidInput(format!("the {what} URL is not a valid MySQL URL")))?;
+    let tls = tls::TlsSettings::of_url(url, what)?;
     let pool = MySqlPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -158,7 +162,8 @@ fn mysql_pool(url: &str, login: Option<DatabaseLogin>, what: &str) -> Result<Sto
     Ok(match login {
         Some(login) => StorePool::renewable(pool, login),
         None => StorePool::fixed(pool),
-    })
+    }
+    .with_tls(tls))
 }
 
 /// Criteria run as their own user (or not) on MySQL: said once per process.
@@ -167,6 +172,12 @@ static CRITERIA_LOGIN_WARNING: std::sync::Once = std::sync::Once::new();
 impl StateStore {
     /// A store for `mysql://user:password@host:port/database`,
     /// `sqlite://path?mode=rwc` or `sqlite::memory:`.
+    ///
+    /// A MySQL URL may say how to use TLS: `?ssl-mode=VERIFY_IDENTITY&ssl-ca=FILE`
+    /// (what the template sets: the RDS CA bundle), `REQUIRED`, `VERIFY_CA`
+    /// or `DISABLED`. Without `ssl-mode` it is PREFERRED, for local servers:
+    /// encrypted when the server offers TLS, its certificate unchecked. A
+    /// mode that asks for TLS never falls back to plaintext: see `tls.rs`.
     ///
     /// Connections open on first use, so a Lambda cold start while the
     /// database is unreachable surfaces as a retryable `Edba.Transient` from

@@ -12,6 +12,11 @@
 //! safe. A second refusal is a permanent error naming the secret, never its
 //! contents. A login without a secret (a URL with its credentials) has
 //! nothing to re-read: its refusal is reported as it is.
+//!
+//! A MySQL pool also knows its URL's TLS settings (`tls.rs`): a connection
+//! that cannot be opened because TLS could not be set up as the URL asks
+//! (no TLS on the server, a certificate the CA does not vouch for, a missing
+//! CA file) is a permanent error saying so, never a retried transient one.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +26,7 @@ use futures::future::BoxFuture;
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, Database};
 
+use super::tls::TlsSettings;
 use crate::secrets::DatabaseLogin;
 use crate::TaskError;
 
@@ -29,11 +35,13 @@ use crate::TaskError;
 pub(crate) struct StorePool<B: Database> {
     pool: sqlx::Pool<B>,
     renewal: Option<Arc<Renewal>>,
+    /// A MySQL URL's TLS settings: which connection failures are permanent.
+    tls: Option<Arc<TlsSettings>>,
 }
 
 impl<B: Database> Clone for StorePool<B> {
     fn clone(&self) -> Self {
-        StorePool { pool: self.pool.clone(), renewal: self.renewal.clone() }
+        StorePool { pool: self.pool.clone(), renewal: self.renewal.clone(), tls: self.tls.clone() }
     }
 }
 
@@ -52,7 +60,7 @@ impl<B: Database> StorePool<B> {
     /// A pool whose credentials never change (a URL that carries them, a
     /// SQLite file).
     pub(crate) fn fixed(pool: sqlx::Pool<B>) -> Self {
-        StorePool { pool, renewal: None }
+        StorePool { pool, renewal: None, tls: None }
     }
 
     /// A pool built with `login`'s current credentials, read again when the
@@ -63,7 +71,13 @@ impl<B: Database> StorePool<B> {
             .secret_arn()
             .is_some()
             .then(|| Arc::new(Renewal { login, renewed: AtomicU64::new(0), renewing: tokio::sync::Mutex::new(()) }));
-        StorePool { pool, renewal }
+        StorePool { pool, renewal, tls: None }
+    }
+
+    /// The pool with its URL's TLS settings (the same for every login the
+    /// pool renews: they are the URL's, not the secret's).
+    pub(crate) fn with_tls(self, tls: TlsSettings) -> Self {
+        StorePool { tls: Some(Arc::new(tls)), ..self }
     }
 
     /// A connection, with the credentials renewed once if the database
@@ -73,18 +87,27 @@ impl<B: Database> StorePool<B> {
         // Boxed so that the generic statement functions' futures stay `Send`.
         Box::pin(async move {
             let Some(renewal) = &self.renewal else {
-                return self.pool.acquire().await;
+                return self.connection().await;
             };
             let seen = renewal.renewed.load(Ordering::SeqCst);
-            match self.pool.acquire().await {
+            match self.connection().await {
                 Err(e) if is_access_denied(&e) => {}
                 other => return other,
             }
             renewal.renew(&self.pool, seen).await.map_err(task_error)?;
-            match self.pool.acquire().await {
+            match self.connection().await {
                 Err(e) if is_access_denied(&e) => Err(task_error(renewal.refused())),
                 other => other,
             }
+        })
+    }
+
+    /// A connection from sqlx's pool; a TLS failure the URL's settings make
+    /// permanent carries its [`TaskError`].
+    async fn connection(&self) -> Result<PoolConnection<B>, sqlx::Error> {
+        self.pool.acquire().await.map_err(|e| match self.tls.as_ref().and_then(|tls| tls.refusal(&e)) {
+            Some(refusal) => task_error(refusal),
+            None => e,
         })
     }
 

@@ -10,5 +10,6 @@ mod load_redshift;
 mod record_outcomes;
 mod store_criteria_user;
 mod store_secret_rotation;
+mod store_tls;
 mod store_track;
 mod telemetry;
