@@ -229,3 +229,54 @@ async fn s3_refusing_the_steps_reads_fails_the_run_and_rerun_completes_it() {
     pipeline.close().await;
     assert_eq!(crate::pipeline_local::warehouse(home.path()).await.0, crate::pipeline_local::expected_item_days("IL"));
 }
+
+/// The state store is unreachable when the run's outcome is recorded (past
+/// Record's retries): the iteration ends without stopping the execution's
+/// other work, the run stays RUNNING only until the next evaluation, which
+/// marks it FAILED and gives its inputs back; the job then fires again over
+/// the same inputs and completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_state_store_down_during_record_is_reconciled_and_the_job_fires_again() {
+    let home = tempfile::tempdir().unwrap();
+    let pipeline = LocalPipeline::open(options(home.path())).await.unwrap();
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let is_down = down.clone();
+    pipeline.executor().inject_fault(&resource::RECORD.token(), move |_| {
+        is_down.load(Ordering::SeqCst).then(|| TaskFailure::new("Edba.Transient", "injected: the state store is down"))
+    });
+    let report = pipeline.run_dir(&repo().join("sampledata"), &|_| {}).await.unwrap();
+    assert!(!report.ok);
+    let j101 = |status: &edba_tasks::store::status::StoreStatus| -> Vec<(String, String, u64)> {
+        let mut runs: Vec<_> = status
+            .runs
+            .iter()
+            .filter(|r| r.job_id == "J101")
+            .map(|r| (r.status.clone(), r.cause.clone().unwrap_or_default(), r.inputs))
+            .collect();
+        runs.reverse(); // oldest first
+        runs
+    };
+    // The ingest-started evaluation fired J101; its outcome was not recorded.
+    // The scheduled evaluation after it found that execution ended, gave the
+    // inputs back and fired J101 again, whose outcome was not recorded either.
+    let before = j101(&pipeline.store().status(10).await.unwrap());
+    let (last, earlier) = before.split_last().expect("J101 fired");
+    assert_eq!(last.0, "RUNNING", "the latest outcome could not be recorded: {before:?}");
+    for run in earlier {
+        assert_eq!(run.0, "FAILED", "{before:?}");
+        assert!(run.1.contains("inputs are fresh again"), "{before:?}");
+    }
+
+    // The store is back; the next evaluation reconciles the run, and the job
+    // fires again over the same inputs and completes.
+    down.store(false, Ordering::SeqCst);
+    let again = pipeline.replay(&|_| {}).await.unwrap();
+    assert_nothing_running(&again);
+    let after = j101(&pipeline.store().status(10).await.unwrap());
+    assert_eq!(after.len(), before.len() + 1, "{after:?}");
+    assert_eq!(after[before.len() - 1].0, "FAILED", "reconciled: {after:?}");
+    let done = after.last().unwrap();
+    assert_eq!((done.0.as_str(), done.2), ("COMPLETED", before[0].2), "over the same inputs: {after:?}");
+    pipeline.close().await;
+    assert_eq!(crate::pipeline_local::warehouse(home.path()).await.0, crate::pipeline_local::expected_item_days("IL"));
+}
