@@ -158,6 +158,31 @@ impl StoreDb {
         self.store.put_job_config(&JobRow::from(config)).await.unwrap();
     }
 
+    /// What evaluate writes when it claims `run_id` of `job_id` at
+    /// `started_at` (store time text, see [`sql_time`]): the RUNNING run and
+    /// its job's run state. Inputs are the caller's.
+    pub async fn claim_run(&self, run_id: &str, job_id: &str, started_at: &str) {
+        self.exec(
+            "INSERT INTO job_runs (run_id, job_id, config_version, status, cluster_id, \
+             execution_arn, manifest_key, output_prefix, started_at) \
+             VALUES (?, ?, 1, 'RUNNING', 'j-TESTCLUSTER1', ?, ?, ?, ?)",
+            &[
+                run_id,
+                job_id,
+                &format!("arn:aws:states:us-east-1:123456789012:execution:aggregate:{run_id}"),
+                &format!("manifests/{job_id}/{run_id}.json"),
+                &format!("output/{job_id}/{run_id}/"),
+                started_at,
+            ],
+        )
+        .await;
+        self.exec(
+            "UPDATE job_configs SET last_status = 'RUNNING', last_run_id = ?, last_fired_at = ? WHERE job_id = ?",
+            &[run_id, started_at, job_id],
+        )
+        .await;
+    }
+
     /// Sets a job's run state as a finished (or still running) earlier run
     /// fired at `fired_at` leaves it: its watermark covers every file
     /// validated by then (the rule the store's migration applies to jobs that

@@ -109,27 +109,7 @@ impl RecordDb for StoreDb {
     /// What evaluate writes when it claims a run of `job_id` at `minute` over
     /// `inputs` (file name, version).
     async fn claim(&self, run_id: &str, job_id: &str, minute: u32, inputs: &[(&str, u32)]) {
-        let manifest = format!("manifests/{job_id}/{run_id}.json");
-        self.exec(
-            "INSERT INTO job_runs (run_id, job_id, config_version, status, cluster_id, \
-             execution_arn, manifest_key, output_prefix, started_at) \
-             VALUES (?, ?, 1, 'RUNNING', 'j-TESTCLUSTER1', ?, ?, ?, ?)",
-            &[
-                run_id,
-                job_id,
-                &format!("arn:aws:states:us-east-1:123456789012:execution:aggregate:{run_id}"),
-                &manifest,
-                &format!("output/{job_id}/{run_id}/"),
-                &sql_time(minute),
-            ],
-        )
-        .await;
-        self.exec(
-            "UPDATE job_configs SET last_status = 'RUNNING', last_run_id = ?, last_fired_at = ? \
-             WHERE job_id = ?",
-            &[run_id, &sql_time(minute), job_id],
-        )
-        .await;
+        self.claim_run(run_id, job_id, &sql_time(minute)).await;
         for (name, version) in inputs {
             self.exec(
                 "INSERT INTO run_inputs (run_id, file_url, version_id, etag) VALUES (?, ?, ?, ?)",

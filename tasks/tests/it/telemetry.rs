@@ -107,22 +107,7 @@ fn emf() -> EmfWriter<Vec<u8>> {
 
 /// What evaluate writes when it claims `run_id` of `job_id`, started at `started_at`.
 async fn claim(db: &StoreDb, run_id: &str, job_id: &str, started_at: OffsetDateTime) {
-    db.exec(
-        "INSERT INTO job_runs (run_id, job_id, config_version, status, cluster_id, \
-         execution_arn, manifest_key, output_prefix, started_at) \
-         VALUES (?, ?, 1, 'RUNNING', 'j-TESTCLUSTER1', ?, ?, ?, ?)",
-        &[
-            run_id,
-            job_id,
-            &format!("arn:aws:states:us-east-1:123456789012:execution:aggregate:{run_id}"),
-            &format!("manifests/{job_id}/{run_id}.json"),
-            &format!("output/{job_id}/{run_id}/"),
-            &sql_time(started_at),
-        ],
-    )
-    .await;
-    db.exec("UPDATE job_configs SET last_status = 'RUNNING', last_run_id = ? WHERE job_id = ?", &[run_id, job_id])
-        .await;
+    db.claim_run(run_id, job_id, &sql_time(started_at)).await;
 }
 
 fn record_input(run_id: &str, job_id: &str, outcome: RunOutcome) -> RecordInput {
