@@ -3,7 +3,8 @@
 #
 # Usage:
 #   scripts/deploy.sh --stack-name NAME [--region REGION] [--dry-run] [--skip-build]
-#                     [--parameters-file FILE] [--state-store-ca FILE] [Key=Value ...]
+#                     [--parameters-file FILE] [--state-store-ca FILE] [--project DIR]
+#                     [Key=Value ...]
 #
 #   Key=Value        a template parameter, e.g. SubnetIds=subnet-1,subnet-2
 #                    StateStoreSecretArn=arn:aws:secretsmanager:…  (repeatable)
@@ -16,6 +17,10 @@
 #                    the CA certificates (PEM) the state store's certificate
 #                    chains to, for a MySQL server outside RDS; default: the
 #                    RDS CA bundle, downloaded now
+#   --project DIR    the project whose edba.toml (datasets, tables) and job SQL
+#                    go to code/ in the bucket; default: sampledata (the
+#                    sample). `edba project push DIR --bucket B` changes it
+#                    later without a deploy.
 #
 # TLS to the state store: the track, evaluate and record functions connect
 # with ssl-mode=VERIFY_IDENTITY and ssl-ca=/var/task/rds-global-bundle.pem
@@ -39,7 +44,7 @@ state_store_functions=(TrackFunction EvaluateFunction RecordFunction)
 ca_bundle_name=rds-global-bundle.pem
 rds_ca_bundle_url=https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
 
-usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "deploy.sh: $*" >&2; exit 1; }
 
 dry_run=false
@@ -48,6 +53,7 @@ stack=""
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 params_file=""
 state_store_ca=""
+project="sampledata"
 declare -a cli_params=()
 
 while [[ $# -gt 0 ]]; do
@@ -62,6 +68,8 @@ while [[ $# -gt 0 ]]; do
     --parameters-file=*) params_file="${1#*=}" ;;
     --state-store-ca) state_store_ca="${2:?--state-store-ca needs a value}"; shift ;;
     --state-store-ca=*) state_store_ca="${1#*=}" ;;
+    --project) project="${2:?--project needs a value}"; shift ;;
+    --project=*) project="${1#*=}" ;;
     -h|--help) usage; exit 0 ;;
     -*) usage >&2; die "unknown option: $1" ;;
     *=*) cli_params+=("$1") ;;
@@ -71,6 +79,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 [[ -n "$stack" ]] || { usage >&2; die "--stack-name is required"; }
+[[ -r "$project/edba.toml" ]] || die "no project file $project/edba.toml (--project DIR)"
 if [[ -n "$state_store_ca" ]]; then
   [[ -r "$state_store_ca" ]] || die "cannot read the state store CA file $state_store_ca"
   state_store_ca="$(cd "$(dirname "$state_store_ca")" && pwd)/$(basename "$state_store_ca")"
@@ -200,6 +209,11 @@ for dir in sql/jobs scripts/emr; do
       "${region_args[@]+"${region_args[@]}"}"
   fi
 done
+
+# The project: the tasks read code/edba.toml (a bucket without one would run
+# the sample's datasets), the steps its SQL files.
+run aws s3 cp "$project/edba.toml" "s3://$bucket/code/edba.toml" "${region_args[@]+"${region_args[@]}"}"
+run aws s3 sync "$project" "s3://$bucket/code/" --exclude '*' --include '*.sql' "${region_args[@]+"${region_args[@]}"}"
 
 if ! $dry_run; then
   echo "Deployed $stack. Next: scripts/bootstrap_db.sh --stack-name $stack --jobs <jobs.toml>" >&2

@@ -231,6 +231,47 @@ pub async fn list_executions(
         .collect())
 }
 
+/// `edba project push DIR --bucket B`: checks the project, then uploads its
+/// job SQL files and `edba.toml` to `s3://B/code/` (the project file last, so
+/// a task never reads a project whose SQL is not there yet).
+pub async fn push_project(dir: &std::path::Path, bucket: &str) -> anyhow::Result<std::process::ExitCode> {
+    let checked = edba_local::check::check_project_dir(dir, crate::find_root().ok().as_deref())
+        .await
+        .map_err(|failure| anyhow::anyhow!("{}: {failure}\nnothing was pushed", dir.join("edba.toml").display()))?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // An S3-compatible endpoint (AWS_ENDPOINT_URL) is addressed path-style.
+    let path_style =
+        std::env::var_os("AWS_ENDPOINT_URL").is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let s3 =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).build());
+    let put = |key: String, bytes: Vec<u8>| {
+        let s3 = s3.clone();
+        async move {
+            s3.put_object().bucket(bucket).key(&key).body(bytes.into()).send().await.map_err(|e| {
+                anyhow::anyhow!("PutObject s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e))
+            })
+        }
+    };
+    for (sql, path) in &checked.sql_files {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        put(format!("code/{sql}"), bytes).await?;
+        println!("s3://{bucket}/code/{sql}");
+    }
+    let out = put(edba_tasks::project::PROJECT_KEY.to_owned(), checked.text.clone().into_bytes()).await?;
+    println!(
+        "s3://{bucket}/{} (version {})",
+        edba_tasks::project::PROJECT_KEY,
+        out.version_id().or(out.e_tag()).unwrap_or("unversioned")
+    );
+    eprintln!(
+        "pushed {} datasets, {} tables, {} job SQL files; the tasks read the new project at their next invocation",
+        checked.project.datasets.len(),
+        checked.project.tables.len(),
+        checked.sql_files.len()
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,21 +34,42 @@ enum Command {
         #[arg(value_enum)]
         machine: MachineName,
     },
-    /// Check franchise files before sending them: the same conversion the
-    /// validate task runs, on local files. Exits 1 when a file is INVALID.
+    /// Check files before sending them: the same conversion the validate
+    /// task runs, on local files. Exits 1 when a file is INVALID.
     Validate {
-        /// Files to check; the dataset is chosen by file name (IL-101.tdf, Item-Master-Data.tdf).
+        /// Files to check; the dataset is chosen by the file's path under
+        /// --project (by its name for the sample: IL-101.tdf, Item-Master-Data.tdf).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The project folder (with edba.toml) whose datasets the files belong to; default: the sample.
+        #[arg(long)]
+        project: Option<PathBuf>,
         /// Write validated/<name>.csv and rejected/<name>.rejects.csv under this folder.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print one JSON document instead of text.
         #[arg(long)]
         json: bool,
-        /// A file whose share of rejected rows is above this is INVALID.
-        #[arg(long, default_value_t = edba_tasks::dataset::ConvertOptions::default().max_reject_share)]
-        max_reject_share: f64,
+        /// A file whose share of rejected rows is above this is INVALID
+        /// (default: the dataset's `max_reject_share`, 0.5 unless declared).
+        #[arg(long)]
+        max_reject_share: Option<f64>,
+    },
+    /// Check a project before anything runs: edba.toml (datasets, file
+    /// patterns, tables), its jobs (and DIR/jobs.toml), and every job's SQL
+    /// planned against the declared datasets and checked against the tables
+    /// it loads. Exits 1 with every problem (file:line) when there is one.
+    Check {
+        /// The project folder (holding edba.toml).
+        dir: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The deployed project.
+    Project {
+        #[command(subcommand)]
+        command: ProjectCommand,
     },
     /// Run the whole pipeline on one machine over the files of DIR: embedded S3,
     /// SQLite state store and warehouse, the generated state machines on the
@@ -188,11 +209,29 @@ enum StartCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ProjectCommand {
+    /// Check the project in DIR and upload its edba.toml and job SQL to the
+    /// bucket's code/, where the tasks read it: a new dataset or table
+    /// needs no redeploy. AWS credentials and region from the environment
+    /// (AWS_ENDPOINT_URL, when set, is used path-style).
+    Push {
+        dir: PathBuf,
+        /// The stack's data bucket (the stack output BucketName).
+        #[arg(long, env = "EDBA_BUCKET")]
+        bucket: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum JobsCommand {
     /// Check a jobs file (TOML, see sampledata/jobs.toml) and write it to the
     /// state store, all jobs or none.
     Apply {
         file: PathBuf,
+        /// The project (folder with edba.toml) whose datasets and tables the
+        /// jobs use, and where their SQL files are; default: the sample.
+        #[arg(long)]
+        project: Option<PathBuf>,
         #[command(flatten)]
         store: home::StoreArgs,
         /// Print the report as JSON.
@@ -256,8 +295,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", edba_asl::graph::mermaid(&m.definition));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate { files, out, json, max_reject_share } => {
-            validate_files(&files, out.as_deref(), json, max_reject_share)
+        Command::Validate { files, project, out, json, max_reject_share } => {
+            validate_files(&files, project.as_deref(), out.as_deref(), json, max_reject_share)
+        }
+        Command::Check { dir, json } => home::runtime()?.block_on(run::check(&dir, json)),
+        Command::Project { command: ProjectCommand::Push { dir, bucket } } => {
+            home::runtime()?.block_on(deployed::push_project(&dir, &bucket))
         }
         Command::Start { machine, stack } => home::runtime()?.block_on(async {
             let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
@@ -298,15 +341,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }),
-        Command::Jobs { command: JobsCommand::Apply { file, store, json } } => home::runtime()?.block_on(async {
-            let report = jobs_apply(&file, &store).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_text(&report);
-            }
-            Ok(ExitCode::SUCCESS)
-        }),
+        Command::Jobs { command: JobsCommand::Apply { file, project, store, json } } => {
+            home::runtime()?.block_on(async {
+                let report = jobs_apply(&file, project.as_deref(), &store).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print_text(&report);
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }
         Command::Run { dir, store, warehouse, concurrency, time_scale, json } => {
             home::runtime()?.block_on(run::run(&dir, &store, warehouse, concurrency, time_scale, json))
         }
@@ -350,34 +395,65 @@ pub(crate) fn print_text(report: &dyn std::fmt::Display) {
 
 /// Parses and checks a jobs file (SQL files are looked up relative to the
 /// checkout when there is one), then applies it.
-async fn jobs_apply(file: &Path, store: &home::StoreArgs) -> anyhow::Result<edba_tasks::jobs::ApplyReport> {
-    use edba_tasks::jobs::{ApplyFileError, CheckedJobs};
+async fn jobs_apply(
+    file: &Path,
+    project_dir: Option<&Path>,
+    store: &home::StoreArgs,
+) -> anyhow::Result<edba_tasks::jobs::ApplyReport> {
+    use edba_tasks::jobs::{parse_jobs_file, ApplyFileError, CheckedJobs};
     let said = |e: ApplyFileError| match e {
         ApplyFileError::Read(e) => anyhow::Error::new(e).context(format!("cannot read {}", file.display())),
         ApplyFileError::Parse(e) => anyhow::anyhow!("{}: {e}", file.display()),
         e @ ApplyFileError::Invalid(_) => anyhow::anyhow!("{} is {e}", file.display()),
         ApplyFileError::Store(e) => home::task_error(e),
     };
-    let jobs = CheckedJobs::read(file, find_root().ok().as_deref()).map_err(said)?;
+    let root = find_root().ok();
+    let jobs = match project_dir {
+        None => CheckedJobs::read(file, root.as_deref()).map_err(said)?,
+        Some(dir) => {
+            let path = dir.join(edba_tasks::project::PROJECT_FILE);
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let project = edba_tasks::project::Project::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{} is not valid:\n{e}", path.display()))?;
+            let text = std::fs::read_to_string(file).map_err(|e| said(ApplyFileError::Read(e)))?;
+            let parsed = parse_jobs_file(&text).map_err(|e| said(ApplyFileError::Parse(e)))?;
+            let dirs: Vec<&Path> = std::iter::once(dir).chain(root.as_deref()).collect();
+            CheckedJobs::in_project(parsed, std::sync::Arc::new(project), &dirs).map_err(said)?
+        }
+    };
     let store = store.open().await?;
     jobs.apply(&store).await.map_err(said)
 }
 
 fn validate_files(
     files: &[PathBuf],
+    project_dir: Option<&Path>,
     out: Option<&Path>,
     json: bool,
-    max_reject_share: f64,
+    max_reject_share: Option<f64>,
 ) -> anyhow::Result<ExitCode> {
-    use edba_tasks::dataset::{validate_local_file, ConvertOptions};
-    if !(0.0..=1.0).contains(&max_reject_share) {
-        bail!("--max-reject-share must be between 0 and 1, not {max_reject_share}");
+    use edba_tasks::dataset::{validate_project_file, ConvertOptions};
+    use edba_tasks::project::{Project, PROJECT_FILE};
+    if let Some(share) = max_reject_share {
+        if !(0.0..=1.0).contains(&share) {
+            bail!("--max-reject-share must be between 0 and 1, not {share}");
+        }
     }
     let opts = ConvertOptions { max_reject_share, ..ConvertOptions::default() };
+    let project = match project_dir {
+        Some(dir) => {
+            let path = dir.join(PROJECT_FILE);
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            std::sync::Arc::new(
+                Project::parse(&text).map_err(|e| anyhow::anyhow!("{} is not valid:\n{e}", path.display()))?,
+            )
+        }
+        None => Project::sample(),
+    };
     let mut all_usable = true;
     let mut documents = Vec::new();
     for (i, path) in files.iter().enumerate() {
-        match validate_local_file(path, out, opts) {
+        match validate_project_file(&project, project_dir, path, out, opts) {
             Ok(v) => {
                 all_usable &= v.report.status.is_usable();
                 if json {

@@ -155,3 +155,40 @@ pub async fn rerun(run_id: &str, store: &StoreArgs, warehouse: Option<String>, j
     }
     Ok(if run.status == edba_tasks::store::JobStatus::Completed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
+
+/// `edba check DIR`: every problem of the project, or a summary of it.
+pub async fn check(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    if !dir.join(edba_tasks::project::PROJECT_FILE).is_file() {
+        bail!(
+            "{} has no edba.toml; a project folder holds one (see README.md, \"Bring your own data\")",
+            dir.display()
+        );
+    }
+    let checked = edba_local::check::check_project_dir(dir, crate::find_root().ok().as_deref()).await;
+    match checked {
+        Ok(project) => {
+            if json {
+                let outputs: Vec<_> = project
+                    .outputs
+                    .iter()
+                    .map(|(job, table, columns)| serde_json::json!({"job": job, "table": table, "columns": columns}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"ok": true, "problems": [], "outputs": outputs}))?
+                );
+            } else {
+                crate::print_text(&project);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"ok": false, "problems": failure.0}))?);
+            } else {
+                eprintln!("{}: {failure}", dir.join(edba_tasks::project::PROJECT_FILE).display());
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

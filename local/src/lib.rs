@@ -5,6 +5,7 @@
 //! S3-compatible server that tests and `edba run` point `aws-sdk-s3` at.
 
 pub mod aws_apis;
+pub mod check;
 pub mod deadletter;
 pub mod executor;
 pub mod pipeline;

@@ -6,7 +6,7 @@
 //! sinks and prints one `key=value` line: throughput (by wall time and by CPU
 //! time), counts and peak RSS.
 
-use edba_tasks::dataset::{convert_reader, ConvertOptions, Dataset};
+use edba_tasks::dataset::{convert_reader, sample_dataset, ConvertOptions};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -95,7 +95,7 @@ fn run(path: &str) -> io::Result<()> {
     let rejects = File::create("/dev/null")?;
     let cpu_start = cpu_secs();
     let start = Instant::now();
-    let report = convert_reader(Dataset::Sales, input, valid, rejects, ConvertOptions::default())?;
+    let report = convert_reader(sample_dataset("sales"), input, valid, rejects, ConvertOptions::default())?;
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_secs().zip(cpu_start).map(|(end, start)| end - start);
     let c = report.counts;

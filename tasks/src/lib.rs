@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod jobs;
 pub mod load;
 pub mod metrics;
+pub mod project;
 pub mod record;
 pub mod s3;
 pub mod secrets;

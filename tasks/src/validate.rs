@@ -38,7 +38,8 @@
 use aws_sdk_s3::Client;
 use edba_payloads::{decode_event_key, FileStatus, RowCounts, ValidateInput, ValidateOutput};
 
-use crate::dataset::{dataset_for_key, ConversionReport, ConvertOptions, Converter};
+use crate::dataset::{ConversionReport, ConvertOptions, Converter};
+use crate::project::{load_project, shared_cache};
 use crate::s3::{self, ObjectBody, ObjectRead, ObjectWriter, ReadPin, DEFAULT_PART_SIZE};
 use crate::TaskError;
 
@@ -50,9 +51,8 @@ pub const REJECTED_PREFIX: &str = "rejected/";
 /// Knobs of [`validate_object`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ValidateOptions {
-    /// The converter's options, among them the share of rejected rows above
-    /// which a file is INVALID (`max_reject_share`, default
-    /// [`crate::dataset::DEFAULT_MAX_REJECT_SHARE`]).
+    /// The converter's options; `max_reject_share` overrides the dataset's
+    /// share of rejected rows above which a file is INVALID.
     pub convert: ConvertOptions,
     /// Part size of the outputs' multipart uploads; an output smaller than one
     /// part is written with a single PutObject. Clamped to S3's 5 MiB minimum.
@@ -143,14 +143,15 @@ pub async fn validate_object(
         validated_at: String::new(),
     };
 
-    let matched = match dataset_for_key(&key) {
+    let project = load_project(s3, &input.bucket, shared_cache()).await?.project;
+    let matched = match project.match_key(&key) {
         Ok(matched) => matched,
         Err(unknown) => {
             output.reason = Some(format!("unknown dataset: {}", unknown.reason));
             return Ok(finished(output));
         }
     };
-    output.dataset = Some(matched.dataset.name().to_owned());
+    output.dataset = Some(matched.dataset.name.clone());
     output.partition = matched.partition.clone();
 
     let pin = ReadPin::from_event(input.object.version_id.as_deref(), input.object.etag.as_deref());
@@ -181,7 +182,7 @@ pub async fn validate_object(
     let mut valid = with_lineage(ObjectWriter::new(s3, &input.bucket, &validated, opts.part_size));
     let mut rejects = with_lineage(ObjectWriter::new(s3, &input.bucket, &rejected, opts.part_size));
 
-    let report = match convert(body, Converter::new(matched.dataset, opts.convert), &mut valid, &mut rejects).await {
+    let report = match convert(body, Converter::for_file(&matched, opts.convert), &mut valid, &mut rejects).await {
         Ok(report) => report,
         Err(err) => {
             valid.abort().await;

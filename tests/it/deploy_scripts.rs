@@ -115,6 +115,26 @@ fn deploy_dry_run_prints_the_build_and_deploy_commands_and_runs_nothing() {
     }
     // The parameters are listed for the operator too.
     assert!(stdout.contains("#   ScheduleRate=rate(5 minutes)"), "{stdout}");
+    // The project (the sample by default) is deployed to code/ with its job SQL.
+    assert!(
+        stdout.lines().any(|l| l.starts_with("aws s3 cp sampledata/edba.toml s3://") && l.contains("/code/edba.toml ")),
+        "the project file is not uploaded:\n{stdout}"
+    );
+}
+
+#[test]
+fn deploy_refuses_a_folder_without_a_project_file() {
+    let fakes = FakeTools::new(&["cargo", "cargo-lambda", "sam", "aws"]);
+    let empty = tempfile::tempdir().unwrap();
+    let out = run(Command::new("bash")
+        .arg(script("deploy.sh"))
+        .env("PATH", fakes.path_env())
+        .args(["--dry-run", "--stack-name", "edba-ci", "--project"])
+        .arg(empty.path()));
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "deploy.sh accepted a folder without edba.toml:\n{stdout}");
+    assert!(stderr.contains("no project file") && stderr.contains("edba.toml"), "{stderr}");
+    assert_eq!(fakes.calls(), "");
 }
 
 #[test]

@@ -364,6 +364,7 @@ fn each_function_reaches_only_its_own_s3_prefixes() {
     let write = set(&["s3:PutObject".to_owned(), "s3:AbortMultipartUpload".into()]);
     let expected_validate = BTreeMap::from([
         ("incoming/*".to_owned(), set(&["s3:GetObject".to_owned(), "s3:GetObjectVersion".into()])),
+        ("code/edba.toml".to_owned(), set(&["s3:GetObject".to_owned()])),
         ("validated/*".to_owned(), write.clone()),
         ("rejected/*".to_owned(), write),
     ]);

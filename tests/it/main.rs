@@ -9,3 +9,5 @@ mod deploy_template;
 mod faults_local;
 mod lineage_local;
 mod pipeline_local;
+mod pipeline_project;
+mod project_cli;

@@ -13,6 +13,7 @@
 //! ([`LocalPipeline::replay`]), and `report` says what happened.
 
 mod bind;
+mod project;
 mod report;
 mod run;
 
@@ -96,6 +97,8 @@ pub enum PipelineError {
     Executor(#[from] ExecutorError),
     #[error("jobs file {path}: {message}")]
     Jobs { path: String, message: String },
+    #[error("project {path}: {message}")]
+    Project { path: String, message: String },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
 }
@@ -300,7 +303,7 @@ impl LocalPipeline {
     /// Uploads a local file to `incoming/<name>` and returns the EventBridge
     /// "Object Created" event S3 would send for it.
     pub async fn upload(&self, path: &Path) -> Result<IngestInput, PipelineError> {
-        let (key, bytes) = read_incoming(path)?;
+        let (key, bytes) = read_incoming(path, None)?;
         self.upload_bytes(path, key, bytes).await
     }
 
@@ -309,7 +312,13 @@ impl LocalPipeline {
     /// so an identical upload would be a new version of unchanged data, and
     /// running a folder again would feed it through the pipeline again.
     pub async fn upload_if_changed(&self, path: &Path) -> Result<Upload, PipelineError> {
-        let (key, bytes) = read_incoming(path)?;
+        self.upload_if_changed_as(path, None).await
+    }
+
+    /// [`LocalPipeline::upload_if_changed`] to `incoming/<relative>` (a path
+    /// with `/` separators) instead of `incoming/<name>`.
+    pub async fn upload_if_changed_as(&self, path: &Path, relative: Option<&str>) -> Result<Upload, PipelineError> {
+        let (key, bytes) = read_incoming(path, relative)?;
         let current = self.s3_client.head_object().bucket(LOCAL_BUCKET).key(&key).send().await;
         let local_etag = md5_hex(&bytes);
         // A multipart ETag (`<md5>-<parts>`) never equals a plain MD5: such a
@@ -352,12 +361,16 @@ pub enum Upload {
     Unchanged { key: String },
 }
 
-/// The `incoming/` key of a local file and its bytes.
-fn read_incoming(path: &Path) -> Result<(String, Vec<u8>), PipelineError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| setup("not a file", path.display()))?;
+/// The `incoming/` key of a local file (`incoming/<relative>`, else
+/// `incoming/<name>`) and its bytes.
+fn read_incoming(path: &Path, relative: Option<&str>) -> Result<(String, Vec<u8>), PipelineError> {
+    let name = match relative {
+        Some(relative) => relative.to_owned(),
+        None => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| setup("not a file", path.display()))?,
+    };
     let bytes = std::fs::read(path).map_err(io_error(path))?;
     Ok((format!("incoming/{name}"), bytes))
 }

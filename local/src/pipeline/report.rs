@@ -199,7 +199,7 @@ impl std::fmt::Display for RunReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use edba_tasks::dataset::{ConvertOptions, Converter, Dataset};
+    use edba_tasks::dataset::{sample_dataset, ConvertOptions, Converter};
 
     #[test]
     fn rejects_csv_is_split_with_quotes() {
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn the_report_reads_the_rejects_the_converter_writes() {
         let input = "IL-101\t1.005\t4\tI1\t2024-05-01\n-----\nIL-101\t1.00\t4\n";
-        let mut converter = Converter::new(Dataset::Sales, ConvertOptions::default());
+        let mut converter = Converter::new(sample_dataset("sales"), ConvertOptions::default());
         let (mut valid, mut rejects) = (Vec::new(), Vec::new());
         converter.push(input.as_bytes(), &mut valid, &mut rejects).unwrap();
         let report = converter.finish(&mut valid, &mut rejects).unwrap();

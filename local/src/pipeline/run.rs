@@ -1,43 +1,62 @@
 //! `edba run DIR`: a folder of files through both machines, as in AWS.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use edba_payloads::{ErrorName, IngestInput, IngestOutput};
 use serde_json::json;
 
 use super::bind::publish_executions;
+use super::project::data_files;
 use super::{io_error, setup, LocalPipeline, PipelineError, Progress, RunReport, Upload, LOCAL_BUCKET};
+use crate::check::JOBS_FILE;
 use crate::executor::{ExecutionResult, ExecutionStatus};
 
-/// The file of a run's folder that holds its jobs, not data.
-const JOBS_FILE: &str = "jobs.toml";
-
 impl LocalPipeline {
-    /// Runs the pipeline over every file of `dir`: applies `dir/jobs.toml`
-    /// (or the sample jobs), uploads each other file to `incoming/`, runs the
-    /// ingest machine once per file (several at a time; ingest starts the
-    /// aggregate machine when a job may be ready, as in AWS), then runs the
+    /// Runs the pipeline over every file of `dir`. With `dir/edba.toml`, the
+    /// project is checked first ([`crate::check`]; a problem stops the run
+    /// before anything starts), pushed to the bucket's `code/`, and its jobs
+    /// (`[[job]]` tables and `dir/jobs.toml`) applied; without one, the sample
+    /// project applies with `dir/jobs.toml` or the sample jobs. Then it uploads
+    /// every data file below `dir` to `incoming/<its path relative to dir>`,
+    /// runs the ingest machine once per file (several at a time; ingest starts
+    /// the aggregate machine when a job may be ready, as in AWS), then runs the
     /// aggregate machine once more as the schedule would.
     pub async fn run_dir(&self, dir: &Path, progress: &(dyn Fn(Progress) + Sync)) -> Result<RunReport, PipelineError> {
         let earlier = self.earlier_executions();
-        let files = data_files(dir)?;
+        let project = self.check_project(dir).await?;
+        let files = data_files(dir, project.as_ref())?;
         if files.is_empty() {
-            return Err(setup("nothing to run", format!("{} has no files", dir.display())));
+            return Err(setup("nothing to run", format!("{} has no data files", dir.display())));
         }
+        self.push_project(project.as_ref()).await?;
 
-        let jobs_file = dir.join(JOBS_FILE);
-        let jobs_path = jobs_file.is_file().then_some(jobs_file.as_path());
-        let applied = self.apply_jobs(jobs_path).await?;
-        progress(Progress::JobsApplied {
-            source: jobs_path.map_or_else(|| "sample jobs".to_owned(), |p| p.display().to_string()),
-            summary: applied.to_string().lines().last().unwrap_or_default().to_owned(),
-        });
+        match &project {
+            Some(project) => {
+                let applied = self.apply_project_jobs(project).await?;
+                progress(Progress::JobsApplied {
+                    source: project.dir.join("edba.toml").display().to_string(),
+                    summary: applied.map_or_else(
+                        || "the project declares no jobs".to_owned(),
+                        |a| a.to_string().lines().last().unwrap_or_default().to_owned(),
+                    ),
+                });
+            }
+            None => {
+                let jobs_file = dir.join(JOBS_FILE);
+                let jobs_path = jobs_file.is_file().then_some(jobs_file.as_path());
+                let applied = self.apply_jobs(jobs_path).await?;
+                progress(Progress::JobsApplied {
+                    source: jobs_path.map_or_else(|| "sample jobs".to_owned(), |p| p.display().to_string()),
+                    summary: applied.to_string().lines().last().unwrap_or_default().to_owned(),
+                });
+            }
+        }
 
         let mut events = Vec::with_capacity(files.len());
         let mut urls = Vec::with_capacity(files.len());
-        for path in &files {
-            let key = match self.upload_if_changed(path).await? {
+        for (path, relative) in &files {
+            let key = match self.upload_if_changed_as(path, Some(relative)).await? {
                 Upload::Sent(event) => {
                     let key = event.detail.object.key.clone();
                     events.push(*event);
@@ -180,23 +199,6 @@ impl LocalPipeline {
             }
         }
     }
-}
-
-/// The files of `dir` to ingest, by name: every plain file but hidden ones
-/// and the jobs file.
-fn data_files(dir: &Path) -> Result<Vec<PathBuf>, PipelineError> {
-    let io = |e| PipelineError::Io { path: dir.display().to_string(), source: e };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if path.is_file() && !name.starts_with('.') && name != JOBS_FILE {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 fn ingest_outcome(r: &ExecutionResult) -> String {

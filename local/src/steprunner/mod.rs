@@ -34,6 +34,7 @@
 
 mod output;
 mod request;
+pub mod schema;
 mod spark;
 pub mod sqljob;
 

@@ -4,11 +4,13 @@
 //! - The manifest is checked as the Spark runner checks it, and only the
 //!   validated CSVs it lists are read — downloaded from S3 into a temporary
 //!   folder per dataset, so memory stays bounded whatever their size.
-//! - The CSVs are read with a header row and the runner's explicit schema
-//!   (`SCHEMAS_DDL`: amounts `DECIMAL(14,2)`, `trans_type` `INT`, dates
-//!   `DATE`, ids and names strings). A value that does not parse fails the
-//!   step, as Spark's `FAILFAST` mode does. A dataset the manifest does not
-//!   list is an empty view.
+//! - Each dataset of the bucket's project (`code/edba.toml`, else the sample)
+//!   is one view, typed as declared ([`super::schema::dataset_schema`]: for
+//!   the sample, amounts `DECIMAL(14,2)`, `trans_type` `INT`, dates `DATE`,
+//!   ids and names strings). The CSVs are read with a header row and that
+//!   schema; a value that does not parse fails the step, as Spark's
+//!   `FAILFAST` mode does. A dataset the manifest does not list is an empty
+//!   view.
 //! - Sections run in file order; each result is registered as a view under its
 //!   table name and written as one Parquet file (Snappy) at
 //!   `<output>/<table>/part-00000.snappy.parquet`, after deleting what a
@@ -24,7 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SQLOptions;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -33,32 +35,14 @@ use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{CsvReadOptions, SessionContext};
 use serde_json::Value;
 
-use super::request::{S3Location, SqlJobStep};
-use super::{StepError, StepRunner};
+use edba_tasks::project::{load_project, shared_cache, Project};
 
-/// The datasets a job reads, in the order the Spark runner registers them.
-pub const DATASETS: [&str; 2] = ["sales", "items"];
+use super::request::{S3Location, SqlJobStep};
+use super::schema::dataset_schema;
+use super::{StepError, StepRunner};
 
 /// The file every table's Parquet is written to under `<output>/<table>/`.
 pub const PART_FILE: &str = "part-00000.snappy.parquet";
-
-/// The columns of a validated CSV, typed as `SCHEMAS_DDL` in `run_sql_job.py`.
-pub fn dataset_schema(dataset: &str) -> Option<SchemaRef> {
-    let text = |name: &str| Field::new(name, DataType::Utf8, true);
-    let date = |name: &str| Field::new(name, DataType::Date32, true);
-    let fields = match dataset {
-        "sales" => vec![
-            text("store_id"),
-            Field::new("amount", DataType::Decimal128(14, 2), true),
-            Field::new("trans_type", DataType::Int32, true),
-            text("item_id"),
-            date("trans_date"),
-        ],
-        "items" => vec![text("item_id"), text("item_name"), date("effective_date")],
-        _ => return None,
-    };
-    Some(Arc::new(Schema::new(fields)))
-}
 
 /// One input of a run's manifest (the fields the job reads, and the raw
 /// version the run claimed, which the validated object must come from).
@@ -89,8 +73,9 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Checks the manifest as `parse_manifest` in `run_sql_job.py` does.
-    pub fn parse(text: &str, location: &str) -> Result<Manifest, String> {
+    /// Checks the manifest as `parse_manifest` in `run_sql_job.py` does; its
+    /// inputs' datasets must be `project`'s.
+    pub fn parse(text: &str, location: &str, project: &Project) -> Result<Manifest, String> {
         let doc: Value = serde_json::from_str(text).map_err(|e| format!("manifest {location} is not JSON: {e}"))?;
         let doc = doc.as_object().ok_or_else(|| format!("manifest {location} is not a JSON object"))?;
         let field = |name: &str| -> Result<String, String> {
@@ -107,11 +92,13 @@ impl Manifest {
         let mut inputs = Vec::with_capacity(raw_inputs.len());
         for (n, raw) in raw_inputs.iter().enumerate() {
             let raw = raw.as_object().ok_or_else(|| format!("manifest {location}: inputs[{n}] is not an object"))?;
-            let dataset = raw.get("dataset").and_then(Value::as_str).filter(|d| DATASETS.contains(d));
+            let dataset = raw.get("dataset").and_then(Value::as_str).filter(|d| project.dataset(d).is_some());
             let Some(dataset) = dataset else {
+                let known: Vec<&str> = project.datasets.iter().map(|d| d.name.as_str()).collect();
                 return Err(format!(
-                    "manifest {location}: inputs[{n}] has dataset {}, expected one of sales, items",
-                    raw.get("dataset").unwrap_or(&Value::Null)
+                    "manifest {location}: inputs[{n}] has dataset {}, expected one of {}",
+                    raw.get("dataset").unwrap_or(&Value::Null),
+                    known.join(", ")
                 ));
             };
             let Some(key) = raw.get("validated_key").and_then(Value::as_str).filter(|k| !k.is_empty()) else {
@@ -130,11 +117,7 @@ impl Manifest {
                 etag: text("etag"),
             });
         }
-        let manifest = Manifest { bucket, job_id, run_id, inputs };
-        if manifest.keys("sales").next().is_none() {
-            return Err(format!("manifest {location} lists no sales files"));
-        }
-        Ok(manifest)
+        Ok(Manifest { bucket, job_id, run_id, inputs })
     }
 
     /// The validated keys of one dataset, in manifest order.
@@ -206,7 +189,11 @@ pub struct SqlJobReport {
 /// Runs the SQL job of a step.
 pub(crate) async fn run(runner: &StepRunner, job: &SqlJobStep) -> Result<SqlJobReport, StepError> {
     let manifest_text = read_text(runner, &job.manifest, "manifest").await?;
-    let manifest = Manifest::parse(&manifest_text, &job.manifest.to_string()).map_err(StepError::failed)?;
+    let project = load_project(runner.s3(), &job.manifest.bucket, shared_cache())
+        .await
+        .map_err(|e| StepError::failed(format!("cannot read the project: {e}")))?
+        .project;
+    let manifest = Manifest::parse(&manifest_text, &job.manifest.to_string(), &project).map_err(StepError::failed)?;
     let sql_text = read_sql(runner, &job.sql).await?;
     let sections = parse_sections(&sql_text).map_err(StepError::failed)?;
 
@@ -215,8 +202,9 @@ pub(crate) async fn run(runner: &StepRunner, job: &SqlJobStep) -> Result<SqlJobR
         .tempdir()
         .map_err(|e| StepError::failed(format!("cannot create a work folder: {e}")))?;
     let ctx = SessionContext::new();
-    for dataset in DATASETS {
-        let schema = dataset_schema(dataset).expect("DATASETS have schemas");
+    for spec in &project.datasets {
+        let dataset = spec.name.as_str();
+        let schema = dataset_schema(spec);
         let keys: Vec<&str> = manifest.keys(dataset).collect();
         if keys.is_empty() {
             let empty = MemTable::try_new(schema, vec![vec![]]).map_err(|e| engine_error(dataset, e))?;
@@ -487,7 +475,8 @@ mod tests {
         let ok = r#"{"bucket":"b","job_id":"j","run_id":"r","created_at":"t","inputs":[
             {"dataset":"sales","file_url":"s3://b/in/1","key":"in/1","validated_key":"validated/1.csv","version_id":null,"etag":"e"},
             {"dataset":"items","file_url":"s3://b/in/2","key":"in/2","validated_key":"validated/2.csv","version_id":"v","etag":"e"}]}"#;
-        let manifest = Manifest::parse(ok, "m").unwrap();
+        let sample = Project::sample();
+        let manifest = Manifest::parse(ok, "m", &sample).unwrap();
         assert_eq!(manifest.keys("sales").collect::<Vec<_>>(), ["validated/1.csv"]);
         assert_eq!(manifest.keys("items").collect::<Vec<_>>(), ["validated/2.csv"]);
         for (bad, message) in [
@@ -503,12 +492,8 @@ mod tests {
                 r#"{"bucket":"b","job_id":"j","run_id":"r","inputs":[{"dataset":"sales","file_url":"u","validated_key":null}]}"#,
                 "manifest m: inputs[0] (\"u\") has no validated_key",
             ),
-            (
-                r#"{"bucket":"b","job_id":"j","run_id":"r","inputs":[{"dataset":"items","validated_key":"k"}]}"#,
-                "manifest m lists no sales files",
-            ),
         ] {
-            let err = Manifest::parse(bad, "m").unwrap_err();
+            let err = Manifest::parse(bad, "m", &sample).unwrap_err();
             assert!(err.starts_with(message), "{bad}: {err}");
         }
     }

@@ -5,6 +5,7 @@
 
 mod evaluate_support;
 
+mod check_project;
 mod evaluate_aws;
 mod evaluate_concurrency;
 mod evaluate_criteria;

@@ -4,7 +4,7 @@
 use aws_sdk_s3::primitives::ByteStream;
 use edba_local::EmbeddedS3;
 use edba_payloads::{FileStatus, IngestInput, RowCounts, S3ObjectRef, ValidateInput, ValidateOutput};
-use edba_tasks::dataset::{convert_reader, ConvertOptions, Dataset};
+use edba_tasks::dataset::{convert_reader, sample_dataset, ConvertOptions};
 use edba_tasks::s3::MIN_PART_SIZE;
 use edba_tasks::validate::{validate_object, ValidateOptions};
 use pretty_assertions::assert_eq;
@@ -105,9 +105,9 @@ fn rejected_of(stem: &str, out: &ValidateOutput) -> String {
 }
 
 /// What the library's local converter makes of `bytes`: (validated, rejects).
-fn converted(dataset: Dataset, bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
+fn converted(dataset: &'static str, bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let (mut valid, mut rejects) = (Vec::new(), Vec::new());
-    convert_reader(dataset, bytes, &mut valid, &mut rejects, ConvertOptions::default()).unwrap();
+    convert_reader(sample_dataset(dataset), bytes, &mut valid, &mut rejects, ConvertOptions::default()).unwrap();
     (valid, rejects)
 }
 
@@ -178,7 +178,7 @@ async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
     assert!(rows[1].starts_with("5,amount,"), "{rejects}");
     assert!(rows[2].starts_with("6,trans_date,"), "{rejects}");
     // Byte for byte what the converter writes for the same file locally.
-    assert_eq!((validated, rejects.into_bytes()), converted(Dataset::Sales, SAMPLE));
+    assert_eq!((validated, rejects.into_bytes()), converted("sales", SAMPLE));
 
     // The raw object is untouched, and nothing else was written.
     assert_eq!(bucket.get("incoming/IL-101.tdf").await.as_deref(), Some(SAMPLE));
@@ -252,7 +252,7 @@ async fn an_invalid_version_keeps_its_rejects_has_no_validated_object_and_leaves
     assert_eq!(out.rejected_key, Some(rejected_of("ON-7", &out)));
     assert_eq!(bucket.get(&validated_of("ON-7", &out)).await, None, "no validated object for an INVALID version");
     let rejects = bucket.get(&rejected_of("ON-7", &out)).await.unwrap();
-    assert_eq!(rejects, converted(Dataset::Sales, bad.as_bytes()).1);
+    assert_eq!(rejects, converted("sales", bad.as_bytes()).1);
     // The earlier version's rows stay exactly as they were: a run that
     // claimed that version still reads them.
     assert_eq!(bucket.get(&validated_of("ON-7", &first)).await, Some(first_validated.clone()));
@@ -260,7 +260,7 @@ async fn an_invalid_version_keeps_its_rejects_has_no_validated_object_and_leaves
     // A lenient threshold makes the same content usable.
     let etag = bucket.etag("incoming/ON-7.tdf").await;
     let lenient = ValidateOptions {
-        convert: ConvertOptions { max_reject_share: 0.8, ..ConvertOptions::default() },
+        convert: ConvertOptions { max_reject_share: Some(0.8), ..ConvertOptions::default() },
         ..ValidateOptions::default()
     };
     let out = bucket.validate(&bucket.input("incoming/ON-7.tdf", Some(etag)), &lenient).await;
@@ -359,7 +359,7 @@ async fn a_file_larger_than_a_part_is_written_by_multipart_upload_identically() 
     assert!(!single_etag.contains('-'), "a single PutObject, got ETag {single_etag}");
     let single = bucket.get(&validated_of("QC-9", &out)).await.unwrap();
     assert!(multipart == single, "multipart and single-put outputs differ");
-    assert!(multipart == converted(Dataset::Sales, big.as_bytes()).0, "output differs from the local converter");
+    assert!(multipart == converted("sales", big.as_bytes()).0, "output differs from the local converter");
 
     assert_eq!(bucket.pending_upload_files(), 0, "completed uploads leave no parts behind");
 
@@ -367,7 +367,7 @@ async fn a_file_larger_than_a_part_is_written_by_multipart_upload_identically() 
     // INVALID (no rejects tolerated): the upload is aborted and that version
     // has no validated object.
     let strict = ValidateOptions {
-        convert: ConvertOptions { max_reject_share: 0.0, ..ConvertOptions::default() },
+        convert: ConvertOptions { max_reject_share: Some(0.0), ..ConvertOptions::default() },
         part_size: MIN_PART_SIZE,
     };
     let etag = bucket.put("incoming/QC-9.tdf", big.clone()).await;

@@ -1,4 +1,5 @@
-//! The streaming TDF -> CSV converter.
+//! The streaming converter: a file of a declared dataset becomes a clean CSV
+//! of its typed, normalised columns plus a CSV of rejected lines.
 //!
 //! Memory is bounded by [`ConvertOptions::max_line_bytes`] plus fixed buffers,
 //! whatever the file size or line length: whole lines are parsed in place in the
@@ -8,20 +9,29 @@
 //! Line rules, in order (the first that applies decides):
 //! 1. The line ending is LF; one CR before it is dropped. A UTF-8 BOM at the
 //!    start of the file is dropped. A last line without LF is still a line.
-//! 2. Longer than `max_line_bytes` (without its line ending): rejected.
-//! 3. Empty or only ASCII white space: skipped (blank).
-//! 4. Starts with `-`: skipped (trailer junk such as `----`).
-//! 5. Not valid UTF-8, or holds a NUL byte: rejected.
-//! 6. Line 1 whose first fields are exactly the column names: skipped (header).
-//! 7. Fewer tab-separated fields than required columns: rejected, naming the
-//!    first missing column. Otherwise each required column is checked in
-//!    order and the first bad one rejects the line. Columns after the required
-//!    ones are dropped, so a trailing tab is harmless.
+//! 2. Inside a quoted field that a line break did not close (delimited files
+//!    with a quote character): the line continues the record (and counts as
+//!    skipped; the record counts once). A record longer than `max_line_bytes`
+//!    is rejected.
+//! 3. Longer than `max_line_bytes` (without its line ending): rejected.
+//! 4. Empty or only ASCII white space: skipped (blank).
+//! 5. Starts with one of the dataset's `skip_lines_starting_with`: skipped
+//!    (trailer junk such as the sample's `----`).
+//! 6. Not valid UTF-8, or holds a NUL byte: rejected.
+//! 7. The header: with `header = "required"` the first line that is not
+//!    skipped names the columns (found by name, in any order; a missing or,
+//!    with `extra_columns = "reject"`, an undeclared column makes the file
+//!    INVALID); with `"optional"`, line 1 whose first fields are exactly the
+//!    column names is skipped; with `"none"` there is no header.
+//! 8. Fewer fields than columns: rejected, naming the first missing column.
+//!    More: dropped, or rejected with `extra_columns = "reject"`. Otherwise
+//!    each column is checked in order and the first bad value rejects the line.
+//!    JSON lines: a line that is not a JSON object is rejected; fields are
+//!    found by name, a missing one is NULL (rejected unless nullable).
 //!
-//! Valid rows are written with the normalised values: amounts with exactly two
-//! fraction digits and no leading zeros (`12.5` -> `12.50`, `-0` -> `0.00`),
-//! trans_type without leading zeros (`04` -> `4`), item names trimmed; ids and
-//! dates as written. The valid CSV holds no CR or LF inside a field.
+//! Valid rows are written with the normalised values ([`crate::project`]'s
+//! column types say how), then the file's capture values when the dataset
+//! makes its captures columns. The valid CSV holds no CR or LF inside a field.
 //!
 //! A whole file is *binary* (INVALID, every line rejected, one reject row with
 //! line 0) when, in its first [`SNIFF_BYTES`], UTF-16 byte order marks open the
@@ -29,9 +39,10 @@
 //! bytes are not text (control bytes other than TAB, LF, CR and FF, plus bytes
 //! of invalid UTF-8 sequences). A stray NUL in a text file only rejects its line.
 
+use std::sync::Arc;
+
 use super::csv_out::write_csv_field;
-use super::fields::{self, FieldError};
-use super::{Column, Dataset};
+use crate::project::{DatasetMatch, DatasetSpec, FileFormat, HeaderMode};
 use edba_payloads::ingest::{FileStatus, RowCounts};
 use memchr::{memchr, memchr_iter};
 use serde::{Deserialize, Serialize};
@@ -40,8 +51,9 @@ use std::io::{self, Read, Write};
 
 /// Default [`ConvertOptions::max_line_bytes`]: 1 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
-/// Default [`ConvertOptions::max_reject_share`].
-pub const DEFAULT_MAX_REJECT_SHARE: f64 = 0.5;
+/// The share of rejected rows above which a file is INVALID, when the dataset
+/// does not say.
+pub const DEFAULT_MAX_REJECT_SHARE: f64 = crate::project::DEFAULT_MAX_REJECT_SHARE;
 /// How much of the start of a file decides whether it is binary.
 pub const SNIFF_BYTES: usize = 8 * 1024;
 /// At most this many bytes of a rejected line are copied into the rejects CSV.
@@ -50,8 +62,6 @@ pub const RAW_LINE_LIMIT: usize = 1024;
 /// is dropped before the excerpt is cut to [`RAW_LINE_LIMIT`].
 const OVERLONG_PREFIX: usize = RAW_LINE_LIMIT + BOM.len();
 const FIRST_REJECTS: usize = 10;
-/// Most required columns any dataset has (checked by a test).
-const MAX_COLUMNS: usize = 8;
 /// Output is handed to the sinks in pieces of about this size.
 const FLUSH_AT: usize = 64 * 1024;
 const READ_CHUNK: usize = 256 * 1024;
@@ -65,15 +75,16 @@ const VALUE_EXCERPT: usize = 60;
 pub struct ConvertOptions {
     /// A line with more bytes than this (line ending excluded) is rejected.
     pub max_line_bytes: usize,
-    /// A file whose rejected rows exceed this share of its data rows
-    /// (valid + rejected, so headers, blanks and junk do not count) is INVALID.
-    /// At exactly the share the file is still usable.
-    pub max_reject_share: f64,
+    /// Overrides the dataset's `max_reject_share`: a file whose rejected rows
+    /// exceed this share of its data rows (valid + rejected, so headers,
+    /// blanks and junk do not count) is INVALID. At exactly the share the file
+    /// is still usable.
+    pub max_reject_share: Option<f64>,
 }
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { max_line_bytes: DEFAULT_MAX_LINE_BYTES, max_reject_share: DEFAULT_MAX_REJECT_SHARE }
+        ConvertOptions { max_line_bytes: DEFAULT_MAX_LINE_BYTES, max_reject_share: None }
     }
 }
 
@@ -107,7 +118,8 @@ impl fmt::Display for Reject {
 /// `counts.rows_valid + counts.rows_rejected + counts.lines_skipped == lines`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConversionReport {
-    pub dataset: Dataset,
+    /// The dataset's name.
+    pub dataset: String,
     pub counts: RowCounts,
     /// Lines in the file; a last line without LF counts, an empty file has 0.
     pub lines: u64,
@@ -117,7 +129,7 @@ pub struct ConversionReport {
     /// The first ten rejects, in line order.
     pub first_rejects: Vec<Reject>,
     pub bytes_in: u64,
-    /// Whether line 1 was a header (it is counted in `lines_skipped`).
+    /// Whether the file had a header (it is counted in `lines_skipped`).
     pub header: bool,
 }
 
@@ -130,6 +142,15 @@ enum Phase {
     Binary,
 }
 
+/// Where each column's value is, for one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Field `i` of the line is column `i`.
+    Positional,
+    /// The header mapped the columns: `column_field[i]` is column `i`'s field.
+    ByHeader,
+}
+
 /// A push-based converter of one file: feed it chunks of any size with
 /// [`push`](Converter::push), then call [`finish`](Converter::finish).
 ///
@@ -138,9 +159,9 @@ enum Phase {
 /// header row. The converter never fails on content; errors are the sinks'.
 #[derive(Debug)]
 pub struct Converter {
-    dataset: Dataset,
-    columns: &'static [Column],
+    dataset: Arc<DatasetSpec>,
     opts: ConvertOptions,
+    max_reject_share: f64,
     phase: Phase,
     sniff: Vec<u8>,
     /// The start of a line that continues in the next chunk (at most cap + 1
@@ -151,12 +172,33 @@ pub struct Converter {
     overlong: Option<u64>,
     /// The last byte of the overlong line so far: a CR there is its line ending.
     overlong_last: u8,
-    binary_reason: Option<String>,
+    /// Why the whole file is INVALID: binary content, or a header that lacks a
+    /// column (every data row is then rejected with this reason).
+    file_reason: Option<String>,
     last_byte: Option<u8>,
     lines: u64,
+    /// The line a reject is reported at: the current line, or the first line
+    /// of a record that spans lines.
+    row_line: u64,
     bytes_in: u64,
     counts: RowCounts,
     header: bool,
+    /// Whether the header is still to come (`header = "required"`).
+    awaiting_header: bool,
+    layout: Layout,
+    column_field: Vec<usize>,
+    /// Fields a row of the file has (the header's count when mapped by name).
+    file_fields: usize,
+    /// A record whose quoted field spans lines, so far.
+    pending: Vec<u8>,
+    pending_line: u64,
+    /// Field `i` is `starts[i]..ends[i]` of the line (or of `unquoted`).
+    starts: Vec<usize>,
+    ends: Vec<usize>,
+    /// Field values with quoting undone, for quoted and JSON lines rows.
+    unquoted: Vec<u8>,
+    /// `,<capture>…` appended to every valid row.
+    capture_suffix: Vec<u8>,
     first_rejects: Vec<Reject>,
     valid_out: Vec<u8>,
     rejects_out: Vec<u8>,
@@ -164,33 +206,64 @@ pub struct Converter {
 }
 
 impl Converter {
-    pub fn new(dataset: Dataset, opts: ConvertOptions) -> Self {
-        let columns = dataset.columns();
+    /// A converter for a file of `dataset` whose key captured nothing (or
+    /// whose captures are not columns).
+    pub fn new(dataset: Arc<DatasetSpec>, opts: ConvertOptions) -> Self {
+        Converter::with_captures(dataset, &[], opts)
+    }
+
+    /// A converter for the file a key matched: its capture values are
+    /// columns of every row when the dataset says so.
+    pub fn for_file(matched: &DatasetMatch, opts: ConvertOptions) -> Self {
+        Converter::with_captures(matched.dataset.clone(), &matched.captures, opts)
+    }
+
+    fn with_captures(dataset: Arc<DatasetSpec>, captures: &[String], opts: ConvertOptions) -> Self {
         let mut valid_out = Vec::with_capacity(FLUSH_AT * 2);
-        for (i, column) in columns.iter().enumerate() {
+        for (i, column) in dataset.output_columns().iter().enumerate() {
             if i > 0 {
                 valid_out.push(b',');
             }
-            valid_out.extend_from_slice(column.name.as_bytes());
+            valid_out.extend_from_slice(column.as_bytes());
         }
         valid_out.push(b'\n');
+        let mut capture_suffix = Vec::new();
+        if dataset.capture_columns {
+            for i in 0..dataset.files.captures().len() {
+                capture_suffix.push(b',');
+                write_csv_field(&mut capture_suffix, captures.get(i).map_or(&b""[..], |c| c.as_bytes()));
+            }
+        }
         let mut rejects_out = Vec::with_capacity(4096);
         rejects_out.extend_from_slice(REJECTS_HEADER);
+        let n = dataset.columns.len();
+        let awaiting_header = matches!(dataset.format, FileFormat::Delimited { header: HeaderMode::Required, .. });
         Converter {
+            max_reject_share: opts.max_reject_share.unwrap_or(dataset.max_reject_share),
             dataset,
-            columns,
             opts,
             phase: Phase::Sniffing,
             sniff: Vec::new(),
             carry: Vec::new(),
             overlong: None,
             overlong_last: 0,
-            binary_reason: None,
+            file_reason: None,
             last_byte: None,
             lines: 0,
+            row_line: 0,
             bytes_in: 0,
             counts: RowCounts::default(),
             header: false,
+            awaiting_header,
+            layout: Layout::Positional,
+            column_field: (0..n).collect(),
+            file_fields: n,
+            pending: Vec::new(),
+            pending_line: 0,
+            starts: vec![0; n + 1],
+            ends: vec![0; n + 1],
+            unquoted: Vec::new(),
+            capture_suffix,
             first_rejects: Vec::new(),
             valid_out,
             rejects_out,
@@ -198,8 +271,8 @@ impl Converter {
         }
     }
 
-    pub fn dataset(&self) -> Dataset {
-        self.dataset
+    pub fn dataset(&self) -> &Arc<DatasetSpec> {
+        &self.dataset
     }
 
     /// Feeds the next chunk of the file. Lines may be split across chunks anywhere.
@@ -237,16 +310,23 @@ impl Converter {
         if self.phase == Phase::Sniffing {
             self.end_sniffing();
         }
-        match self.phase {
-            Phase::Binary => self.reject_binary_file(),
-            _ => {
-                if let Some(total) = self.overlong.take() {
-                    self.reject_overlong(total);
-                } else if !self.carry.is_empty() {
-                    let carry = std::mem::take(&mut self.carry);
-                    self.line(&carry, false);
-                }
+        if self.phase == Phase::Lines {
+            if let Some(total) = self.overlong.take() {
+                self.reject_overlong(total);
+            } else if !self.carry.is_empty() {
+                let carry = std::mem::take(&mut self.carry);
+                self.line(&carry, false);
             }
+        }
+        if self.phase == Phase::Lines && !self.pending.is_empty() {
+            let record = std::mem::take(&mut self.pending);
+            self.row_line = self.pending_line;
+            self.reason.clear();
+            self.reason.push_str("a quoted field is not closed before the end of the file");
+            self.emit_reject(None, &record, record.len() as u64);
+        }
+        if self.phase == Phase::Binary {
+            self.reject_binary_file();
         }
         valid.write_all(&self.valid_out)?;
         valid.flush()?;
@@ -254,7 +334,7 @@ impl Converter {
         rejects.flush()?;
         let (status, reason) = self.verdict();
         Ok(ConversionReport {
-            dataset: self.dataset,
+            dataset: self.dataset.name.clone(),
             counts: self.counts,
             lines: self.lines,
             status,
@@ -271,7 +351,7 @@ impl Converter {
         if self.bytes_in == 0 {
             return (FileStatus::Invalid, Some("file is empty".to_owned()));
         }
-        if let Some(reason) = &self.binary_reason {
+        if let Some(reason) = &self.file_reason {
             return (FileStatus::Invalid, Some(reason.clone()));
         }
         if rows_valid == 0 {
@@ -286,13 +366,13 @@ impl Converter {
             return (FileStatus::Invalid, Some(reason));
         }
         let share = rows_rejected as f64 / rows as f64;
-        if share > self.opts.max_reject_share {
+        if share > self.max_reject_share {
             return (
                 FileStatus::Invalid,
                 Some(format!(
                     "too many rejects: {rows_rejected} of {rows} rows rejected ({:.1}%, more than the {:.1}% allowed)",
                     share * 100.0,
-                    self.opts.max_reject_share * 100.0
+                    self.max_reject_share * 100.0
                 )),
             );
         }
@@ -306,7 +386,7 @@ impl Converter {
         let sample = std::mem::take(&mut self.sniff);
         match sniff_binary(&sample) {
             Some(reason) => {
-                self.binary_reason = Some(reason);
+                self.file_reason = Some(reason);
                 self.phase = Phase::Binary;
             }
             None => self.phase = Phase::Lines,
@@ -386,6 +466,7 @@ impl Converter {
     /// a CR line ending and a BOM, as for lines that fit in one chunk.
     fn reject_overlong(&mut self, mut total: u64) {
         self.lines += 1;
+        self.row_line = self.lines;
         if self.overlong_last == b'\r' {
             total -= 1;
         }
@@ -398,201 +479,31 @@ impl Converter {
         prefix.truncate(RAW_LINE_LIMIT.min(usize::try_from(total).unwrap_or(usize::MAX)));
         self.reason.clear();
         let _ = write!(self.reason, "line longer than {} bytes ({total} bytes)", self.opts.max_line_bytes);
-        self.emit_reject(None, &prefix, total);
+        if !self.pending.is_empty() {
+            // The overlong line was inside a quoted field: the record goes with it.
+            self.pending.clear();
+            self.counts.lines_skipped += 1;
+            self.counts.rows_rejected += 1;
+            let line = self.pending_line;
+            self.write_reject_row(line, None, &prefix, total);
+        } else {
+            self.emit_reject(None, &prefix, total);
+        }
         prefix.clear();
         self.carry = prefix;
     }
 
+    /// Every line of a binary file is rejected, with one reject row (line 0)
+    /// that says why.
     fn reject_binary_file(&mut self) {
         if self.last_byte.is_some_and(|b| b != b'\n') {
             self.lines += 1;
         }
         self.counts.rows_rejected = self.lines;
-        let line_no = 0;
         self.reason.clear();
-        let reason = self.binary_reason.as_deref().unwrap_or("binary content");
+        let reason = self.file_reason.as_deref().unwrap_or("binary content");
         let _ = write!(self.reason, "{reason}; all {} lines rejected", self.lines);
-        self.write_reject_row(line_no, None, &[], 0);
-    }
-
-    /// Sorts one line (without its LF) into valid, rejected or skipped.
-    /// `clean`: the caller knows the line is ASCII without NUL bytes.
-    #[inline]
-    fn line(&mut self, raw: &[u8], clean: bool) {
-        self.lines += 1;
-        let mut line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if self.lines == 1 {
-            line = line.strip_prefix(BOM).unwrap_or(line);
-        }
-        if line.len() > self.opts.max_line_bytes {
-            self.reason.clear();
-            let _ = write!(self.reason, "line longer than {} bytes ({} bytes)", self.opts.max_line_bytes, line.len());
-            self.emit_reject(None, line, line.len() as u64);
-            return;
-        }
-        match line.first() {
-            None => {
-                self.counts.lines_skipped += 1;
-                return;
-            }
-            Some(b'-') => {
-                self.counts.lines_skipped += 1;
-                return;
-            }
-            Some(b) if b.is_ascii_whitespace() && line.iter().all(u8::is_ascii_whitespace) => {
-                self.counts.lines_skipped += 1;
-                return;
-            }
-            Some(_) => {}
-        }
-        if !clean {
-            if let Err(e) = std::str::from_utf8(line) {
-                let at = e.valid_up_to();
-                self.reason.clear();
-                let _ = write!(
-                    self.reason,
-                    "line is not valid UTF-8: byte 0x{:02X} at byte {} (is the file Latin-1 or Windows-1252? save it as UTF-8)",
-                    line[at],
-                    at + 1
-                );
-                self.emit_reject(None, line, line.len() as u64);
-                return;
-            }
-            if let Some(at) = memchr(0, line) {
-                self.reason.clear();
-                let _ = write!(self.reason, "line contains a NUL byte at byte {}", at + 1);
-                self.emit_reject(None, line, line.len() as u64);
-                return;
-            }
-        }
-        if self.lines == 1 && self.is_header(line) {
-            self.header = true;
-            self.counts.lines_skipped += 1;
-            return;
-        }
-        self.row(line);
-    }
-
-    fn is_header(&self, line: &[u8]) -> bool {
-        let mut fields = line.split(|&b| b == b'\t');
-        self.columns.iter().all(|column| fields.next() == Some(column.name.as_bytes()))
-    }
-
-    #[inline]
-    fn row(&mut self, line: &[u8]) {
-        let n = self.columns.len();
-        // Field i is line[starts[i]..ends[i]]; the scan stops at the tab that
-        // ends the last required field, so dropped columns cost nothing more.
-        // Fields are short: a plain scan beats memchr's set-up cost here.
-        let mut starts = [0usize; MAX_COLUMNS];
-        let mut ends = [0usize; MAX_COLUMNS];
-        let mut found = 0;
-        let mut start = 0;
-        let mut required_end = line.len();
-        for (i, &b) in line.iter().enumerate() {
-            if b == b'\t' {
-                starts[found] = start;
-                ends[found] = i;
-                found += 1;
-                start = i + 1;
-                if found == n {
-                    required_end = i;
-                    break;
-                }
-            }
-        }
-        if found < n {
-            starts[found] = start;
-            ends[found] = line.len();
-            found += 1;
-        }
-        if found < n {
-            self.reject_missing_column(line, found);
-            return;
-        }
-        let mut normalised = true;
-        for (i, column) in self.columns.iter().enumerate() {
-            let value = &line[starts[i]..ends[i]];
-            match fields::check_field(column.kind, value) {
-                Ok(as_is) => normalised &= as_is,
-                Err(error) => {
-                    self.reject_field(line, i, value, error);
-                    return;
-                }
-            }
-        }
-        let row_start = self.valid_out.len();
-        if normalised {
-            // The common case: one copy of the line, tabs turned into commas.
-            self.valid_out.extend_from_slice(&line[..required_end]);
-            for &tab in &ends[..n - 1] {
-                self.valid_out[row_start + tab] = b',';
-            }
-        } else {
-            for (i, column) in self.columns.iter().enumerate() {
-                if i > 0 {
-                    self.valid_out.push(b',');
-                }
-                let value = &line[starts[i]..ends[i]];
-                if let Err(error) = fields::write_field(column.kind, value, &mut self.valid_out) {
-                    self.valid_out.truncate(row_start);
-                    self.reject_field(line, i, value, error);
-                    return;
-                }
-            }
-        }
-        self.valid_out.push(b'\n');
-        self.counts.rows_valid += 1;
-    }
-
-    fn reject_field(&mut self, line: &[u8], index: usize, value: &[u8], error: FieldError) {
-        let column = self.columns[index].name;
-        self.reason.clear();
-        if value.is_empty() {
-            let _ = write!(self.reason, "{column} {error}");
-        } else {
-            let _ = write!(self.reason, "{column} {} {error}", Excerpt(value));
-        }
-        self.emit_reject(Some(column), line, line.len() as u64);
-    }
-
-    fn reject_missing_column(&mut self, line: &[u8], present: usize) {
-        let column = self.columns[present].name;
-        self.reason.clear();
-        let _ = write!(
-            self.reason,
-            "missing column {column}: the line has {present} of {} required tab-separated columns",
-            self.columns.len()
-        );
-        self.emit_reject(Some(column), line, line.len() as u64);
-    }
-
-    /// Counts and writes a reject of the current line with the reason in `self.reason`.
-    fn emit_reject(&mut self, column: Option<&'static str>, raw: &[u8], total_len: u64) {
-        self.counts.rows_rejected += 1;
-        self.write_reject_row(self.lines, column, raw, total_len);
-    }
-
-    fn write_reject_row(&mut self, line_no: u64, column: Option<&'static str>, raw: &[u8], total_len: u64) {
-        let shown = &raw[..raw.len().min(RAW_LINE_LIMIT)];
-        if (shown.len() as u64) < total_len {
-            let _ = write!(self.reason, " (raw line cut to its first {} of {total_len} bytes)", shown.len());
-        }
-        let raw_text = String::from_utf8_lossy(shown);
-        let out = &mut self.rejects_out;
-        let _ = write!(out, "{line_no},{},", column.unwrap_or(""));
-        write_csv_field(out, self.reason.as_bytes());
-        out.push(b',');
-        write_csv_field(out, raw_text.as_bytes());
-        out.push(b'\n');
-        if self.first_rejects.len() < FIRST_REJECTS {
-            self.first_rejects.push(Reject {
-                line: line_no,
-                column: column.map(str::to_owned),
-                reason: self.reason.clone(),
-                raw_line: raw_text.into_owned(),
-            });
-        }
+        self.write_reject_row(0, None, &[], 0);
     }
 }
 
@@ -665,13 +576,22 @@ fn invalid_utf8_bytes(mut bytes: &[u8]) -> usize {
 
 /// Converts everything `reader` yields; the sinks are flushed at the end.
 pub fn convert_reader(
-    dataset: Dataset,
+    dataset: Arc<DatasetSpec>,
+    reader: impl Read,
+    valid: impl Write,
+    rejects: impl Write,
+    opts: ConvertOptions,
+) -> io::Result<ConversionReport> {
+    convert_with(Converter::new(dataset, opts), reader, valid, rejects)
+}
+
+/// Feeds everything `reader` yields to `converter`; the sinks are flushed at the end.
+pub fn convert_with(
+    mut converter: Converter,
     mut reader: impl Read,
     mut valid: impl Write,
     mut rejects: impl Write,
-    opts: ConvertOptions,
 ) -> io::Result<ConversionReport> {
-    let mut converter = Converter::new(dataset, opts);
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
         let n = match reader.read(&mut buf) {
@@ -722,106 +642,6 @@ impl fmt::Display for ConversionReport {
     }
 }
 
+mod rows;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(dataset: Dataset, input: &[u8], opts: ConvertOptions) -> (String, String, ConversionReport) {
-        let (mut valid, mut rejects) = (Vec::new(), Vec::new());
-        let report = convert_reader(dataset, input, &mut valid, &mut rejects, opts).unwrap();
-        (String::from_utf8(valid).unwrap(), String::from_utf8(rejects).unwrap(), report)
-    }
-
-    #[test]
-    fn datasets_fit_the_field_scanner() {
-        for dataset in Dataset::ALL {
-            assert!(dataset.columns().len() <= MAX_COLUMNS);
-        }
-    }
-
-    #[test]
-    fn sniffing_tells_text_from_binary() {
-        assert_eq!(sniff_binary(b"IL-101\t1.00\t4\tA\t2016-01-01\n"), None);
-        assert_eq!(sniff_binary("café\tcrème\n".repeat(50).as_bytes()), None);
-        assert_eq!(sniff_binary(b"caf\xe9\tcr\xe8me br\xfbl\xe9e\n"), None);
-        let mut one_nul = b"a\tb\n".repeat(10);
-        one_nul[5] = 0;
-        assert_eq!(sniff_binary(&one_nul), None);
-        assert!(sniff_binary(b"a\0b\nc\0d\ne\n").unwrap().contains("2 of the first 3 lines"));
-        assert!(sniff_binary(b"\xFF\xFEI\0L\0").unwrap().contains("UTF-16"));
-        let gzip_like: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-        let gzip_like: Vec<u8> = gzip_like.into_iter().filter(|&b| b != 0 && b != b'\n').collect();
-        assert!(sniff_binary(&gzip_like).unwrap().contains("are not text"));
-    }
-
-    #[test]
-    fn binary_file_is_rejected_whole_and_lines_still_add_up() {
-        let input: Vec<u8> = b"\0\x01\x02\n".repeat(5000);
-        let (valid, rejects, report) = run(Dataset::Sales, &input, ConvertOptions::default());
-        assert_eq!(report.status, FileStatus::Invalid);
-        assert_eq!(report.lines, 5000);
-        assert_eq!(report.counts.rows_rejected, 5000);
-        assert!(report.reason.as_deref().unwrap().starts_with("binary content"));
-        assert_eq!(valid, "store_id,amount,trans_type,item_id,trans_date\n");
-        assert_eq!(rejects.lines().count(), 2);
-        assert!(rejects.lines().nth(1).unwrap().starts_with("0,,"));
-    }
-
-    #[test]
-    fn carry_never_grows_past_the_cap() {
-        let opts = ConvertOptions { max_line_bytes: 100, ..ConvertOptions::default() };
-        let mut c = Converter::new(Dataset::Sales, opts);
-        let (mut v, mut r) = (Vec::new(), Vec::new());
-        c.push(&[b'x'; SNIFF_BYTES], &mut v, &mut r).unwrap();
-        for _ in 0..1000 {
-            c.push(&[b'y'; 1000], &mut v, &mut r).unwrap();
-            assert!(c.carry.len() <= OVERLONG_PREFIX.max(101));
-        }
-        let report = c.finish(&mut v, &mut r).unwrap();
-        assert_eq!(report.lines, 1);
-        assert_eq!(report.counts.rows_rejected, 1);
-        let reason = &report.first_rejects[0].reason;
-        assert!(reason.starts_with("line longer than 100 bytes (1008192 bytes)"), "{reason}");
-        assert!(reason.contains("cut to its first 1024 of 1008192 bytes"), "{reason}");
-    }
-
-    #[test]
-    fn verdicts() {
-        let opts = ConvertOptions::default();
-        let (_, _, r) = run(Dataset::Sales, b"", opts);
-        assert_eq!((r.status, r.reason.as_deref(), r.lines), (FileStatus::Invalid, Some("file is empty"), 0));
-        let (_, _, r) = run(Dataset::Sales, b"----\n\n", opts);
-        assert_eq!(r.status, FileStatus::Invalid);
-        assert_eq!(r.reason.as_deref(), Some("no data rows: all 2 lines are blank, junk or a header"));
-        let (_, _, r) = run(Dataset::Sales, b"x\ny\n", opts);
-        assert_eq!(r.reason.as_deref(), Some("no valid rows: 2 rejected, 0 skipped"));
-        let good = "S1\t1.00\t4\tI1\t2016-01-01\n";
-        let (_, _, r) = run(Dataset::Sales, format!("{good}{good}bad\n").as_bytes(), opts);
-        assert_eq!(r.status, FileStatus::ValidatedWithRejects);
-        assert_eq!(r.reason.as_deref(), Some("1 of 3 rows rejected"));
-        let (_, _, r) = run(Dataset::Sales, format!("{good}bad\n").as_bytes(), opts);
-        assert_eq!(r.status, FileStatus::ValidatedWithRejects, "exactly at the share is usable");
-        let (_, _, r) = run(Dataset::Sales, format!("{good}bad\nbad\n").as_bytes(), opts);
-        assert_eq!(r.status, FileStatus::Invalid);
-        assert_eq!(
-            r.reason.as_deref(),
-            Some("too many rejects: 2 of 3 rows rejected (66.7%, more than the 50.0% allowed)")
-        );
-        let strict = ConvertOptions { max_reject_share: 0.0, ..opts };
-        let (_, _, r) = run(Dataset::Sales, format!("{good}{good}bad\n").as_bytes(), strict);
-        assert_eq!(r.status, FileStatus::Invalid);
-        let (_, _, r) = run(Dataset::Sales, good.as_bytes(), opts);
-        assert_eq!((r.status, r.reason), (FileStatus::Validated, None));
-    }
-
-    #[test]
-    fn display_shows_counts_and_first_rejects() {
-        let input = "store_id\tamount\ttrans_type\titem_id\ttrans_date\nS1\t1.00\t4\tI1\t2016-01-01\nS1\t12.345\t4\tI1\t2016-01-01\n";
-        let (_, _, r) = run(Dataset::Sales, input.as_bytes(), ConvertOptions::default());
-        let text = r.to_string();
-        assert!(text.starts_with("sales: VALIDATED_WITH_REJECTS (1 of 2 rows rejected)\n"), "{text}");
-        assert!(text.contains("3 lines, 96 bytes: 1 valid, 1 rejected, 1 skipped (including the header)"), "{text}");
-        assert!(text.contains("line 3 [amount]: amount \"12.345\" has more than 2 fraction digits"), "{text}");
-        assert!(text.contains("| S1 12.345 4 I1 2016-01-01"), "{text}");
-    }
-}
+mod tests;

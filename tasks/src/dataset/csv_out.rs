@@ -50,9 +50,9 @@ mod tests {
 
     #[test]
     fn the_rejects_csv_reads_back_as_its_rejects() {
-        use crate::dataset::{ConvertOptions, Converter, Dataset, Reject};
+        use crate::dataset::{sample_dataset, ConvertOptions, Converter, Reject};
         let input = "IL-101\t1.005\t4\tI1\t2024-05-01\nIL-101\t1.00\t4\tI1\n\"a, b\"\t1\t4\tI1\t2024-05-01\n";
-        let mut converter = Converter::new(Dataset::Sales, ConvertOptions::default());
+        let mut converter = Converter::new(sample_dataset("sales"), ConvertOptions::default());
         let (mut valid, mut rejects) = (Vec::new(), Vec::new());
         converter.push(input.as_bytes(), &mut valid, &mut rejects).unwrap();
         let report = converter.finish(&mut valid, &mut rejects).unwrap();

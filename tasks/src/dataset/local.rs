@@ -1,6 +1,7 @@
 //! Validating a file on the local disk, for `edba validate FILE… [--out DIR]`.
 
-use super::{convert_reader, dataset_for_file_name, ConversionReport, ConvertOptions, DatasetMatch, UnknownDataset};
+use super::{convert_with, ConversionReport, ConvertOptions, Converter, DatasetMatch, UnknownDataset};
+use crate::project::Project;
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::fs::{self, File};
@@ -34,12 +35,26 @@ pub enum LocalValidationError {
     Io { path: PathBuf, source: io::Error },
 }
 
-/// Picks the dataset from the file name, converts the file, and with `out_dir`
-/// writes `<out>/validated/<stem>.csv` and `<out>/rejected/<stem>.rejects.csv`
-/// (without it the outputs are discarded). A validated CSV is left behind only
-/// for a usable file and a rejects CSV only when something was rejected; stale
-/// ones from an earlier run of the same file are removed.
+/// Validates a file with the sample project's datasets, picked by the file's
+/// name ([`validate_project_file`] without a project directory).
 pub fn validate_local_file(
+    path: &Path,
+    out_dir: Option<&Path>,
+    opts: ConvertOptions,
+) -> Result<LocalValidation, LocalValidationError> {
+    validate_project_file(&Project::sample(), None, path, out_dir, opts)
+}
+
+/// Picks the dataset from the file's path relative to `project_dir` (its
+/// name when the file is not under it, or without a directory), converts the
+/// file, and with `out_dir` writes `<out>/validated/<stem>.csv` and
+/// `<out>/rejected/<stem>.rejects.csv` (without it the outputs are
+/// discarded). A validated CSV is left behind only for a usable file and a
+/// rejects CSV only when something was rejected; stale ones from an earlier
+/// run of the same file are removed.
+pub fn validate_project_file(
+    project: &Project,
+    project_dir: Option<&Path>,
     path: &Path,
     out_dir: Option<&Path>,
     opts: ConvertOptions,
@@ -48,13 +63,25 @@ pub fn validate_local_file(
         let p = p.to_path_buf();
         move |source| LocalValidationError::Io { path: p, source }
     };
-    let file_name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    let matched = dataset_for_file_name(&file_name)
-        .map_err(|source| LocalValidationError::UnknownDataset { path: path.to_path_buf(), source })?;
+    let relative = project_dir
+        .and_then(|dir| path.strip_prefix(dir).ok())
+        .map(|rel| rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
+        .unwrap_or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    let matched = project.match_key(&relative).or_else(|e| {
+        // A path with folders is matched as the key it would arrive under.
+        if relative.contains('/') {
+            project.match_key(&format!("{}{relative}", crate::project::INCOMING_PREFIX))
+        } else {
+            Err(e)
+        }
+    });
+    let matched =
+        matched.map_err(|source| LocalValidationError::UnknownDataset { path: path.to_path_buf(), source })?;
     let input = File::open(path).map_err(io_err(path))?;
 
     let Some(out_dir) = out_dir else {
-        let report = convert_reader(matched.dataset, input, io::sink(), io::sink(), opts).map_err(io_err(path))?;
+        let report =
+            convert_with(Converter::for_file(&matched, opts), input, io::sink(), io::sink()).map_err(io_err(path))?;
         return Ok(LocalValidation {
             path: path.to_path_buf(),
             matched,
@@ -64,19 +91,19 @@ pub fn validate_local_file(
         });
     };
 
-    let validated_dir = out_dir.join("validated");
-    let rejected_dir = out_dir.join("rejected");
+    let validated = out_dir.join("validated").join(format!("{}.csv", matched.stem));
+    let rejected = out_dir.join("rejected").join(format!("{}.rejects.csv", matched.stem));
+    let (validated_dir, rejected_dir) = (parent_of(&validated), parent_of(&rejected));
     fs::create_dir_all(&validated_dir).map_err(io_err(&validated_dir))?;
     fs::create_dir_all(&rejected_dir).map_err(io_err(&rejected_dir))?;
-    let validated = validated_dir.join(format!("{}.csv", matched.stem));
-    let rejected = rejected_dir.join(format!("{}.rejects.csv", matched.stem));
     // Written beside the final names and renamed, so a crash never leaves a
     // half-written CSV under a name a reader trusts.
-    let validated_tmp = validated_dir.join(format!(".{}.csv.partial", matched.stem));
-    let rejected_tmp = rejected_dir.join(format!(".{}.rejects.csv.partial", matched.stem));
+    let validated_tmp = partial(&validated);
+    let rejected_tmp = partial(&rejected);
     let valid_out = BufWriter::new(File::create(&validated_tmp).map_err(io_err(&validated_tmp))?);
     let rejects_out = BufWriter::new(File::create(&rejected_tmp).map_err(io_err(&rejected_tmp))?);
-    let report = convert_reader(matched.dataset, input, valid_out, rejects_out, opts).map_err(io_err(path))?;
+    let report =
+        convert_with(Converter::for_file(&matched, opts), input, valid_out, rejects_out).map_err(io_err(path))?;
 
     let keep = |tmp: &Path, fin: &Path, wanted: bool| -> Result<Option<PathBuf>, LocalValidationError> {
         if wanted {
@@ -95,11 +122,21 @@ pub fn validate_local_file(
     Ok(LocalValidation { path: path.to_path_buf(), matched, report, validated_path, rejected_path })
 }
 
+fn parent_of(path: &Path) -> PathBuf {
+    path.parent().map_or_else(PathBuf::new, Path::to_path_buf)
+}
+
+/// `<dir>/.<name>.partial`.
+fn partial(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    parent_of(path).join(format!(".{name}.partial"))
+}
+
 impl fmt::Display for LocalValidation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.path.display())?;
-        if let Some(partition) = &self.matched.partition {
-            write!(f, " (province {partition})")?;
+        if let (Some(partition), Some(i)) = (&self.matched.partition, self.matched.dataset.partition) {
+            write!(f, " ({} {partition})", self.matched.dataset.files.captures()[i])?;
         }
         write!(f, "\n{}", self.report)?;
         if let Some(p) = &self.validated_path {
@@ -173,7 +210,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = validate_local_file(&dir.path().join("notes.txt"), None, ConvertOptions::default()).unwrap_err();
         assert!(matches!(err, LocalValidationError::UnknownDataset { .. }));
-        assert!(err.to_string().contains("does not end with .tdf"), "{err}");
+        assert!(err.to_string().contains("matches no dataset"), "{err}");
         let err = validate_local_file(&dir.path().join("IL-1.tdf"), None, ConvertOptions::default()).unwrap_err();
         assert!(matches!(err, LocalValidationError::Io { .. }));
         let items = dir.path().join("Item-Master-Data.tdf");

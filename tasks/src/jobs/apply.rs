@@ -5,8 +5,9 @@ use std::fmt;
 use edba_payloads::jobs::{JobConfig, JobsFile};
 use serde::Serialize;
 
-use super::check::{check_jobs, JobConfigError};
+use super::check::{check_jobs_in, JobConfigError};
 use super::JobConfigChange;
+use crate::project::Project;
 use crate::store::{JobRow, StateStore};
 use crate::TaskError;
 
@@ -102,10 +103,15 @@ fn list(errors: &[JobConfigError]) -> String {
 /// Checks `file` and writes all its jobs in one transaction.
 ///
 /// The check here runs without a repository root; a caller that has the
-/// repository (the CLI) runs [`check_jobs`] with it first so that missing SQL
+/// repository (the CLI) runs [`super::check_jobs`] with it first so that missing SQL
 /// files are caught too.
 pub async fn apply_jobs(store: &StateStore, file: &JobsFile) -> Result<ApplyReport, ApplyError> {
-    check_jobs(file, None).map_err(ApplyError::Invalid)?;
+    apply_jobs_in(store, file, &Project::sample()).await
+}
+
+/// [`apply_jobs`] for the jobs of `project` (its datasets and tables).
+pub async fn apply_jobs_in(store: &StateStore, file: &JobsFile, project: &Project) -> Result<ApplyReport, ApplyError> {
+    check_jobs_in(file, project, &[]).map_err(ApplyError::Invalid)?;
     let rows: Vec<JobRow> = file.jobs.iter().map(job_row).collect();
     let written = store.put_job_configs(&rows).await?;
     Ok(ApplyReport {

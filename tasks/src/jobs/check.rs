@@ -9,11 +9,13 @@ use serde::Serialize;
 
 use super::criterion::check_extra_criterion_sql;
 use super::JobRef;
-use crate::dataset::Dataset;
+use crate::project::Project;
 // The same limits the store checks before it writes.
 use crate::store::limits::{MAX_GLOB_CHARS, MAX_JOB_ID_CHARS, MAX_WINDOW_HOURS};
 
-/// The warehouse tables a job may load.
+/// The warehouse tables this version of edba can load: a project may declare
+/// others, and a job that loads one is refused until the generated warehouse
+/// load exists.
 pub const KNOWN_LOAD_TABLES: [&str; 2] = ["saleitemsummary", "salessummary"];
 
 /// The longest statement timeout an extra criterion may ask for: the
@@ -23,8 +25,6 @@ pub const MAX_CRITERION_TIMEOUT_MS: u32 = 60_000;
 /// AWS tag limits.
 const MAX_TAG_KEY_CHARS: usize = 128;
 const MAX_TAG_VALUE_CHARS: usize = 256;
-/// Where SQL job files live, relative to the repository.
-const SQL_JOBS_DIR: &str = "sql/jobs/";
 
 /// A broken rule: which job, which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -41,21 +41,29 @@ impl fmt::Display for JobConfigError {
     }
 }
 
-/// Checks every rule on every job and returns all broken ones, in file order.
-///
-/// With `repo_root`, a `sql_job` step's file must exist under it; without,
-/// that one check is skipped (the file is then checked where it is deployed).
+/// Checks every rule on every job against the sample project's datasets and
+/// tables ([`check_jobs_in`]), its SQL files looked up under `repo_root`.
 pub fn check_jobs(file: &JobsFile, repo_root: Option<&Path>) -> Result<(), Vec<JobConfigError>> {
+    check_jobs_in(file, &Project::sample(), repo_root.as_slice())
+}
+
+/// Checks every rule on every job and returns all broken ones, in file order.
+/// Datasets and load tables must be the project's.
+///
+/// With `sql_dirs`, a `sql_job` step's file must exist under one of them (the
+/// project directory, then the checkout); without, that one check is skipped
+/// (the file is then checked where it is deployed).
+pub fn check_jobs_in(file: &JobsFile, project: &Project, sql_dirs: &[&Path]) -> Result<(), Vec<JobConfigError>> {
     let mut errors = Vec::new();
     let mut first_index_of: HashMap<&str, usize> = HashMap::new();
     for (index, job) in file.jobs.iter().enumerate() {
-        let mut check = JobCheck { job: JobRef { index, id: Some(job.id.clone()) }, errors: &mut errors };
+        let mut check = JobCheck { job: JobRef { index, id: Some(job.id.clone()) }, project, errors: &mut errors };
         if let Some(first) = first_index_of.get(job.id.as_str()) {
             check.fail("id", format!("duplicates the id of job #{}; ids must be unique", first + 1));
         } else {
             first_index_of.insert(&job.id, index);
         }
-        check.job(job, repo_root);
+        check.job(job, sql_dirs);
     }
     if file.jobs.is_empty() {
         errors.push(JobConfigError {
@@ -73,6 +81,7 @@ pub fn check_jobs(file: &JobsFile, repo_root: Option<&Path>) -> Result<(), Vec<J
 
 struct JobCheck<'a> {
     job: JobRef,
+    project: &'a Project,
     errors: &'a mut Vec<JobConfigError>,
 }
 
@@ -81,7 +90,7 @@ impl JobCheck<'_> {
         self.errors.push(JobConfigError { job: self.job.clone(), field: field.into(), message: message.into() });
     }
 
-    fn job(&mut self, job: &JobConfig, repo_root: Option<&Path>) {
+    fn job(&mut self, job: &JobConfig, sql_dirs: &[&Path]) {
         self.id(&job.id);
         if job.version == 0 {
             self.fail("version", "must be at least 1");
@@ -114,7 +123,7 @@ impl JobCheck<'_> {
         }
 
         self.cluster(&job.cluster);
-        self.step(&job.step, repo_root);
+        self.step(&job.step, sql_dirs);
         self.load_tables(&job.load.tables);
     }
 
@@ -137,8 +146,8 @@ impl JobCheck<'_> {
     }
 
     fn dataset(&mut self, field: &str, name: &str) {
-        if Dataset::from_name(name).is_none() {
-            let known: Vec<&str> = Dataset::ALL.iter().map(|d| d.name()).collect();
+        if self.project.dataset(name).is_none() {
+            let known: Vec<&str> = self.project.datasets.iter().map(|d| d.name.as_str()).collect();
             self.fail(field, format!("{name:?} is not a known dataset (known: {})", known.join(", ")));
         }
     }
@@ -182,15 +191,14 @@ impl JobCheck<'_> {
         }
     }
 
-    fn step(&mut self, step: &StepConfig, repo_root: Option<&Path>) {
+    fn step(&mut self, step: &StepConfig, sql_dirs: &[&Path]) {
         match step {
             StepConfig::SqlJob { sql } => {
                 if let Err(why) = sql_job_path(sql) {
                     self.fail("step.sql", why);
-                } else if let Some(root) = repo_root {
-                    if !root.join(sql).is_file() {
-                        self.fail("step.sql", format!("{sql:?} does not exist under {}", root.display()));
-                    }
+                } else if !sql_dirs.is_empty() && !sql_dirs.iter().any(|dir| dir.join(sql).is_file()) {
+                    let dirs: Vec<String> = sql_dirs.iter().map(|d| d.display().to_string()).collect();
+                    self.fail("step.sql", format!("{sql:?} does not exist under {}", dirs.join(" or ")));
                 }
             }
             StepConfig::SparkSubmit { args } => {
@@ -211,10 +219,19 @@ impl JobCheck<'_> {
             self.fail("load.tables", "must name at least one table");
         }
         for (i, table) in tables.iter().enumerate() {
-            if !KNOWN_LOAD_TABLES.contains(&table.as_str()) {
+            if self.project.table(table).is_none() {
+                let known: Vec<&str> = self.project.tables.iter().map(|t| t.name.as_str()).collect();
                 self.fail(
                     format!("load.tables[{i}]"),
-                    format!("{table:?} is not a known table (known: {})", KNOWN_LOAD_TABLES.join(", ")),
+                    format!("{table:?} is not a known table (known: {})", known.join(", ")),
+                );
+            } else if !KNOWN_LOAD_TABLES.contains(&table.as_str()) {
+                self.fail(
+                    format!("load.tables[{i}]"),
+                    format!(
+                        "{table:?} is declared, but this version of edba loads only {} into the warehouse",
+                        KNOWN_LOAD_TABLES.join(" and ")
+                    ),
                 );
             } else if tables[..i].contains(table) {
                 self.fail(format!("load.tables[{i}]"), format!("{table:?} is listed twice"));
@@ -223,12 +240,11 @@ impl JobCheck<'_> {
     }
 }
 
-/// A `sql_job` file: a relative path under `sql/jobs/` ending in `.sql`,
-/// with `/` separators and no way out of that folder.
+/// A `sql_job` file: a relative path ending in `.sql` (from the project
+/// directory, or for the sample from the checkout: `sql/jobs/…`), with `/`
+/// separators and no way out of that folder.
 fn sql_job_path(sql: &str) -> Result<(), String> {
-    let Some(name) = sql.strip_prefix(SQL_JOBS_DIR) else {
-        return Err(format!("{sql:?} must be a path under `{SQL_JOBS_DIR}`"));
-    };
+    let name = sql.rsplit('/').next().unwrap_or(sql);
     if !name.ends_with(".sql") || name.len() == ".sql".len() {
         return Err(format!("{sql:?} must name a `.sql` file"));
     }
@@ -247,13 +263,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sql_job_paths_stay_under_sql_jobs() {
+    fn sql_job_paths_stay_inside_the_project() {
         assert_eq!(sql_job_path("sql/jobs/sales_summary.sql"), Ok(()));
         assert_eq!(sql_job_path("sql/jobs/daily/x.sql"), Ok(()));
+        assert_eq!(sql_job_path("daily_revenue.sql"), Ok(()), "a project's own SQL sits beside edba.toml");
+        assert_eq!(sql_job_path("sql/other/x.sql"), Ok(()));
         for bad in [
             "sql/jobs/x.txt",
             "sql/jobs/.sql",
-            "sql/other/x.sql",
+            ".sql",
+            "../x.sql",
             "/sql/jobs/x.sql",
             "sql/jobs/../../etc/x.sql",
             "sql/jobs//x.sql",

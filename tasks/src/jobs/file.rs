@@ -4,10 +4,12 @@
 //! own words.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use edba_payloads::jobs::JobsFile;
 
-use super::{apply_jobs, check_jobs, parse_jobs_file, ApplyError, ApplyReport, JobConfigError, JobsFileError};
+use super::{apply_jobs_in, check_jobs_in, parse_jobs_file, ApplyError, ApplyReport, JobConfigError, JobsFileError};
+use crate::project::Project;
 use crate::store::StateStore;
 use crate::TaskError;
 
@@ -34,9 +36,10 @@ fn bullets(errors: &[JobConfigError]) -> String {
 
 /// A jobs file that parsed and passed [`check_jobs`]: what
 /// [`CheckedJobs::apply`] writes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct CheckedJobs {
     file: JobsFile,
+    project: Arc<Project>,
 }
 
 impl CheckedJobs {
@@ -50,8 +53,18 @@ impl CheckedJobs {
     /// `sql/jobs/` the jobs' SQL files are looked up in, when there is one.
     pub fn from_text(text: &str, sql_root: Option<&Path>) -> Result<CheckedJobs, ApplyFileError> {
         let file = parse_jobs_file(text).map_err(ApplyFileError::Parse)?;
-        check_jobs(&file, sql_root).map_err(ApplyFileError::Invalid)?;
-        Ok(CheckedJobs { file })
+        CheckedJobs::in_project(file, Project::sample(), sql_root.as_slice())
+    }
+
+    /// Checks jobs against `project`'s datasets and tables; their SQL files
+    /// are looked up under `sql_dirs` when it is not empty.
+    pub fn in_project(
+        file: JobsFile,
+        project: Arc<Project>,
+        sql_dirs: &[&Path],
+    ) -> Result<CheckedJobs, ApplyFileError> {
+        check_jobs_in(&file, &project, sql_dirs).map_err(ApplyFileError::Invalid)?;
+        Ok(CheckedJobs { file, project })
     }
 
     pub fn jobs(&self) -> &JobsFile {
@@ -60,7 +73,7 @@ impl CheckedJobs {
 
     /// Writes every job of the file to the store, all or nothing.
     pub async fn apply(&self, store: &StateStore) -> Result<ApplyReport, ApplyFileError> {
-        apply_jobs(store, &self.file).await.map_err(|e| match e {
+        apply_jobs_in(store, &self.file, &self.project).await.map_err(|e| match e {
             ApplyError::Invalid(errors) => ApplyFileError::Invalid(errors),
             ApplyError::Store(e) => ApplyFileError::Store(e),
         })

@@ -315,9 +315,9 @@ fn cluster_selectors_are_complete() {
 }
 
 #[test]
-fn sql_job_steps_name_an_existing_file_under_sql_jobs() {
+fn sql_job_steps_name_an_existing_sql_file_inside_the_project() {
     let sql = |path: &str| StepConfig::SqlJob { sql: path.into() };
-    assert_rule(broken(|j| j.step = sql("sql/other/x.sql")), "J102", "step.sql", "sql/jobs/");
+    assert_rule(broken(|j| j.step = sql("/etc/x.sql")), "J102", "step.sql", "..");
     assert_rule(broken(|j| j.step = sql("sql/jobs/x.txt")), "J102", "step.sql", ".sql");
     assert_rule(broken(|j| j.step = sql("sql/jobs/../state/x.sql")), "J102", "step.sql", "..");
     // Without a root the file is not looked for; with one it must be there.

@@ -2,6 +2,7 @@
 //! run one subject with `cargo test -p edba-tasks --test it <module>::`.
 
 mod dataset_convert;
+mod dataset_declared;
 mod dataset_props;
 mod jobs_apply;
 mod jobs_props;

@@ -212,15 +212,47 @@ edba_testkit::on_both_databases!("telemetry";
 
 // ---------------------------------------------------------------- validate
 
-/// A key no dataset claims is INVALID before validate reads anything, so no
-/// S3 server is needed (the client has no endpoint or credentials).
-#[tokio::test]
-async fn validate_lines_name_the_decoded_key_and_version_and_count_the_file_by_status() {
+/// An S3 endpoint that answers every request `404 NoSuchKey`: a bucket
+/// without a project (`code/edba.toml`), so the sample's datasets apply.
+async fn s3_without_a_project() -> aws_sdk_s3::Client {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>none</Message></Error>";
+                let response = format!(
+                    "HTTP/1.1 404 Not Found\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"))
         .build();
-    let s3 = aws_sdk_s3::Client::from_conf(config);
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// A key no dataset claims is INVALID before validate reads the object: the
+/// only request is for the bucket's project, which it has none of.
+#[tokio::test]
+async fn validate_lines_name_the_decoded_key_and_version_and_count_the_file_by_status() {
+    let s3 = s3_without_a_project().await;
     let input = ValidateInput {
         bucket: BUCKET.into(),
         object: S3ObjectRef {

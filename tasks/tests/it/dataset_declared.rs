@@ -1,0 +1,174 @@
+//! Declared datasets (`edba.toml`) through the converter: CSV with a header
+//! in any column order, RFC 4180 quoting across lines, a BOM and CRLF,
+//! captures as columns, JSON lines with nested values, and the example
+//! project's files (`examples/orders/`) exactly.
+
+use std::sync::Arc;
+
+use edba_payloads::ingest::FileStatus;
+use edba_tasks::dataset::{ConversionReport, ConvertOptions, Converter};
+use edba_tasks::project::Project;
+
+const ORDERS_PROJECT: &str = include_str!("../../../examples/orders/edba.toml");
+
+fn example() -> Arc<Project> {
+    Arc::new(Project::parse(ORDERS_PROJECT).expect("the example project is valid"))
+}
+
+/// Converts `bytes` as the file at `path` (relative to `incoming/`), in
+/// chunks of `chunk` bytes: (valid CSV, rejects as (line, column, reason), report).
+fn convert(
+    project: &Project,
+    path: &str,
+    bytes: &[u8],
+    chunk: usize,
+) -> (String, Vec<(u64, String, String)>, ConversionReport) {
+    let matched = project.match_path(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut converter = Converter::for_file(&matched, ConvertOptions::default());
+    let (mut valid, mut rejects) = (Vec::new(), Vec::new());
+    for piece in bytes.chunks(chunk.max(1)) {
+        converter.push(piece, &mut valid, &mut rejects).unwrap();
+    }
+    let report = converter.finish(&mut valid, &mut rejects).unwrap();
+    let c = report.counts;
+    assert_eq!(c.rows_valid + c.rows_rejected + c.lines_skipped, report.lines, "{report:?}");
+    let rejects = csv::Reader::from_reader(&rejects[..])
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].parse().unwrap(), r[1].to_owned(), r[2].to_owned())
+        })
+        .collect();
+    (String::from_utf8(valid).unwrap(), rejects, report)
+}
+
+fn example_file(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/../examples/orders/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn a_csv_export_with_a_bom_crlf_a_comment_and_its_own_column_order() {
+    let project = example();
+    let bytes = example_file("orders/EU-2026-11-30.csv");
+    let (valid, rejects, report) = convert(&project, "orders/EU-2026-11-30.csv", &bytes, bytes.len());
+    assert_eq!(
+        valid,
+        "order_id,placed_at,status,price,quantity,coupon,region,day\n\
+         A-1001,2026-11-30T08:15:00Z,placed,19.99,2,,EU,2026-11-30\n\
+         A-1002,2026-11-30T18:40:00Z,shipped,5.50,1,SAVE5,EU,2026-11-30\n\
+         A-1003,2026-12-01T01:30:00Z,placed,10.00,3,,EU,2026-11-30\n\
+         A-1004,2026-11-30T12:00:00Z,cancelled,99.00,1,,EU,2026-11-30\n"
+    );
+    assert_eq!(
+        rejects,
+        [(7, "order_id".to_owned(), "order_id \"a-bad\" does not match the pattern [A-Z0-9-]{1,20}".to_owned())]
+    );
+    assert_eq!((report.status, report.lines, report.counts.lines_skipped), (FileStatus::ValidatedWithRejects, 7, 2));
+    assert!(report.header);
+    // Any chunking gives the same result.
+    for chunk in [1, 2, 7, 64] {
+        let (v, r, rep) = convert(&project, "orders/EU-2026-11-30.csv", &bytes, chunk);
+        assert_eq!((v, r, rep.counts), (valid.clone(), rejects.clone(), report.counts), "chunk {chunk}");
+    }
+}
+
+#[test]
+fn quoted_fields_may_span_lines_and_each_bad_value_is_named() {
+    let project = example();
+    let bytes = example_file("orders/EU-2026-12-01.csv");
+    let (valid, rejects, report) = convert(&project, "orders/EU-2026-12-01.csv", &bytes, 5);
+    assert_eq!(
+        valid,
+        "order_id,placed_at,status,price,quantity,coupon,region,day\n\
+         B-2001,2026-12-01T08:00:00Z,placed,7.25,4,SAVE5,EU,2026-12-01\n\
+         B-2005,2026-12-01T12:00:00Z,placed,1.00,1,,EU,2026-12-01\n\
+         B-2006,2026-12-01T13:00:00Z,shipped,2.50,2,WINTER,EU,2026-12-01\n"
+    );
+    let got: Vec<(u64, &str)> = rejects.iter().map(|(l, c, _)| (*l, c.as_str())).collect();
+    assert_eq!(got, [(3, "price"), (4, "coupon"), (6, "status")]);
+    assert!(rejects[0].2.contains("\"1,000.00\" is not a decimal number"), "{rejects:?}");
+    assert!(rejects[1].2.contains("contains a control character"), "{rejects:?}");
+    assert_eq!(rejects[2].2, "status \"returned\" is not one of: placed, shipped, cancelled");
+    // Exactly half the rows rejected: still usable.
+    assert_eq!(report.status, FileStatus::ValidatedWithRejects);
+    assert_eq!((report.lines, report.counts.lines_skipped), (8, 2), "the header and the quoted line break");
+}
+
+#[test]
+fn json_lines_take_fields_by_name_and_keep_declared_json_as_text() {
+    let project = example();
+    let bytes = example_file("coupons/partner.jsonl");
+    let (valid, rejects, report) = convert(&project, "coupons/partner.jsonl", &bytes, 3);
+    assert_eq!(
+        valid,
+        "code,discount,active,terms\n\
+         SAVE5,5.00,true,\"{\"\"min_order\"\":20,\"\"regions\"\":[\"\"EU\"\"]}\"\n\
+         OLD1,1.50,false,\n\
+         WINTER,2.00,true,\n"
+    );
+    assert_eq!(
+        rejects,
+        [(
+            4,
+            "discount".to_owned(),
+            "discount is a nested JSON value (declare the column as type json to keep it as text)".to_owned()
+        )]
+    );
+    assert_eq!(report.status, FileStatus::ValidatedWithRejects);
+}
+
+#[test]
+fn a_header_without_a_declared_column_makes_the_file_invalid_and_loses_nothing() {
+    let project = example();
+    let text =
+        "order_id,placed_at,status,quantity\nA-1,2026-11-30T08:00:00Z,placed,1\nA-2,2026-11-30T08:00:00Z,placed,2\n";
+    let (valid, rejects, report) = convert(&project, "orders/EU-2026-11-30.csv", text.as_bytes(), 4);
+    assert_eq!(report.status, FileStatus::Invalid);
+    let reason = report.reason.unwrap();
+    assert!(reason.starts_with("the header (line 1) lacks columns price, coupon"), "{reason}");
+    assert!(reason.contains("it has: order_id, placed_at, status, quantity"), "{reason}");
+    assert_eq!(valid.lines().count(), 1, "only the header row");
+    assert_eq!(rejects.len(), 2, "every data row is in the rejects, with the reason");
+    assert_eq!((report.counts.rows_rejected, report.counts.lines_skipped), (2, 1));
+}
+
+#[test]
+fn extra_columns_and_fields_can_be_refused() {
+    let text = ORDERS_PROJECT.replace(
+        "extra_columns = \"drop\"\ncolumns = [\n  { name = \"order_id\"",
+        "extra_columns = \"reject\"\ncolumns = [\n  { name = \"order_id\"",
+    );
+    assert_ne!(text, ORDERS_PROJECT);
+    let project = Project::parse(&text).unwrap();
+    let bytes = example_file("orders/EU-2026-11-30.csv");
+    let (_, _, report) = convert(&project, "orders/EU-2026-11-30.csv", &bytes, 100);
+    assert_eq!(report.status, FileStatus::Invalid);
+    assert!(report
+        .reason
+        .unwrap()
+        .contains("has a column the dataset does not declare (channel; extra_columns = \"reject\")"));
+
+    let headerless = Project::parse(
+        "[[dataset]]\nname = \"feed\"\nfiles = \"*.psv\"\nformat = \"csv\"\ndelimiter = \"|\"\nheader = \"none\"\n\
+         extra_columns = \"reject\"\ncolumns = [{ name = \"a\", type = \"int\" }, { name = \"b\", type = \"bool\", nullable = true }]\n",
+    )
+    .unwrap();
+    let (valid, rejects, _) = convert(&headerless, "x.psv", b"1|yes\n2|\n3|no|extra\n4\n", 3);
+    assert_eq!(valid, "a,b\n1,true\n2,\n");
+    let got: Vec<(u64, &str)> = rejects.iter().map(|(l, c, _)| (*l, c.as_str())).collect();
+    assert_eq!(got, [(3, ""), (4, "b")]);
+    assert!(rejects[0].2.contains("has 3 '|'-separated fields, more than the 2 declared"), "{rejects:?}");
+    assert!(rejects[1].2.starts_with("missing column b"), "{rejects:?}");
+}
+
+#[test]
+fn an_unclosed_quote_is_one_reject_at_the_line_it_opened() {
+    let project = example();
+    let text = "order_id,placed_at,status,price,quantity,coupon\nA-1,2026-11-30T08:00:00Z,placed,1.00,1,\"OPEN\nA-2,2026-11-30T08:00:00Z,placed,1.00,1,\n";
+    let (valid, rejects, report) = convert(&project, "orders/EU-2026-11-30.csv", text.as_bytes(), 7);
+    assert_eq!(valid.lines().count(), 1);
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0].0, 2);
+    assert!(rejects[0].2.contains("not closed before the end of the file"), "{rejects:?}");
+    assert_eq!(report.status, FileStatus::Invalid);
+}

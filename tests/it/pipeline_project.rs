@@ -1,0 +1,86 @@
+//! `edba run` on a project of its own: `examples/orders` (CSV with a header
+//! in folders, JSON lines, captures, timestamps, a join) end to end, then the
+//! sample in the same home, which puts the sample project back.
+
+use std::collections::BTreeMap;
+
+use edba_local::pipeline::{LocalPipeline, LOCAL_BUCKET};
+use sqlx::Row;
+
+use crate::pipeline_local::{options, repo, warehouse};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_orders_example_runs_end_to_end_with_typed_views() {
+    let home = tempfile::tempdir().unwrap();
+    let pipeline = LocalPipeline::open(options(home.path())).await.expect("pipeline opens");
+    let report = pipeline.run_dir(&repo().join("examples/orders"), &|_| {}).await.expect("run completes");
+    assert!(report.ok, "every execution should succeed:\n{report}");
+
+    // Every file arrived under incoming/ at its path in the project, and was
+    // validated by its declared dataset; the project's own files were not sent.
+    let files: BTreeMap<String, (&str, u64, u64, u64)> = report
+        .files
+        .iter()
+        .map(|f| {
+            let key = f.file.file_url.trim_start_matches(&format!("s3://{LOCAL_BUCKET}/")).to_owned();
+            (key, (f.file.status.as_str(), f.file.rows_valid, f.file.rows_rejected, f.file.lines_skipped))
+        })
+        .collect();
+    let expected: BTreeMap<String, (&str, u64, u64, u64)> = [
+        ("incoming/coupons/partner.jsonl", ("VALIDATED_WITH_REJECTS", 3, 1, 0)),
+        ("incoming/orders/EU-2026-11-30.csv", ("VALIDATED_WITH_REJECTS", 4, 1, 2)),
+        ("incoming/orders/EU-2026-12-01.csv", ("VALIDATED_WITH_REJECTS", 3, 3, 2)),
+        ("incoming/orders/US-2026-11-30.csv", ("VALIDATED", 1, 0, 1)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(files, expected, "{report}");
+    let datasets: Vec<Option<&str>> = report.files.iter().map(|f| f.file.dataset.as_deref()).collect();
+    assert_eq!(datasets, [Some("coupons"), Some("orders"), Some("orders"), Some("orders")]);
+
+    // EU-daily fired once over both EU order files and the coupon feed.
+    assert_eq!(report.fired.len(), 1, "{report}");
+    assert_eq!((report.fired[0].job_id.as_str(), report.fired[0].inputs), ("EU-daily", 3));
+    assert_eq!(report.runs[0].status, "COMPLETED");
+
+    // The warehouse holds Europe's totals per UTC day, computed by hand from
+    // the example files: A-1003 was placed at 23:30-02:00 on 30 November,
+    // which is 1 December in UTC; cancelled orders count for nothing; SAVE5
+    // (5.00) and WINTER (2.00) are active coupons.
+    let (_, days, _) = warehouse(home.path()).await;
+    let want: BTreeMap<(String, String), (i64, [i64; 3])> = [
+        (("EU".to_owned(), "2026-11-30".to_owned()), (3, [4548, 0, 500])),
+        (("EU".to_owned(), "2026-12-01".to_owned()), (10, [6500, 0, 700])),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(days, want);
+
+    // The project was deployed as `edba project push` deploys it.
+    let s3 = pipeline.s3_client();
+    let project = s3.get_object().bucket(LOCAL_BUCKET).key("code/edba.toml").send().await.expect("code/edba.toml");
+    let text = project.body.collect().await.unwrap().into_bytes();
+    assert_eq!(text.as_ref(), std::fs::read(repo().join("examples/orders/edba.toml")).unwrap().as_slice());
+    s3.head_object().bucket(LOCAL_BUCKET).key("code/daily_sales.sql").send().await.expect("the job's SQL");
+
+    // The sample in the same home: its folder has an edba.toml too, and its
+    // files are validated as sales and items again.
+    let report = pipeline.run_dir(&repo().join("sampledata"), &|_| {}).await.expect("run completes");
+    assert!(report.ok, "{report}");
+    assert!(report.fired.iter().any(|f| f.job_id == "J101"), "{report}");
+    let il101 = report.files.iter().find(|f| f.file.file_name == "IL-101.tdf").unwrap();
+    assert_eq!((il101.file.dataset.as_deref(), il101.file.rows_valid), (Some("sales"), 24));
+    pipeline.close().await;
+
+    // The state store tracked the example's files by dataset.
+    let url = format!("sqlite://{}", home.path().join("state.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let orders: i64 = sqlx::query("SELECT COUNT(*) FROM ingested_files WHERE dataset = 'orders'")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(orders, 3);
+    pool.close().await;
+}
