@@ -5,6 +5,12 @@
 #
 #   scripts/bench_validate.sh            # 300 MB throughput file, 1 GB RSS file
 #   BENCH_MB=50 RSS_MB=200 scripts/bench_validate.sh   # a quicker run
+#   BENCH_BASELINE_BIN=/path/to/bench_validate scripts/bench_validate.sh
+#       # also runs another build of this driver (say the previous release's,
+#       # built from a worktree into its own target dir) on the same file
+#
+# The same rows are then validated as a declared dataset with the same
+# columns in two other shapes: CSV with a header, and JSON lines.
 #
 # Targets: >= 400 MB/s, >= 20x the baseline, peak RSS < 64 MB.
 # MB means 10^6 bytes. Generated files live in target/bench-data/ and are
@@ -46,6 +52,26 @@ echo "wall time: rust ${rust_mbps} MB/s, python ${python_mbps} MB/s, ratio $(rat
 rust_cpu=$(field mb_per_cpu_s "$rust")
 python_cpu=$(field mb_per_cpu_s "$python")
 echo "CPU time:  rust ${rust_cpu} MB/s, python ${python_cpu} MB/s, ratio $(ratio "$rust_cpu" "$python_cpu" 1)x"
+if [[ -n "${BENCH_BASELINE_BIN:-}" ]]; then
+    base=$("${PIN[@]}" "$BENCH_BASELINE_BIN" run "$DATA/sales.tdf")
+    echo "$base"
+    echo "baseline build ($BENCH_BASELINE_BIN): $(field mb_per_s "$base") MB/s wall, $(field mb_per_cpu_s "$base") MB/s CPU; this build / baseline (CPU): $(ratio "$rust_cpu" "$(field mb_per_cpu_s "$base")")x"
+    for key in lines valid rejected skipped; do
+        if [[ "$(field "$key" "$rust")" != "$(field "$key" "$base")" ]]; then
+            echo "WARNING: $key differs between this build and the baseline build" >&2
+        fi
+    done
+fi
+
+echo "== the same rows as a declared dataset: CSV with a header, JSON lines"
+for format in csv jsonl; do
+    "$BIN" "$format" "$DATA/sales.tdf" "$DATA/sales.$format"
+    cat "$DATA/sales.$format" >/dev/null
+    out=$("${PIN[@]}" "$BIN" run "$DATA/sales.$format" "$format")
+    echo "$out"
+    echo "$format: $(field bytes "$out") bytes, $(field mb_per_s "$out") MB/s wall, $(field mb_per_cpu_s "$out") MB/s CPU, $(field valid "$out") valid / $(field rejected "$out") rejected"
+    rm -f "$DATA/sales.$format"
+done
 rm -f "$DATA/sales.tdf"
 
 echo "== peak RSS on a ${RSS_MB} MB sales file"

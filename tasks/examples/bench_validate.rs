@@ -5,8 +5,99 @@
 //! junk and blank lines). `bench_validate run FILE` converts it to /dev/null
 //! sinks and prints one `key=value` line: throughput (by wall time and by CPU
 //! time), counts and peak RSS.
+//!
+//! The same rows in other shapes, validated as a declared dataset with the
+//! sample's sales columns ([`bench_project`]): `bench_validate csv TSV OUT`
+//! writes them as CSV with a header (RFC 4180 quoting where a field needs it),
+//! `bench_validate jsonl TSV OUT` as JSON lines; `bench_validate run FILE
+//! csv|jsonl` converts such a file.
 
-use edba_tasks::dataset::{convert_reader, sample_dataset, ConvertOptions};
+use std::sync::Arc;
+
+use edba_tasks::dataset::{convert_reader, sample_dataset, ConvertOptions, DatasetSpec};
+use edba_tasks::project::Project;
+
+/// The sample's sales columns, as a project declares them.
+const SALES_COLUMNS: &str = r#"columns = [
+  { name = "store_id",   type = "string", chars = "A-Za-z0-9_-", max_length = 25 },
+  { name = "amount",     type = "decimal(14,2)" },
+  { name = "trans_type", type = "int", min = 1, max = 99 },
+  { name = "item_id",    type = "string", chars = "A-Za-z0-9_-", max_length = 25 },
+  { name = "trans_date", type = "date" },
+]"#;
+
+/// A project with the sales columns as CSV with a header and as JSON lines.
+fn bench_project() -> String {
+    format!(
+        "[[dataset]]\nname = \"sales_csv\"\nfiles = \"*.csv\"\nformat = \"csv\"\nheader = \"required\"\n{SALES_COLUMNS}\n\n\
+         [[dataset]]\nname = \"sales_jsonl\"\nfiles = \"*.jsonl\"\nformat = \"jsonl\"\n{SALES_COLUMNS}\n"
+    )
+}
+
+fn bench_dataset(format: &str) -> io::Result<Arc<DatasetSpec>> {
+    let project = Project::parse(&bench_project()).map_err(|e| io::Error::other(e.to_string()))?;
+    match format {
+        "tsv" => Ok(sample_dataset("sales")),
+        "csv" => Ok(project.dataset("sales_csv").expect("declared").clone()),
+        "jsonl" => Ok(project.dataset("sales_jsonl").expect("declared").clone()),
+        other => {
+            Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unknown format {other:?}: tsv, csv or jsonl")))
+        }
+    }
+}
+
+/// The TSV file's lines as CSV (with a header) or JSON lines.
+fn reshape(tsv: &str, out: &str, format: &str) -> io::Result<()> {
+    use std::io::BufRead;
+    const NAMES: [&str; 5] = ["store_id", "amount", "trans_type", "item_id", "trans_date"];
+    let input = io::BufReader::with_capacity(1 << 20, File::open(tsv)?);
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(out)?);
+    if format == "csv" {
+        writeln!(out, "{}", NAMES.join(","))?;
+    }
+    for line in input.lines().skip(1) {
+        let line = line?;
+        let fields: Vec<&str> = line.split('\t').collect();
+        if format == "csv" {
+            let quoted: Vec<String> =
+                fields
+                    .iter()
+                    .map(|f| {
+                        if f.contains([',', '"']) {
+                            format!("\"{}\"", f.replace('"', "\"\""))
+                        } else {
+                            (*f).to_owned()
+                        }
+                    })
+                    .collect();
+            writeln!(out, "{}", quoted.join(","))?;
+        } else {
+            if fields.len() < 2 {
+                writeln!(out, "{}", if line.is_empty() { "" } else { "{}" })?;
+                continue;
+            }
+            let object: serde_json::Map<String, serde_json::Value> = NAMES
+                .iter()
+                .zip(&fields)
+                .map(|(name, value)| {
+                    // Amounts and types as JSON numbers where they are numbers, as exporters write them.
+                    let number = (*name == "amount" || *name == "trans_type")
+                        .then(|| {
+                            value.parse::<f64>().ok().filter(|n| n.is_finite()).and_then(serde_json::Number::from_f64)
+                        })
+                        .flatten();
+                    (
+                        (*name).to_owned(),
+                        number
+                            .map_or_else(|| serde_json::Value::String((*value).to_owned()), serde_json::Value::Number),
+                    )
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Object(object))?;
+        }
+    }
+    out.flush()
+}
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -89,18 +180,19 @@ fn cpu_secs() -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
-fn run(path: &str) -> io::Result<()> {
+fn run(path: &str, format: &str) -> io::Result<()> {
+    let dataset = bench_dataset(format)?;
     let input = File::open(path)?;
     let valid = File::create("/dev/null")?;
     let rejects = File::create("/dev/null")?;
     let cpu_start = cpu_secs();
     let start = Instant::now();
-    let report = convert_reader(sample_dataset("sales"), input, valid, rejects, ConvertOptions::default())?;
+    let report = convert_reader(dataset, input, valid, rejects, ConvertOptions::default())?;
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_secs().zip(cpu_start).map(|(end, start)| end - start);
     let c = report.counts;
     println!(
-        "impl=rust bytes={} secs={secs:.3} mb_per_s={:.1} cpu_secs={} mb_per_cpu_s={} lines={} valid={} rejected={} skipped={} status={} peak_rss_kib={}",
+        "impl=rust format={format} bytes={} secs={secs:.3} mb_per_s={:.1} cpu_secs={} mb_per_cpu_s={} lines={} valid={} rejected={} skipped={} status={} peak_rss_kib={}",
         report.bytes_in,
         report.bytes_in as f64 / 1e6 / secs,
         cpu.map_or_else(|| "unknown".to_owned(), |c| format!("{c:.3}")),
@@ -122,9 +214,12 @@ fn main() -> ExitCode {
             Ok(bytes) => generate(path, bytes),
             Err(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("BYTES: {e}"))),
         },
-        ["run", path] => run(path),
+        ["run", path] => run(path, "tsv"),
+        ["run", path, format] => run(path, format),
+        ["csv", tsv, out] => reshape(tsv, out, "csv"),
+        ["jsonl", tsv, out] => reshape(tsv, out, "jsonl"),
         _ => {
-            eprintln!("usage: bench_validate gen FILE BYTES | bench_validate run FILE");
+            eprintln!("usage: bench_validate gen FILE BYTES | run FILE [tsv|csv|jsonl] | csv TSV OUT | jsonl TSV OUT");
             return ExitCode::from(2);
         }
     };

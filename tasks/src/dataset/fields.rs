@@ -405,34 +405,22 @@ fn format_timestamp(t: OffsetDateTime, buf: &mut [u8; 40]) -> Result<&[u8], Fiel
     }
     let mut cursor = std::io::Cursor::new(&mut buf[..]);
     let (date, clock) = (t.date(), t.time());
-    let written = if nanos == 0 {
-        std::io::Write::write_fmt(
-            &mut cursor,
-            format_args!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                date.year(),
-                u8::from(date.month()),
-                date.day(),
-                clock.hour(),
-                clock.minute(),
-                clock.second()
-            ),
-        )
-    } else {
-        std::io::Write::write_fmt(
-            &mut cursor,
-            format_args!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-                date.year(),
-                u8::from(date.month()),
-                date.day(),
-                clock.hour(),
-                clock.minute(),
-                clock.second(),
-                nanos / 1000
-            ),
-        )
-    };
+    let mut written = std::io::Write::write_fmt(
+        &mut cursor,
+        format_args!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day(),
+            clock.hour(),
+            clock.minute(),
+            clock.second()
+        ),
+    );
+    if nanos != 0 {
+        written = written.and_then(|()| std::io::Write::write_fmt(&mut cursor, format_args!(".{:06}", nanos / 1000)));
+    }
+    written = written.and_then(|()| std::io::Write::write_all(&mut cursor, b"Z"));
     written.map_err(|_| FieldError::TimestampSyntax)?;
     let len = cursor.position() as usize;
     Ok(&buf[..len])

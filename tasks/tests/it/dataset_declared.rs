@@ -172,3 +172,81 @@ fn an_unclosed_quote_is_one_reject_at_the_line_it_opened() {
     assert!(rejects[0].2.contains("not closed before the end of the file"), "{rejects:?}");
     assert_eq!(report.status, FileStatus::Invalid);
 }
+
+mod properties {
+    //! Arbitrary CSV-ish and JSON-ish bytes through the example's declared
+    //! datasets: no panic, every line accounted for, chunking irrelevant, and
+    //! both outputs are CSV that parses back with one row per counted row.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn fragment() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"order_id,placed_at,status,price,quantity,coupon\n".to_vec()),
+            Just(b"A-1,2026-11-30T08:00:00Z,placed,1.50,2,\"SAVE5\"\n".to_vec()),
+            Just(b"{\"code\": \"X\", \"discount\": 1.5, \"active\": true, \"terms\": {\"a\": [1]}}\n".to_vec()),
+            Just(b"\"".to_vec()),
+            Just(b"\"\"".to_vec()),
+            Just(b",".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"#".to_vec()),
+            Just(b"{".to_vec()),
+            Just(b"}".to_vec()),
+            Just(b"\xEF\xBB\xBF".to_vec()),
+            Just(b"\0".to_vec()),
+            "[A-Z0-9:T+. -]{0,24}".prop_map(String::into_bytes),
+            prop::collection::vec(any::<u8>(), 0..6),
+        ]
+    }
+
+    fn file() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(fragment(), 0..60).prop_map(|parts| parts.concat())
+    }
+
+    fn run(path: &str, input: &[u8], chunk: usize, max_line_bytes: usize) -> (Vec<u8>, Vec<u8>, ConversionReport) {
+        let project = example();
+        let matched = project.match_path(path).unwrap();
+        let mut converter =
+            Converter::for_file(&matched, ConvertOptions { max_line_bytes, ..ConvertOptions::default() });
+        let (mut valid, mut rejects) = (Vec::new(), Vec::new());
+        for piece in input.chunks(chunk.max(1)) {
+            converter.push(piece, &mut valid, &mut rejects).unwrap();
+        }
+        let report = converter.finish(&mut valid, &mut rejects).unwrap();
+        (valid, rejects, report)
+    }
+
+    fn check(path: &str, input: &[u8], chunk: usize, max_line_bytes: usize) -> Result<(), TestCaseError> {
+        let (valid, rejects, report) = run(path, input, input.len(), max_line_bytes);
+        let c = report.counts;
+        let lines =
+            input.iter().filter(|&&b| b == b'\n').count() as u64 + u64::from(input.last().is_some_and(|&b| b != b'\n'));
+        prop_assert_eq!(report.lines, lines);
+        prop_assert_eq!(c.rows_valid + c.rows_rejected + c.lines_skipped, lines);
+        let valid_rows =
+            csv::Reader::from_reader(&valid[..]).records().map(|r| r.map(|_| ())).collect::<Result<Vec<_>, _>>();
+        prop_assert_eq!(valid_rows.map(|r| r.len() as u64).ok(), Some(c.rows_valid));
+        let reject_rows = csv::Reader::from_reader(&rejects[..]).records().count() as u64;
+        prop_assert!(reject_rows == c.rows_rejected || (reject_rows == 1 && c.rows_valid == 0), "{reject_rows} {c:?}");
+        let chunked = run(path, input, chunk, max_line_bytes);
+        prop_assert!(chunked.0 == valid && chunked.1 == rejects && chunked.2 == report, "chunking changed the output");
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(384))]
+
+        #[test]
+        fn csv_with_a_header(input in file(), chunk in 1usize..64, cap in prop_oneof![Just(1usize << 20), 8usize..80]) {
+            check("orders/EU-2026-11-30.csv", &input, chunk, cap)?;
+        }
+
+        #[test]
+        fn json_lines(input in file(), chunk in 1usize..64, cap in prop_oneof![Just(1usize << 20), 8usize..80]) {
+            check("coupons/feed.jsonl", &input, chunk, cap)?;
+        }
+    }
+}
