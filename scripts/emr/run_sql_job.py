@@ -13,6 +13,11 @@ The aggregate machine's step calls it through command-runner.jar:
    `etag` its version; `validated_key` and `validated_etag` name the object
    validate derived from it. Older manifests may lack (or hold null for) any
    field but `dataset`, `file_url` and `key`.
+   `datasets` ({"<name>": [{"name", "type", "nullable"}, ...]}) gives each
+   input dataset's columns as the project declared them when the run was
+   claimed (types in Spark SQL DDL); `project_version` which project that was.
+   A manifest without `datasets` (written before projects) reads the sample's
+   `sales` and `items`.
 2. Checks, before Spark reads anything, that each listed validated object is
    exactly the one the run claimed (check_input):
    - an input with no `validated_key`, or whose validated object does not
@@ -26,8 +31,8 @@ The aggregate machine's step calls it through command-runner.jar:
    s3:// objects are looked up with boto3's head_object; a local object has
    no ETag or metadata, so for it only its existence is checked.
 3. Reads exactly the validated CSVs it lists (`s3://<bucket>/<validated_key>`;
-   header row; explicit schema, never inferred) and registers them as the
-   views `sales` and `items`.
+   header row; explicit schema, never inferred) and registers one view per
+   dataset (an empty one for a dataset without files).
 4. Runs each `-- table: <name>` section of the SQL file in order (the
    convention is described at the top of sql/jobs/sales_summary.sql),
    registers each result as a view <name>, and writes it as Parquet under
@@ -48,9 +53,8 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-DATASETS = ("sales", "items")
-
-# The validated CSV columns (tasks/src/dataset/mod.rs); amounts have at most
+# The sample's validated CSV columns (sampledata/edba.toml), for manifests
+# written before they carried their datasets' columns; amounts have at most
 # 2 fraction digits and an absolute value below 10^12, so DECIMAL(14,2) holds
 # every one exactly.
 SCHEMAS_DDL = {
@@ -130,12 +134,40 @@ class Manifest:
     job_id: str
     run_id: str
     inputs: list[ManifestInput]
+    # dataset -> Spark DDL of its columns, in view order.
+    schemas: dict[str, str]
 
     def keys(self, dataset: str) -> list[str]:
         return [i.validated_key for i in self.inputs if i.dataset == dataset and i.validated_key]
 
 
 OPTIONAL_FIELDS = ("file_url", "key", "version_id", "etag", "validated_etag")
+
+# What a manifest's declared columns may say: they go into a DDL string, so
+# nothing else is let through.
+COLUMN_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+COLUMN_TYPE_RE = re.compile(r"^(STRING|INT|BIGINT|BOOLEAN|DATE|TIMESTAMP|DECIMAL\(([1-9]|[1-3][0-9]),([0-9]|[1-3][0-9])\))$")
+
+
+def parse_schemas(datasets, where: str) -> dict[str, str]:
+    """The manifest's `datasets` as Spark DDL per dataset."""
+    if not isinstance(datasets, dict) or not datasets:
+        raise JobError(f"manifest {where}: datasets is not an object of column lists")
+    schemas = {}
+    for name, columns in datasets.items():
+        if not COLUMN_NAME_RE.match(name) or not isinstance(columns, list) or not columns:
+            raise JobError(f"manifest {where}: dataset {name!r} has no column list")
+        ddl = []
+        for column in columns:
+            col_name = column.get("name") if isinstance(column, dict) else None
+            col_type = column.get("type") if isinstance(column, dict) else None
+            if not isinstance(col_name, str) or not COLUMN_NAME_RE.match(col_name):
+                raise JobError(f"manifest {where}: dataset {name}: a column has no valid name: {column!r}")
+            if not isinstance(col_type, str) or not COLUMN_TYPE_RE.match(col_type):
+                raise JobError(f"manifest {where}: dataset {name}: column {col_name} has the unknown type {col_type!r}")
+            ddl.append(f"{col_name} {col_type}")
+        schemas[name] = ", ".join(ddl)
+    return schemas
 
 
 def parse_manifest(text: str, where: str) -> Manifest:
@@ -148,6 +180,8 @@ def parse_manifest(text: str, where: str) -> Manifest:
     for field in ("bucket", "job_id", "run_id"):
         if not isinstance(doc.get(field), str) or not doc[field]:
             raise JobError(f"manifest {where} has no {field!r}")
+    declared = "datasets" in doc
+    schemas = parse_schemas(doc["datasets"], where) if declared else dict(SCHEMAS_DDL)
     raw_inputs = doc.get("inputs")
     if not isinstance(raw_inputs, list) or not raw_inputs:
         raise JobError(f"manifest {where} lists no input files")
@@ -156,9 +190,9 @@ def parse_manifest(text: str, where: str) -> Manifest:
         if not isinstance(raw, dict):
             raise JobError(f"manifest {where}: inputs[{n}] is not an object")
         dataset = raw.get("dataset")
-        if dataset not in DATASETS:
+        if dataset not in schemas:
             raise JobError(
-                f"manifest {where}: inputs[{n}] has dataset {dataset!r}, expected one of {DATASETS}"
+                f"manifest {where}: inputs[{n}] has dataset {dataset!r}, expected one of {tuple(schemas)}"
             )
         fields = {}
         for field in ("validated_key", *OPTIONAL_FIELDS):
@@ -170,8 +204,8 @@ def parse_manifest(text: str, where: str) -> Manifest:
         if item.validated_key is None:
             raise JobError(f"{INPUT_MISSING}: manifest {where}: inputs[{n}] ({item.raw()}) has no validated_key")
         inputs.append(item)
-    manifest = Manifest(doc["bucket"], doc["job_id"], doc["run_id"], inputs)
-    if not manifest.keys("sales"):
+    manifest = Manifest(doc["bucket"], doc["job_id"], doc["run_id"], inputs, schemas)
+    if not declared and not manifest.keys("sales"):
         raise JobError(f"manifest {where} lists no sales files")
     return manifest
 
@@ -306,7 +340,7 @@ def head_for(root: str) -> HeadLookup:
 
 def check_inputs(manifest: Manifest, root: str, head: HeadLookup) -> dict[str, list[str]]:
     """Checks every input (check_input); returns the object URLs per dataset."""
-    urls: dict[str, list[str]] = {dataset: [] for dataset in DATASETS}
+    urls: dict[str, list[str]] = {dataset: [] for dataset in manifest.schemas}
     for item in manifest.inputs:
         urls[item.dataset].append(check_input(item, root, head))
     return urls
@@ -333,18 +367,20 @@ def read_text(spark, location: str, what: str) -> str:
     return rows[0][0]
 
 
-def read_dataset(spark, dataset: str, paths: list[str]):
+def read_dataset(spark, dataset: str, schema: str, paths: list[str]):
     from pyspark.sql.utils import AnalysisException
 
     reader = (
-        spark.read.schema(SCHEMAS_DDL[dataset])
+        spark.read.schema(schema)
         .option("header", True)
         .option("mode", "FAILFAST")
         .option("quote", '"')
         .option("escape", '"')
+        # validate writes timestamps in UTC, with 6 fraction digits or none.
+        .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]XXX")
     )
     if not paths:
-        return spark.createDataFrame([], SCHEMAS_DDL[dataset])
+        return spark.createDataFrame([], schema)
     try:
         return reader.csv(paths)
     except AnalysisException as err:
@@ -360,10 +396,10 @@ def run(spark, manifest_location: str, sql_location: str, output: str, bucket_ro
 
     # Exactly the manifest's objects, or the step fails before reading any.
     urls = check_inputs(manifest, root, head_for(root))
-    for dataset in DATASETS:
+    for dataset, schema in manifest.schemas.items():
         if not urls[dataset]:
             print(f"edba: manifest lists no {dataset} files; the {dataset} view is empty", file=sys.stderr)
-        read_dataset(spark, dataset, urls[dataset]).createOrReplaceTempView(dataset)
+        read_dataset(spark, dataset, schema, urls[dataset]).createOrReplaceTempView(dataset)
 
     written = {}
     for section in sections:

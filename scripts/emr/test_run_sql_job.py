@@ -254,6 +254,108 @@ def test_bad_manifests_fail_with_a_clear_message(spark, tmp_path, capsys, manife
     assert not (tmp_path / "out").exists()
 
 
+# ------------------------------------------- a declared project's datasets
+
+ORDERS_SQL = REPO / "examples" / "orders" / "daily_sales.sql"
+
+# What validate writes for examples/orders (tasks/tests/it/dataset_declared.rs
+# checks these same outputs): timestamps in UTC, decimals to their scale,
+# NULL as an empty field, the captures region and day as the last columns.
+ORDERS_VALIDATED = {
+    "orders/EU-2026-11-30.csv": """order_id,placed_at,status,price,quantity,coupon,region,day
+A-1001,2026-11-30T08:15:00Z,placed,19.99,2,,EU,2026-11-30
+A-1002,2026-11-30T18:40:00Z,shipped,5.50,1,SAVE5,EU,2026-11-30
+A-1003,2026-12-01T01:30:00Z,placed,10.00,3,,EU,2026-11-30
+A-1004,2026-11-30T12:00:00Z,cancelled,99.00,1,,EU,2026-11-30
+""",
+    "orders/EU-2026-12-01.csv": """order_id,placed_at,status,price,quantity,coupon,region,day
+B-2001,2026-12-01T08:00:00Z,placed,7.25,4,SAVE5,EU,2026-12-01
+B-2005,2026-12-01T12:00:00.500000Z,placed,1.00,1,,EU,2026-12-01
+B-2006,2026-12-01T13:00:00Z,shipped,2.50,2,WINTER,EU,2026-12-01
+""",
+    "coupons/partner.csv": """code,discount,active,terms
+SAVE5,5.00,true,"{""min_order"":20,""regions"":[""EU""]}"
+OLD1,1.50,false,
+WINTER,2.00,true,
+""",
+}
+
+# The manifest's datasets, as evaluate writes them from examples/orders/edba.toml.
+ORDERS_DATASETS = {
+    "orders": [
+        {"name": "order_id", "type": "STRING", "nullable": False},
+        {"name": "placed_at", "type": "TIMESTAMP", "nullable": False},
+        {"name": "status", "type": "STRING", "nullable": False},
+        {"name": "price", "type": "DECIMAL(12,2)", "nullable": False},
+        {"name": "quantity", "type": "INT", "nullable": False},
+        {"name": "coupon", "type": "STRING", "nullable": True},
+        {"name": "region", "type": "STRING", "nullable": False},
+        {"name": "day", "type": "STRING", "nullable": False},
+    ],
+    "coupons": [
+        {"name": "code", "type": "STRING", "nullable": False},
+        {"name": "discount", "type": "DECIMAL(12,2)", "nullable": False},
+        {"name": "active", "type": "BOOLEAN", "nullable": False},
+        {"name": "terms", "type": "STRING", "nullable": True},
+    ],
+}
+
+
+def write_orders_run(root: Path, datasets=None) -> Path:
+    for key, text in ORDERS_VALIDATED.items():
+        path = root / "bucket" / "validated" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    inputs = [
+        {"dataset": key.split("/")[0], "file_url": f"s3://edba-test/incoming/{key}", "key": f"incoming/{key}",
+         "validated_key": f"validated/{key}"}
+        for key in ORDERS_VALIDATED
+    ]
+    manifest = root / "manifest.json"
+    manifest.write_text(json.dumps({
+        "bucket": "edba-test", "job_id": "EU-daily", "run_id": "run-1", "created_at": "2026-12-02T06:00:00Z",
+        "project_version": "v7", "datasets": ORDERS_DATASETS if datasets is None else datasets, "inputs": inputs,
+    }))
+    return manifest
+
+
+def test_a_declared_projects_job_reads_typed_views_and_matches_the_local_runner(spark, tmp_path):
+    manifest = write_orders_run(tmp_path)
+    out = tmp_path / "output"
+    code = run_sql_job.main(
+        ["--manifest", str(manifest), "--sql", str(ORDERS_SQL), "--output", str(out),
+         "--bucket-root", str(tmp_path / "bucket")],
+        spark=spark,
+    )
+    assert code == 0
+    # The totals tests/it/pipeline_project.rs finds in the warehouse after the
+    # same job on DataFusion (B-2005's fraction of a second changes nothing).
+    assert rows(spark, out / "salessummary") == [
+        ("EU", date(2026, 11, 30), 3, D("45.48"), D("0.00"), D("5.00")),
+        ("EU", date(2026, 12, 1), 10, D("65.00"), D("0.00"), D("7.00")),
+    ]
+
+
+@pytest.mark.parametrize(
+    "datasets, message",
+    [
+        ({**ORDERS_DATASETS, "orders": [{"name": "x", "type": "VARCHAR(10)", "nullable": False}]}, "unknown type 'VARCHAR(10)'"),
+        ({**ORDERS_DATASETS, "orders": [{"name": "x); DROP", "type": "STRING", "nullable": False}]}, "no valid name"),
+        ({"coupons": ORDERS_DATASETS["coupons"]}, "has dataset 'orders'"),
+        ([], "datasets is not an object"),
+    ],
+)
+def test_declared_columns_are_checked_before_they_reach_spark(spark, tmp_path, capsys, datasets, message):
+    manifest = write_orders_run(tmp_path, datasets)
+    code = run_sql_job.main(
+        ["--manifest", str(manifest), "--sql", str(ORDERS_SQL), "--output", str(tmp_path / "out"),
+         "--bucket-root", str(tmp_path / "bucket")],
+        spark=spark,
+    )
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_a_listed_file_that_is_missing_fails_the_step_before_spark_reads(spark, tmp_path, capsys, monkeypatch):
     manifest = write_run(tmp_path, [entry("sales", "IL-101"), entry("sales", "IL-404")])
 

@@ -375,6 +375,7 @@ fn each_function_reaches_only_its_own_s3_prefixes() {
         access("EvaluateFunction"),
         BTreeMap::from([
             ("manifests/*".to_owned(), set(&["s3:PutObject".to_owned(), "s3:AbortMultipartUpload".into()])),
+            ("code/edba.toml".to_owned(), set(&["s3:GetObject".to_owned()])),
             ("validated/*".to_owned(), tag.clone()),
             ("rejected/*".to_owned(), tag),
         ])

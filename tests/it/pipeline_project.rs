@@ -60,15 +60,35 @@ async fn the_orders_example_runs_end_to_end_with_typed_views() {
     // The project was deployed as `edba project push` deploys it.
     let s3 = pipeline.s3_client();
     let project = s3.get_object().bucket(LOCAL_BUCKET).key("code/edba.toml").send().await.expect("code/edba.toml");
+    let version_id = project.version_id().map(str::to_owned);
     let text = project.body.collect().await.unwrap().into_bytes();
     assert_eq!(text.as_ref(), std::fs::read(repo().join("examples/orders/edba.toml")).unwrap().as_slice());
     s3.head_object().bucket(LOCAL_BUCKET).key("code/daily_sales.sql").send().await.expect("the job's SQL");
+
+    // The run records the project version it was claimed under, and its
+    // manifest carries the datasets' declared columns the step read with.
+    let version = version_id.expect("the bucket is versioned");
+    let example_version = version.clone();
+    assert_eq!(report.runs[0].project_version.as_deref(), Some(version.as_str()));
+    let run = &report.fired[0];
+    let manifest_key = format!("manifests/EU-daily/{}.json", run.run_id);
+    let manifest = s3.get_object().bucket(LOCAL_BUCKET).key(&manifest_key).send().await.expect("the manifest");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&manifest.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(manifest["project_version"], version.as_str());
+    let placed_at = &manifest["datasets"]["orders"][1];
+    assert_eq!((placed_at["name"].as_str(), placed_at["type"].as_str()), (Some("placed_at"), Some("TIMESTAMP")));
+    assert_eq!(manifest["datasets"]["orders"][6]["name"], "region", "the captures are columns");
+    assert_eq!(manifest["datasets"]["coupons"][1]["type"], "DECIMAL(12,2)");
 
     // The sample in the same home: its folder has an edba.toml too, and its
     // files are validated as sales and items again.
     let report = pipeline.run_dir(&repo().join("sampledata"), &|_| {}).await.expect("run completes");
     assert!(report.ok, "{report}");
     assert!(report.fired.iter().any(|f| f.job_id == "J101"), "{report}");
+    // sampledata/ has its edba.toml too: pushed as a new version of code/edba.toml.
+    let j101 = report.runs.iter().find(|r| r.job_id == "J101").unwrap();
+    assert!(j101.project_version.is_some() && j101.project_version.as_deref() != Some(example_version.as_str()));
     let il101 = report.files.iter().find(|f| f.file.file_name == "IL-101.tdf").unwrap();
     assert_eq!((il101.file.dataset.as_deref(), il101.file.rows_valid), (Some("sales"), 24));
     pipeline.close().await;

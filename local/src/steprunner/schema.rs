@@ -21,6 +21,27 @@ pub fn arrow_type(ty: &ColumnType) -> DataType {
     }
 }
 
+/// The Arrow type of a manifest column's Spark SQL type
+/// ([`ColumnType::sql_type`]); `None` for any other text.
+pub fn arrow_type_of_sql(sql: &str) -> Option<DataType> {
+    Some(match sql {
+        "STRING" => DataType::Utf8,
+        "INT" => DataType::Int32,
+        "BIGINT" => DataType::Int64,
+        "DATE" => DataType::Date32,
+        "TIMESTAMP" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        "BOOLEAN" => DataType::Boolean,
+        _ => {
+            let (p, s) = sql.strip_prefix("DECIMAL(")?.strip_suffix(')')?.split_once(',')?;
+            let (precision, scale): (u8, i8) = (p.trim().parse().ok()?, s.trim().parse().ok()?);
+            if precision == 0 || precision > 38 || scale < 0 || scale as u8 > precision {
+                return None;
+            }
+            DataType::Decimal128(precision, scale)
+        }
+    })
+}
+
 /// The columns of a validated file of `dataset`, typed. A column is nullable
 /// when declared so; capture columns never are.
 pub fn dataset_schema(dataset: &DatasetSpec) -> SchemaRef {
@@ -54,5 +75,19 @@ mod tests {
         );
         let items = dataset_schema(sample.dataset("items").unwrap());
         assert_eq!(items.fields().len(), 3);
+    }
+
+    #[test]
+    fn manifest_types_map_to_the_same_arrow_types_as_the_declarations() {
+        for dataset in &Project::sample().datasets {
+            let schema = dataset_schema(dataset);
+            for (column, field) in dataset.sql_columns().iter().zip(schema.fields()) {
+                assert_eq!(arrow_type_of_sql(&column.ty).as_ref(), Some(field.data_type()), "{}", column.name);
+            }
+        }
+        assert_eq!(arrow_type_of_sql("DECIMAL(12,2)"), Some(DataType::Decimal128(12, 2)));
+        for bad in ["", "VARCHAR", "DECIMAL(40,2)", "DECIMAL(2,3)", "DECIMAL(x)", "string"] {
+            assert_eq!(arrow_type_of_sql(bad), None, "{bad}");
+        }
     }
 }

@@ -26,7 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SQLOptions;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -35,14 +35,35 @@ use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{CsvReadOptions, SessionContext};
 use serde_json::Value;
 
-use edba_tasks::project::{load_project, shared_cache, Project};
+use edba_tasks::project::{load_project, shared_cache, Project, SqlColumn};
 
 use super::request::{S3Location, SqlJobStep};
-use super::schema::dataset_schema;
+use super::schema::{arrow_type_of_sql, dataset_schema};
 use super::{StepError, StepRunner};
 
 /// The file every table's Parquet is written to under `<output>/<table>/`.
 pub const PART_FILE: &str = "part-00000.snappy.parquet";
+
+/// The manifest's `datasets`: `{"<name>": [{"name", "type", "nullable"}, …]}`,
+/// types in Spark SQL DDL.
+fn manifest_schemas(datasets: &Value) -> Result<Vec<(String, SchemaRef)>, String> {
+    let datasets: std::collections::BTreeMap<String, Vec<SqlColumn>> =
+        serde_json::from_value(datasets.clone()).map_err(|e| format!("its datasets are not column lists: {e}"))?;
+    datasets
+        .into_iter()
+        .map(|(name, columns)| {
+            let fields = columns
+                .iter()
+                .map(|c| {
+                    let ty = arrow_type_of_sql(&c.ty)
+                        .ok_or_else(|| format!("dataset {name}: column {} has the unknown type {:?}", c.name, c.ty))?;
+                    Ok(Field::new(&c.name, ty, c.nullable))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok((name, Arc::new(Schema::new(fields)) as SchemaRef))
+        })
+        .collect()
+}
 
 /// One input of a run's manifest (the fields the job reads, and the raw
 /// version the run claimed, which the validated object must come from).
@@ -70,14 +91,23 @@ pub struct Manifest {
     pub job_id: String,
     pub run_id: String,
     pub inputs: Vec<ManifestInput>,
+    /// Each dataset's view, typed: the manifest's `datasets` (what evaluate
+    /// wrote from the project it claimed the run under), or for a manifest
+    /// without them, every dataset of the current project.
+    pub schemas: Vec<(String, SchemaRef)>,
 }
 
 impl Manifest {
     /// Checks the manifest as `parse_manifest` in `run_sql_job.py` does; its
-    /// inputs' datasets must be `project`'s.
+    /// inputs' datasets must be among its `datasets` (or, for a manifest
+    /// without them, `project`'s).
     pub fn parse(text: &str, location: &str, project: &Project) -> Result<Manifest, String> {
         let doc: Value = serde_json::from_str(text).map_err(|e| format!("manifest {location} is not JSON: {e}"))?;
         let doc = doc.as_object().ok_or_else(|| format!("manifest {location} is not a JSON object"))?;
+        let schemas = match doc.get("datasets") {
+            Some(datasets) => manifest_schemas(datasets).map_err(|e| format!("manifest {location}: {e}"))?,
+            None => project.datasets.iter().map(|d| (d.name.clone(), dataset_schema(d))).collect(),
+        };
         let field = |name: &str| -> Result<String, String> {
             match doc.get(name).and_then(Value::as_str) {
                 Some(value) if !value.is_empty() => Ok(value.to_owned()),
@@ -92,9 +122,9 @@ impl Manifest {
         let mut inputs = Vec::with_capacity(raw_inputs.len());
         for (n, raw) in raw_inputs.iter().enumerate() {
             let raw = raw.as_object().ok_or_else(|| format!("manifest {location}: inputs[{n}] is not an object"))?;
-            let dataset = raw.get("dataset").and_then(Value::as_str).filter(|d| project.dataset(d).is_some());
+            let dataset = raw.get("dataset").and_then(Value::as_str).filter(|d| schemas.iter().any(|(n, _)| n == d));
             let Some(dataset) = dataset else {
-                let known: Vec<&str> = project.datasets.iter().map(|d| d.name.as_str()).collect();
+                let known: Vec<&str> = schemas.iter().map(|(n, _)| n.as_str()).collect();
                 return Err(format!(
                     "manifest {location}: inputs[{n}] has dataset {}, expected one of {}",
                     raw.get("dataset").unwrap_or(&Value::Null),
@@ -117,7 +147,7 @@ impl Manifest {
                 etag: text("etag"),
             });
         }
-        Ok(Manifest { bucket, job_id, run_id, inputs })
+        Ok(Manifest { bucket, job_id, run_id, inputs, schemas })
     }
 
     /// The validated keys of one dataset, in manifest order.
@@ -202,9 +232,8 @@ pub(crate) async fn run(runner: &StepRunner, job: &SqlJobStep) -> Result<SqlJobR
         .tempdir()
         .map_err(|e| StepError::failed(format!("cannot create a work folder: {e}")))?;
     let ctx = SessionContext::new();
-    for spec in &project.datasets {
-        let dataset = spec.name.as_str();
-        let schema = dataset_schema(spec);
+    for (dataset, schema) in &manifest.schemas {
+        let (dataset, schema) = (dataset.as_str(), schema.clone());
         let keys: Vec<&str> = manifest.keys(dataset).collect();
         if keys.is_empty() {
             let empty = MemTable::try_new(schema, vec![vec![]]).map_err(|e| engine_error(dataset, e))?;

@@ -203,6 +203,22 @@ async fn at_minimum_fires_with_exactly_its_fresh_files_and_companion(db: &StoreD
                 input("items", "Item-Master-Data"),
             ],
             "created_at": NOW,
+            // The bucket has no project: the built-in sample's datasets.
+            "project_version": null,
+            "datasets": {
+                "items": [
+                    {"name": "item_id", "type": "STRING", "nullable": false},
+                    {"name": "item_name", "type": "STRING", "nullable": false},
+                    {"name": "effective_date", "type": "DATE", "nullable": false},
+                ],
+                "sales": [
+                    {"name": "store_id", "type": "STRING", "nullable": false},
+                    {"name": "amount", "type": "DECIMAL(14,2)", "nullable": false},
+                    {"name": "trans_type", "type": "INT", "nullable": false},
+                    {"name": "item_id", "type": "STRING", "nullable": false},
+                    {"name": "trans_date", "type": "DATE", "nullable": false},
+                ],
+            },
         })
     );
 

@@ -25,7 +25,7 @@ mod cluster;
 mod reconcile;
 mod superseded;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,6 +38,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
+use crate::project::{load_project, shared_cache, LoadedProject, SqlColumn};
 use crate::s3::{s3_url, sdk_failure};
 use crate::store::{
     ClaimOutcome, CriterionOutcome, FileSelector, JobDecision, JobState, JobStatus, RunClaim, RunInput, StateStore,
@@ -459,6 +460,9 @@ async fn claim(
     let settings = &deps.settings;
     let manifest_key = format!("{}{job_id}/{run_id}.json", settings.manifest_prefix);
     let output_prefix = format!("{}{job_id}/{run_id}/", settings.output_prefix);
+    // The datasets' columns as the project declares them now: the step reads
+    // the run's files with these types, whatever is pushed later.
+    let project = load_project(&deps.s3, &deps.bucket, shared_cache()).await?;
     let companions = config.companions.iter().map(|rule| companion_selector(rule, now)).collect();
     let request = RunClaim {
         job_id,
@@ -471,12 +475,13 @@ async fn claim(
         cluster_id,
         manifest_key: &manifest_key,
         output_prefix: &output_prefix,
+        project_version: project.version.as_deref(),
         inputs: input_selector(config, &job.state, now),
         min_files: config.input.min_files,
         companions,
     };
     let write_manifest = |inputs: &[RunInput]| {
-        let body = manifest_json(&deps.bucket, job_id, &run_id, inputs, now);
+        let body = manifest_json(&deps.bucket, job_id, &run_id, inputs, &project, now);
         let (s3, bucket, key) = (deps.s3.clone(), deps.bucket.clone(), manifest_key.clone());
         async move {
             s3.put_object()
@@ -605,6 +610,12 @@ struct Manifest<'a> {
     run_id: &'a str,
     inputs: Vec<ManifestInput<'a>>,
     created_at: String,
+    /// Which `code/edba.toml` the run was claimed under (S3 version id, else
+    /// ETag); `None` for the built-in sample.
+    project_version: Option<&'a str>,
+    /// Each input dataset's columns, typed: the step reads the validated
+    /// files with exactly these.
+    datasets: BTreeMap<&'a str, Vec<SqlColumn>>,
 }
 
 #[derive(Serialize)]
@@ -618,8 +629,22 @@ struct ManifestInput<'a> {
     validated_etag: Option<&'a str>,
 }
 
-fn manifest_json(bucket: &str, job_id: &str, run_id: &str, inputs: &[RunInput], now: OffsetDateTime) -> String {
+fn manifest_json(
+    bucket: &str,
+    job_id: &str,
+    run_id: &str,
+    inputs: &[RunInput],
+    project: &LoadedProject,
+    now: OffsetDateTime,
+) -> String {
+    let datasets = inputs
+        .iter()
+        .filter_map(|input| project.project.dataset(&input.dataset))
+        .map(|dataset| (dataset.name.as_str(), dataset.sql_columns()))
+        .collect();
     let manifest = Manifest {
+        project_version: project.version.as_deref(),
+        datasets,
         bucket,
         job_id,
         run_id,

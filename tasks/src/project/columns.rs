@@ -129,6 +129,22 @@ impl CharClass {
 }
 
 impl ColumnType {
+    /// The column's type in Spark SQL DDL, as the run's manifest carries it
+    /// to the step (`STRING`, `INT`, `BIGINT`, `DECIMAL(14,2)`, `DATE`,
+    /// `TIMESTAMP`, `BOOLEAN`): integers whose declared range fits 32 bits
+    /// are `INT`.
+    pub fn sql_type(&self) -> String {
+        match self {
+            ColumnType::String(_) | ColumnType::Enum { .. } | ColumnType::Json => "STRING".into(),
+            ColumnType::Int { min, max } if *min >= i64::from(i32::MIN) && *max <= i64::from(i32::MAX) => "INT".into(),
+            ColumnType::Int { .. } => "BIGINT".into(),
+            ColumnType::Decimal { precision, scale } => format!("DECIMAL({precision},{scale})"),
+            ColumnType::Date => "DATE".into(),
+            ColumnType::Timestamp => "TIMESTAMP".into(),
+            ColumnType::Bool => "BOOLEAN".into(),
+        }
+    }
+
     /// The type as the project file spells it (`decimal(14,2)`).
     pub fn spelling(&self) -> String {
         match self {

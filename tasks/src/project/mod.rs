@@ -91,6 +91,36 @@ impl DatasetSpec {
     }
 }
 
+/// One column of a validated file as a run's manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SqlColumn {
+    pub name: String,
+    /// Spark SQL DDL ([`ColumnType::sql_type`]); captures are `STRING`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub nullable: bool,
+}
+
+impl DatasetSpec {
+    /// The columns of a validated file, typed, in order: what a job's view
+    /// of the dataset is.
+    pub fn sql_columns(&self) -> Vec<SqlColumn> {
+        let mut columns: Vec<SqlColumn> = self
+            .columns
+            .iter()
+            .map(|c| SqlColumn { name: c.name.clone(), ty: c.ty.sql_type(), nullable: c.nullable })
+            .collect();
+        if self.capture_columns {
+            columns.extend(self.files.captures().iter().map(|n| SqlColumn {
+                name: n.clone(),
+                ty: "STRING".into(),
+                nullable: false,
+            }));
+        }
+        columns
+    }
+}
+
 /// How a file's bytes hold its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {

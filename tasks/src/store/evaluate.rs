@@ -297,8 +297,8 @@ where
     B::execute(
         &mut tx,
         "INSERT INTO job_runs (run_id, job_id, config_version, status, cluster_id, \
-         execution_arn, manifest_key, output_prefix, started_at, seq_before, seq_claimed) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         execution_arn, manifest_key, output_prefix, started_at, seq_before, seq_claimed, project_version) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             claim.run_id.into(),
             claim.job_id.into(),
@@ -311,6 +311,7 @@ where
             now.into(),
             claim.claimed_seq.into(),
             seq_claimed.into(),
+            claim.project_version.into(),
         ],
     )
     .await?;

@@ -41,12 +41,14 @@ pub(super) struct RunRow {
     pub(super) finished_at: Option<StoreTime>,
     pub(super) error: Option<String>,
     pub(super) cause: Option<String>,
+    /// The project version the run was claimed under (`None`: the sample).
+    pub(super) project_version: Option<String>,
 }
 
 impl RunRow {
     /// The columns [`RunRow::read`] reads, of `job_runs r`.
     pub(super) const COLUMNS: &'static str = "r.run_id, r.job_id, r.status, r.cluster_id, r.step_id, \
-         r.execution_arn, r.manifest_key, r.started_at, r.finished_at, r.error, r.cause";
+         r.execution_arn, r.manifest_key, r.started_at, r.finished_at, r.error, r.cause, r.project_version";
 
     pub(super) fn read<B: Backend>(row: &B::Row) -> Result<RunRow, sqlx::Error> {
         Ok(RunRow {
@@ -61,6 +63,7 @@ impl RunRow {
             finished_at: row.read("finished_at")?,
             error: row.read("error")?,
             cause: row.read("cause")?,
+            project_version: row.read("project_version")?,
         })
     }
 }

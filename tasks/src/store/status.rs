@@ -57,6 +57,9 @@ pub struct RunSummary {
     pub cause: Option<String>,
     /// How many files the run read.
     pub inputs: u64,
+    /// The project version (`code/edba.toml`) it was claimed under; `None`
+    /// for the built-in sample.
+    pub project_version: Option<String>,
 }
 
 /// The whole picture of a state store.
@@ -134,6 +137,7 @@ async fn read_status<B: Backend>(pool: &StorePool<B>, limit: i64) -> Result<Stor
             error: run.error,
             cause: run.cause,
             inputs: count(row.read("inputs")?),
+            project_version: run.project_version,
         });
     }
     Ok(StoreStatus { files, jobs, runs })
@@ -176,6 +180,9 @@ impl fmt::Display for StoreStatus {
         writeln!(f, "runs ({} most recent):", self.runs.len())?;
         for run in &self.runs {
             write!(f, "  {:<36} {:<10} {:>3} inputs  started {}", run.run_id, run.status, run.inputs, run.started_at)?;
+            if let Some(version) = &run.project_version {
+                write!(f, "  project {version}")?;
+            }
             if let Some(error) = &run.error {
                 write!(f, "  {error}")?;
             }

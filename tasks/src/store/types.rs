@@ -77,6 +77,8 @@ pub(crate) struct RunClaim<'a> {
     pub cluster_id: &'a str,
     pub manifest_key: &'a str,
     pub output_prefix: &'a str,
+    /// The project version the run is claimed under (`None`: the sample).
+    pub project_version: Option<&'a str>,
     pub inputs: FileSelector<'a>,
     pub min_files: u32,
     pub companions: Vec<FileSelector<'a>>,
