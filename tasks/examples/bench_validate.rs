@@ -80,12 +80,15 @@ fn reshape(tsv: &str, out: &str, format: &str) -> io::Result<()> {
                 .iter()
                 .zip(&fields)
                 .map(|(name, value)| {
-                    // Amounts and types as JSON numbers where they are numbers, as exporters write them.
-                    let number = (*name == "amount" || *name == "trans_type")
-                        .then(|| {
+                    // Amounts and types as JSON numbers where they are numbers, as
+                    // exporters write them: integers without a fraction.
+                    let number = match *name {
+                        "trans_type" => value.parse::<i64>().ok().map(serde_json::Number::from),
+                        "amount" => {
                             value.parse::<f64>().ok().filter(|n| n.is_finite()).and_then(serde_json::Number::from_f64)
-                        })
-                        .flatten();
+                        }
+                        _ => None,
+                    };
                     (
                         (*name).to_owned(),
                         number

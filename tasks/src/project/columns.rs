@@ -83,6 +83,8 @@ pub struct StringRules {
 pub struct CharClass {
     pub text: String,
     table: Box<[bool; 256]>,
+    /// Whether a value of these characters can need CSV quoting (`,` `"` CR LF).
+    pub needs_quotes: bool,
 }
 
 impl fmt::Debug for CharClass {
@@ -119,7 +121,8 @@ impl CharClass {
                 i += 1;
             }
         }
-        Ok(CharClass { text: text.to_owned(), table })
+        let needs_quotes = [b',', b'"', b'\r', b'\n'].iter().any(|&b| table[usize::from(b)]);
+        Ok(CharClass { text: text.to_owned(), table, needs_quotes })
     }
 
     #[inline]

@@ -59,7 +59,7 @@ impl Converter {
             }
             Some(_) => {}
         }
-        if self.dataset.skip_prefixes.iter().any(|prefix| line.starts_with(prefix)) {
+        if self.dataset.skip_prefixes.iter().any(|prefix| line[0] == prefix[0] && line.starts_with(prefix)) {
             self.counts.lines_skipped += 1;
             return;
         }
@@ -230,9 +230,12 @@ impl Converter {
         }
         self.starts.resize(names.len().max(self.starts.len()), 0);
         self.ends.resize(names.len().max(self.ends.len()), 0);
+        // A header in the declared order reads like positional rows (and
+        // keeps their fast path).
+        let in_order = column_field.iter().enumerate().all(|(i, &f)| i == f);
+        self.layout = if in_order { Layout::Positional } else { Layout::ByHeader };
         self.column_field = column_field;
         self.file_fields = names.len();
-        self.layout = Layout::ByHeader;
     }
 
     /// The fields a row must have: every mapped column's.
@@ -253,26 +256,7 @@ impl Converter {
         // rejected, the scan stops at the delimiter that ends the last needed
         // field, so dropped columns cost nothing more. Fields are short: a
         // plain scan beats memchr's set-up cost here.
-        let mut found = 0;
-        let mut start = 0;
-        let mut needed_end = line.len();
-        for (i, &b) in line.iter().enumerate() {
-            if b == delimiter {
-                self.starts[found] = start;
-                self.ends[found] = i;
-                found += 1;
-                start = i + 1;
-                if found == needed {
-                    needed_end = i;
-                    break;
-                }
-            }
-        }
-        if found < needed {
-            self.starts[found] = start;
-            self.ends[found] = line.len();
-            found += 1;
-        }
+        let (found, needed_end) = split_in_place(line, delimiter, needed, &mut self.starts, &mut self.ends);
         if found < needed {
             self.reject_missing_column(line, found);
             return;
@@ -293,15 +277,19 @@ impl Converter {
             return;
         }
         let mut normalised = true;
-        for i in 0..n {
-            let value = &line[self.starts[i]..self.ends[i]];
-            match fields::check_field(&self.dataset.columns[i], value) {
+        let mut failed = None;
+        for (i, column) in self.dataset.columns.iter().enumerate() {
+            match fields::check_field(column, &line[self.starts[i]..self.ends[i]]) {
                 Ok(as_is) => normalised &= as_is,
                 Err(error) => {
-                    self.reject_field(line, i, value, error);
-                    return;
+                    failed = Some((i, error));
+                    break;
                 }
             }
+        }
+        if let Some((i, error)) = failed {
+            self.reject_field(line, i, &line[self.starts[i]..self.ends[i]], error);
+            return;
         }
         if !normalised {
             self.write_row(line, line);
@@ -377,6 +365,11 @@ impl Converter {
 
     /// A row of a delimited file with RFC 4180 quoting.
     fn row_quoted(&mut self, line: &[u8], delimiter: u8, q: u8) {
+        if memchr(q, line).is_none() {
+            // Most rows quote nothing: split them in place.
+            self.row_plain(line, delimiter);
+            return;
+        }
         let found = match self.unquote(line, delimiter, q) {
             Ok(found) => found,
             Err(why) => {
@@ -555,6 +548,40 @@ impl Converter {
             });
         }
     }
+}
+
+/// Splits `line` at `delimiter` until `needed` fields are found: field `i`
+/// is `line[starts[i]..ends[i]]`. Returns how many were found (at most
+/// `needed`) and where the last needed one ends. The slices hold at least
+/// `needed` entries.
+#[inline]
+fn split_in_place(
+    line: &[u8],
+    delimiter: u8,
+    needed: usize,
+    starts: &mut [usize],
+    ends: &mut [usize],
+) -> (usize, usize) {
+    let (starts, ends) = (&mut starts[..needed], &mut ends[..needed]);
+    let mut found = 0;
+    let mut start = 0;
+    for (i, &b) in line.iter().enumerate() {
+        if b == delimiter {
+            starts[found] = start;
+            ends[found] = i;
+            found += 1;
+            start = i + 1;
+            if found == needed {
+                return (found, i);
+            }
+        }
+    }
+    if found < needed {
+        starts[found] = start;
+        ends[found] = line.len();
+        found += 1;
+    }
+    (found, line.len())
 }
 
 /// `tab-separated`, `comma-separated`, … for reasons.
