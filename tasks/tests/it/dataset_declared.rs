@@ -118,6 +118,27 @@ fn json_lines_take_fields_by_name_and_keep_declared_json_as_text() {
 }
 
 #[test]
+fn json_numbers_keep_every_digit() {
+    let project = Project::parse(
+        "[[dataset]]\nname = \"ledger\"\nfiles = \"*.jsonl\"\nformat = \"jsonl\"\ncolumns = [\n\
+         { name = \"amount\", type = \"decimal(20,2)\" },\n{ name = \"n\", type = \"int\" },\n\
+         { name = \"note\", type = \"string\", nullable = true },\n]\n",
+    )
+    .unwrap();
+    let input = concat!(
+        "{\"amount\": 12345678901234567.89, \"n\": 9007199254740993, \"note\": \"caf\\u00e9 \\\"x\\\"\"}\n",
+        "{\"amount\": 0.10, \"n\": -0, \"note\": 12.50}\n",
+        "{\"amount\": 1e3, \"n\": 1}\n",
+    );
+    let (valid, rejects, _) = convert(&project, "x.jsonl", input.as_bytes(), 9);
+    // Through a float, the amount would be 12345678901234568.00 and n 9007199254740992.
+    assert_eq!(valid, "amount,n,note\n12345678901234567.89,9007199254740993,\"caf\u{e9} \"\"x\"\"\"\n0.10,0,12.50\n");
+    assert_eq!(rejects.len(), 1);
+    assert_eq!((rejects[0].0, rejects[0].1.as_str()), (3, "amount"));
+    assert!(rejects[0].2.contains("\"1e3\" is not a decimal number"), "{rejects:?}");
+}
+
+#[test]
 fn a_header_without_a_declared_column_makes_the_file_invalid_and_loses_nothing() {
     let project = example();
     let text =

@@ -2,7 +2,10 @@
 //! the three ways of splitting a row into fields (delimited in place,
 //! RFC 4180 quoting, JSON lines), and writing a row or its reject.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+
+use serde_json::value::RawValue;
 
 use memchr::{memchr, memchr_iter};
 
@@ -393,7 +396,10 @@ impl Converter {
 
     /// A JSON lines row: one object, fields by name.
     fn row_json(&mut self, line: &[u8]) {
-        let object: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(line) {
+        // Values stay raw JSON text until a column's type reads them, so a
+        // number is never rounded through a float: `12345678901234567.89`
+        // reaches a decimal(20,2) column exactly as written.
+        let object: HashMap<String, &RawValue> = match serde_json::from_slice(line) {
             Ok(object) => object,
             Err(e) => {
                 self.reason = format!("line is not a JSON object: {e}");
@@ -412,28 +418,28 @@ impl Converter {
         let mut states = Vec::with_capacity(self.dataset.columns.len());
         for (i, column) in self.dataset.columns.iter().enumerate() {
             let start = self.unquoted.len();
-            let state = match object.get(&column.name) {
+            let state = match object.get(&column.name).map(|raw| raw.get()) {
                 None => JsonField::Missing,
-                Some(serde_json::Value::Null) => JsonField::Null,
-                Some(serde_json::Value::String(s)) => {
-                    self.unquoted.extend_from_slice(s.as_bytes());
-                    JsonField::Present
-                }
-                Some(serde_json::Value::Bool(b)) => {
-                    self.unquoted.extend_from_slice(if *b { b"true" } else { b"false" });
-                    JsonField::Present
-                }
-                Some(serde_json::Value::Number(n)) => {
-                    let _ = write!(ByteWriter(&mut self.unquoted), "{n}");
-                    JsonField::Present
-                }
-                Some(nested) => {
+                Some("null") => JsonField::Null,
+                Some(text) if text.starts_with('"') => match serde_json::from_str::<std::borrow::Cow<'_, str>>(text) {
+                    Ok(s) => {
+                        self.unquoted.extend_from_slice(s.as_bytes());
+                        JsonField::Present
+                    }
+                    Err(_) => JsonField::Nested,
+                },
+                Some(text) if text.starts_with(['{', '[']) => {
                     if matches!(column.ty, crate::project::ColumnType::Json) {
-                        let _ = write!(ByteWriter(&mut self.unquoted), "{nested}");
+                        self.unquoted.extend_from_slice(text.as_bytes());
                         JsonField::Present
                     } else {
                         JsonField::Nested
                     }
+                }
+                // A number, `true` or `false`: its JSON text is its value.
+                Some(text) => {
+                    self.unquoted.extend_from_slice(text.as_bytes());
+                    JsonField::Present
                 }
             };
             self.starts[i] = start;
