@@ -510,13 +510,24 @@ impl Converter {
 /// A bad value quoted in a reason, cut to a readable length.
 struct Excerpt<'a>(&'a [u8]);
 
+/// Control characters are shown escaped (`\n`, `\u{7}`), so a reason stays
+/// on one line wherever it is printed.
 impl fmt::Display for Excerpt<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = String::from_utf8_lossy(self.0);
-        match text.char_indices().nth(VALUE_EXCERPT) {
-            Some((cut, _)) => write!(f, "\"{}…\"", &text[..cut]),
-            None => write!(f, "\"{text}\""),
+        let (shown, cut) = match text.char_indices().nth(VALUE_EXCERPT) {
+            Some((cut, _)) => (&text[..cut], true),
+            None => (&text[..], false),
+        };
+        f.write_str("\"")?;
+        for c in shown.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                f.write_char(c)?;
+            }
         }
+        f.write_str(if cut { "…\"" } else { "\"" })
     }
 }
 
