@@ -252,17 +252,14 @@ pub async fn push_project(dir: &std::path::Path, bucket: &str) -> anyhow::Result
             })
         }
     };
-    for (sql, path) in &checked.sql_files {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        put(format!("code/{sql}"), bytes).await?;
-        println!("s3://{bucket}/code/{sql}");
+    for object in checked.deployment()? {
+        let out = put(object.key.clone(), object.bytes).await?;
+        println!(
+            "s3://{bucket}/{} (version {})",
+            object.key,
+            out.version_id().or(out.e_tag()).unwrap_or("unversioned")
+        );
     }
-    let out = put(edba_tasks::project::PROJECT_KEY.to_owned(), checked.text.clone().into_bytes()).await?;
-    println!(
-        "s3://{bucket}/{} (version {})",
-        edba_tasks::project::PROJECT_KEY,
-        out.version_id().or(out.e_tag()).unwrap_or("unversioned")
-    );
     eprintln!(
         "pushed {} datasets, {} tables, {} job SQL files; the tasks read the new project at their next invocation",
         checked.project.datasets.len(),

@@ -411,14 +411,11 @@ async fn jobs_apply(
     let jobs = match project_dir {
         None => CheckedJobs::read(file, root.as_deref()).map_err(said)?,
         Some(dir) => {
-            let path = dir.join(edba_tasks::project::PROJECT_FILE);
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let project = edba_tasks::project::Project::parse(&text)
-                .map_err(|e| anyhow::anyhow!("{} is not valid:\n{e}", path.display()))?;
+            let project = read_project(dir)?;
             let text = std::fs::read_to_string(file).map_err(|e| said(ApplyFileError::Read(e)))?;
             let parsed = parse_jobs_file(&text).map_err(|e| said(ApplyFileError::Parse(e)))?;
             let dirs: Vec<&Path> = std::iter::once(dir).chain(root.as_deref()).collect();
-            CheckedJobs::in_project(parsed, std::sync::Arc::new(project), &dirs).map_err(said)?
+            CheckedJobs::in_project(parsed, project, &dirs).map_err(said)?
         }
     };
     let store = store.open().await?;
@@ -433,7 +430,7 @@ fn validate_files(
     max_reject_share: Option<f64>,
 ) -> anyhow::Result<ExitCode> {
     use edba_tasks::dataset::{validate_project_file, ConvertOptions};
-    use edba_tasks::project::{Project, PROJECT_FILE};
+    use edba_tasks::project::Project;
     if let Some(share) = max_reject_share {
         if !(0.0..=1.0).contains(&share) {
             bail!("--max-reject-share must be between 0 and 1, not {share}");
@@ -441,13 +438,7 @@ fn validate_files(
     }
     let opts = ConvertOptions { max_reject_share, ..ConvertOptions::default() };
     let project = match project_dir {
-        Some(dir) => {
-            let path = dir.join(PROJECT_FILE);
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            std::sync::Arc::new(
-                Project::parse(&text).map_err(|e| anyhow::anyhow!("{} is not valid:\n{e}", path.display()))?,
-            )
-        }
+        Some(dir) => read_project(dir)?,
         None => Project::sample(),
     };
     let mut all_usable = true;
@@ -482,6 +473,15 @@ fn validate_files(
         println!("{}", serde_json::to_string_pretty(&documents)?);
     }
     Ok(if all_usable { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The project of `dir` (its `edba.toml`), parsed and checked.
+fn read_project(dir: &Path) -> anyhow::Result<std::sync::Arc<edba_tasks::project::Project>> {
+    let path = dir.join(edba_tasks::project::PROJECT_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let project = edba_tasks::project::Project::parse(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not valid:\n{e}", path.display()))?;
+    Ok(std::sync::Arc::new(project))
 }
 
 /// The nearest directory, from the current one upwards, that holds

@@ -22,17 +22,17 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::SessionContext;
 use edba_payloads::jobs::{JobsFile, StepConfig};
 use edba_tasks::jobs::{check_jobs_in, parse_jobs_file};
-use edba_tasks::project::{Project, RawColumn, PROJECT_FILE};
+use edba_tasks::project::{Project, RawColumn, PROJECT_FILE, PROJECT_KEY};
 use serde::Serialize;
 
-use crate::steprunner::parse_sections;
-use crate::steprunner::schema::{arrow_type, dataset_schema};
+use crate::steprunner::schema::{arrow_type_of_sql, dataset_schema};
+use crate::steprunner::sqljob::{parse_sections, section_name};
 
 /// The jobs file beside a project's `edba.toml`.
 pub const JOBS_FILE: &str = "jobs.toml";
@@ -70,10 +70,40 @@ pub struct CheckedProject {
     pub project: Arc<Project>,
     /// The project's `[[job]]` tables, then those of `jobs.toml`.
     pub jobs: JobsFile,
-    /// Each job's SQL file: its path as the job names it, and where it was found.
+    /// Each job's SQL file (once): its path as the job names it, and where it was found.
     pub sql_files: Vec<(String, PathBuf)>,
     /// The output columns of every table a job writes: (job, table, columns).
     pub outputs: Vec<(String, String, Vec<String>)>,
+}
+
+/// One object of a project's deployment: its key in the bucket, its bytes,
+/// and the local file it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployedObject {
+    pub key: String,
+    pub bytes: Vec<u8>,
+    pub source: PathBuf,
+}
+
+impl CheckedProject {
+    /// What `edba project push` and `edba run` upload, in upload order: each
+    /// job SQL file at `code/<its path>`, then `edba.toml` at
+    /// [`PROJECT_KEY`] last, so a task never reads a project whose SQL is not
+    /// there yet.
+    pub fn deployment(&self) -> std::io::Result<Vec<DeployedObject>> {
+        let mut objects = Vec::with_capacity(self.sql_files.len() + 1);
+        for (sql, path) in &self.sql_files {
+            let bytes = std::fs::read(path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))?;
+            objects.push(DeployedObject { key: format!("code/{sql}"), bytes, source: path.clone() });
+        }
+        objects.push(DeployedObject {
+            key: PROJECT_KEY.to_owned(),
+            bytes: self.text.clone().into_bytes(),
+            source: self.dir.join(PROJECT_FILE),
+        });
+        Ok(objects)
+    }
 }
 
 impl fmt::Display for CheckedProject {
@@ -190,7 +220,9 @@ pub async fn check_project_dir(dir: &Path, repo_root: Option<&Path>) -> Result<C
                 continue;
             }
         };
-        sql_files.push((sql.clone(), path.clone()));
+        if !sql_files.iter().any(|(known, _)| known == sql) {
+            sql_files.push((sql.clone(), path.clone()));
+        }
         let planned = match plan_sections(&project, &sql_text).await {
             Ok(planned) => planned,
             Err((line, message)) => {
@@ -218,7 +250,9 @@ pub async fn check_project_dir(dir: &Path, repo_root: Option<&Path>) -> Result<C
                 }
             }
             for (name, ty) in table.columns.iter().flatten() {
-                let declared = RawColumn::new(name.clone(), ty.clone()).build();
+                let declared = RawColumn::new(name.clone(), ty.clone())
+                    .build()
+                    .map(|spec| arrow_type_of_sql(&spec.ty.sql_type()).unwrap_or(DataType::Utf8));
                 match (schema.field_with_name(name), declared) {
                     (Err(_), _) => problems.push(problem(
                         Some(*line),
@@ -230,11 +264,11 @@ pub async fn check_project_dir(dir: &Path, repo_root: Option<&Path>) -> Result<C
                         None,
                         format!("table {table_name}: column {name}: {e}"),
                     )),
-                    (Ok(field), Ok(spec)) if *field.data_type() != arrow_type(&spec.ty) => problems.push(problem(
+                    (Ok(field), Ok(declared)) if *field.data_type() != declared => problems.push(problem(
                         Some(*line),
                         format!(
                             "table {table_name}'s column {name} is declared {ty} ({}), but the query outputs {}",
-                            arrow_type(&spec.ty),
+                            declared,
                             field.data_type()
                         ),
                     )),
@@ -296,11 +330,7 @@ async fn plan_sections(
 
 /// The 1-based line of `-- table: <name>`.
 fn section_line(sql: &str, table: &str) -> Option<usize> {
-    sql.lines()
-        .position(|l| {
-            l.strip_prefix("--").and_then(|r| r.trim_start().strip_prefix("table:")).is_some_and(|n| n.trim() == table)
-        })
-        .map(|i| i + 1)
+    sql.lines().position(|l| section_name(l) == Some(table)).map(|i| i + 1)
 }
 
 fn first_line(message: &str) -> String {

@@ -37,13 +37,10 @@ impl LocalPipeline {
                 .map_err(|e| setup("cannot remove the previous project", aws_sdk_s3::error::DisplayErrorContext(e)))?;
             return Ok(());
         };
-        for (sql, path) in &project.sql_files {
-            let bytes = std::fs::read(path).map_err(io_error(path))?;
-            let key = format!("code/{sql}");
-            self.put(&key, bytes, &path.display().to_string()).await?;
+        let objects = project.deployment().map_err(io_error(&project.dir))?;
+        for object in objects {
+            self.put(&object.key, object.bytes, &object.source.display().to_string()).await?;
         }
-        let what = project.dir.join(PROJECT_FILE).display().to_string();
-        self.put(PROJECT_KEY, project.text.clone().into_bytes(), &what).await?;
         Ok(())
     }
 

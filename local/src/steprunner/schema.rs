@@ -1,28 +1,17 @@
 //! The Arrow schema of a dataset's validated files: what the job SQL's view
-//! of the dataset is typed as (declared columns, then capture columns).
+//! of the dataset is typed as (declared columns, then capture columns). The
+//! types come from the Spark SQL types a run's manifest carries
+//! ([`DatasetSpec::sql_columns`]), so the local step and the EMR step can
+//! never type a column differently.
 
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use edba_tasks::project::{ColumnType, DatasetSpec};
+use edba_tasks::project::{DatasetSpec, SqlColumn};
 
-/// The Arrow type of a declared column: integers whose declared range fits
-/// 32 bits are `Int32` (`INT`), others `Int64`; timestamps are UTC
-/// microseconds, as validate normalises them; `enum` and `json` are text.
-pub fn arrow_type(ty: &ColumnType) -> DataType {
-    match ty {
-        ColumnType::String(_) | ColumnType::Enum { .. } | ColumnType::Json => DataType::Utf8,
-        ColumnType::Int { min, max } if *min >= i64::from(i32::MIN) && *max <= i64::from(i32::MAX) => DataType::Int32,
-        ColumnType::Int { .. } => DataType::Int64,
-        ColumnType::Decimal { precision, scale } => DataType::Decimal128(*precision, *scale as i8),
-        ColumnType::Date => DataType::Date32,
-        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        ColumnType::Bool => DataType::Boolean,
-    }
-}
-
-/// The Arrow type of a manifest column's Spark SQL type
-/// ([`ColumnType::sql_type`]); `None` for any other text.
+/// The Arrow type of a Spark SQL column type as
+/// [`edba_tasks::project::ColumnType::sql_type`] writes it (timestamps are
+/// UTC microseconds, as validate normalises them); `None` for any other text.
 pub fn arrow_type_of_sql(sql: &str) -> Option<DataType> {
     Some(match sql {
         "STRING" => DataType::Utf8,
@@ -42,14 +31,30 @@ pub fn arrow_type_of_sql(sql: &str) -> Option<DataType> {
     })
 }
 
+/// The schema of columns as a manifest lists them, or the first column whose
+/// type is not one [`arrow_type_of_sql`] knows.
+pub fn schema_of(columns: &[SqlColumn]) -> Result<SchemaRef, String> {
+    let fields = columns
+        .iter()
+        .map(|c| {
+            let ty =
+                arrow_type_of_sql(&c.ty).ok_or_else(|| format!("column {} has the unknown type {:?}", c.name, c.ty))?;
+            Ok(Field::new(&c.name, ty, c.nullable))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Arc::new(Schema::new(fields)))
+}
+
 /// The columns of a validated file of `dataset`, typed. A column is nullable
 /// when declared so; capture columns never are.
 pub fn dataset_schema(dataset: &DatasetSpec) -> SchemaRef {
-    let mut fields: Vec<Field> =
-        dataset.columns.iter().map(|c| Field::new(&c.name, arrow_type(&c.ty), c.nullable)).collect();
-    if dataset.capture_columns {
-        fields.extend(dataset.files.captures().iter().map(|name| Field::new(name, DataType::Utf8, false)));
-    }
+    // Every type a declaration yields is one `arrow_type_of_sql` knows (a test
+    // below checks each); an unknown one would be a bug, typed as text.
+    let fields: Vec<Field> = dataset
+        .sql_columns()
+        .iter()
+        .map(|c| Field::new(&c.name, arrow_type_of_sql(&c.ty).unwrap_or(DataType::Utf8), c.nullable))
+        .collect();
     Arc::new(Schema::new(fields))
 }
 
@@ -85,6 +90,16 @@ mod tests {
                 assert_eq!(arrow_type_of_sql(&column.ty).as_ref(), Some(field.data_type()), "{}", column.name);
             }
         }
+        let every_type = "[[dataset]]\nname = \"d\"\nfiles = \"*.csv\"\nformat = \"csv\"\ncolumns = [\n\
+            { name = \"a\", type = \"string\" }, { name = \"b\", type = \"int\" },\n\
+            { name = \"c\", type = \"int\", min = 0, max = 9 }, { name = \"d\", type = \"decimal(38,10)\" },\n\
+            { name = \"e\", type = \"date\" }, { name = \"f\", type = \"timestamp\" }, { name = \"g\", type = \"bool\" },\n\
+            { name = \"h\", type = \"enum\", values = [\"x\"] }, { name = \"i\", type = \"json\" },\n]\n";
+        let project = Project::parse(every_type).unwrap();
+        let columns = project.datasets[0].sql_columns();
+        assert!(schema_of(&columns).is_ok(), "every declared type has an Arrow type");
+        assert_eq!(schema_of(&columns).unwrap().field(1).data_type(), &DataType::Int64);
+        assert_eq!(schema_of(&columns).unwrap().field(2).data_type(), &DataType::Int32);
         assert_eq!(arrow_type_of_sql("DECIMAL(12,2)"), Some(DataType::Decimal128(12, 2)));
         for bad in ["", "VARCHAR", "DECIMAL(40,2)", "DECIMAL(2,3)", "DECIMAL(x)", "string"] {
             assert_eq!(arrow_type_of_sql(bad), None, "{bad}");

@@ -26,7 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SQLOptions;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -38,7 +38,7 @@ use serde_json::Value;
 use edba_tasks::project::{load_project, shared_cache, Project, SqlColumn};
 
 use super::request::{S3Location, SqlJobStep};
-use super::schema::{arrow_type_of_sql, dataset_schema};
+use super::schema::{dataset_schema, schema_of};
 use super::{StepError, StepRunner};
 
 /// The file every table's Parquet is written to under `<output>/<table>/`.
@@ -52,15 +52,8 @@ fn manifest_schemas(datasets: &Value) -> Result<Vec<(String, SchemaRef)>, String
     datasets
         .into_iter()
         .map(|(name, columns)| {
-            let fields = columns
-                .iter()
-                .map(|c| {
-                    let ty = arrow_type_of_sql(&c.ty)
-                        .ok_or_else(|| format!("dataset {name}: column {} has the unknown type {:?}", c.name, c.ty))?;
-                    Ok(Field::new(&c.name, ty, c.nullable))
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            Ok((name, Arc::new(Schema::new(fields)) as SchemaRef))
+            let schema = schema_of(&columns).map_err(|e| format!("dataset {name}: {e}"))?;
+            Ok((name, schema))
         })
         .collect()
 }
@@ -201,8 +194,9 @@ pub fn parse_sections(text: &str) -> Result<Vec<TableQuery>, String> {
     Ok(sections)
 }
 
-/// `^--\s*table:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$`
-fn section_name(line: &str) -> Option<&str> {
+/// The table a `-- table: <name>` line opens:
+/// `^--\s*table:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$`.
+pub fn section_name(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("--")?.trim_start().strip_prefix("table:")?;
     let name = rest.trim();
     let mut chars = name.chars();

@@ -67,16 +67,11 @@ pub fn validate_project_file(
         .and_then(|dir| path.strip_prefix(dir).ok())
         .map(|rel| rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
         .unwrap_or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-    let matched = project.match_key(&relative).or_else(|e| {
-        // A path with folders is matched as the key it would arrive under.
-        if relative.contains('/') {
-            project.match_key(&format!("{}{relative}", crate::project::INCOMING_PREFIX))
-        } else {
-            Err(e)
-        }
-    });
-    let matched =
-        matched.map_err(|source| LocalValidationError::UnknownDataset { path: path.to_path_buf(), source })?;
+    // The file's path under the project is the path it arrives under in `incoming/`.
+    let matched = project.match_path(&relative).map_err(|reason| LocalValidationError::UnknownDataset {
+        path: path.to_path_buf(),
+        source: UnknownDataset { key: relative.clone(), reason },
+    })?;
     let input = File::open(path).map_err(io_err(path))?;
 
     let Some(out_dir) = out_dir else {

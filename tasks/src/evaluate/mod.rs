@@ -204,6 +204,11 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
         }
     }
 
+    // The datasets' columns as the project declares them now, read once per
+    // evaluation and only when a job may fire: every run claimed here reads
+    // its files with these types, whatever is pushed later.
+    let project =
+        if placed.is_empty() { None } else { Some(load_project(&deps.s3, &deps.bucket, shared_cache()).await?) };
     let mut ticket_bytes: usize = runs.iter().map(ticket_size).sum();
     for (job, cluster_id) in placed {
         let job_id = job.state.job_id.clone();
@@ -216,7 +221,8 @@ pub async fn evaluate(deps: &EvaluateDeps, input: &EvaluateInput) -> Result<Eval
             waiting.push(WaitingJob { job_id, reason });
             continue;
         }
-        match claim(deps, input, &job, &cluster_id, now).await? {
+        let Some(project) = &project else { break }; // loaded whenever a job is placed
+        match claim(deps, input, &job, &cluster_id, project, now).await? {
             Ok(ticket) => {
                 ticket_bytes += ticket_size(&ticket);
                 runs.push(ticket);
@@ -452,6 +458,7 @@ async fn claim(
     input: &EvaluateInput,
     job: &ReadyJob,
     cluster_id: &str,
+    project: &LoadedProject,
     now: OffsetDateTime,
 ) -> Result<Result<RunTicket, String>, TaskError> {
     let config = &job.config;
@@ -460,9 +467,6 @@ async fn claim(
     let settings = &deps.settings;
     let manifest_key = format!("{}{job_id}/{run_id}.json", settings.manifest_prefix);
     let output_prefix = format!("{}{job_id}/{run_id}/", settings.output_prefix);
-    // The datasets' columns as the project declares them now: the step reads
-    // the run's files with these types, whatever is pushed later.
-    let project = load_project(&deps.s3, &deps.bucket, shared_cache()).await?;
     let companions = config.companions.iter().map(|rule| companion_selector(rule, now)).collect();
     let request = RunClaim {
         job_id,
@@ -481,7 +485,7 @@ async fn claim(
         companions,
     };
     let write_manifest = |inputs: &[RunInput]| {
-        let body = manifest_json(&deps.bucket, job_id, &run_id, inputs, &project, now);
+        let body = manifest_json(&deps.bucket, job_id, &run_id, inputs, project, now);
         let (s3, bucket, key) = (deps.s3.clone(), deps.bucket.clone(), manifest_key.clone());
         async move {
             s3.put_object()
