@@ -210,10 +210,13 @@ for dir in sql/jobs scripts/emr; do
   fi
 done
 
-# The project: the tasks read code/edba.toml (a bucket without one would run
-# the sample's datasets), the steps its SQL files.
-run aws s3 cp "$project/edba.toml" "s3://$bucket/code/edba.toml" "${region_args[@]+"${region_args[@]}"}"
-run aws s3 sync "$project" "s3://$bucket/code/" --exclude '*' --include '*.sql' "${region_args[@]+"${region_args[@]}"}"
+# The project: `edba project push` checks it (every job's SQL planned against
+# the declared datasets), then uploads its job SQL, the planned warehouse
+# tables (code/edba.tables.json, read by the load) and code/edba.toml last.
+# A bucket without them would run the sample's.
+region_env=()
+[[ -n "$region" ]] && region_env=(env "AWS_REGION=$region")
+run "${region_env[@]+"${region_env[@]}"}" cargo run --quiet --bin edba -- project push "$project" --bucket "$bucket"
 
 if ! $dry_run; then
   echo "Deployed $stack. Next: scripts/bootstrap_db.sh --stack-name $stack --jobs <jobs.toml>" >&2

@@ -3,6 +3,7 @@
 
 mod deployed;
 mod home;
+mod init;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +56,10 @@ enum Command {
         #[arg(long)]
         max_reject_share: Option<f64>,
     },
+    /// Write a small, working project into DIR (new or empty): one dataset,
+    /// one warehouse table, one job and sample files that `edba run DIR`
+    /// completes.
+    Init { dir: PathBuf },
     /// Check a project before anything runs: edba.toml (datasets, file
     /// patterns, tables), its jobs (and DIR/jobs.toml), and every job's SQL
     /// planned against the declared datasets and checked against the tables
@@ -65,6 +70,10 @@ enum Command {
         /// Print one JSON document.
         #[arg(long)]
         json: bool,
+        /// Print only the warehouse tables as planned (the document `edba
+        /// project push` deploys as code/edba.tables.json).
+        #[arg(long, conflicts_with = "json")]
+        tables: bool,
     },
     /// The deployed project.
     Project {
@@ -298,7 +307,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate { files, project, out, json, max_reject_share } => {
             validate_files(&files, project.as_deref(), out.as_deref(), json, max_reject_share)
         }
-        Command::Check { dir, json } => home::runtime()?.block_on(run::check(&dir, json)),
+        Command::Init { dir } => init::init(&dir).map(|()| ExitCode::SUCCESS),
+        Command::Check { dir, json, tables } => home::runtime()?.block_on(run::check(&dir, json, tables)),
         Command::Project { command: ProjectCommand::Push { dir, bucket } } => {
             home::runtime()?.block_on(deployed::push_project(&dir, &bucket))
         }

@@ -157,7 +157,7 @@ pub async fn rerun(run_id: &str, store: &StoreArgs, warehouse: Option<String>, j
 }
 
 /// `edba check DIR`: every problem of the project, or a summary of it.
-pub async fn check(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn check(dir: &Path, json: bool, tables: bool) -> anyhow::Result<ExitCode> {
     if !dir.join(edba_tasks::project::PROJECT_FILE).is_file() {
         bail!(
             "{} has no edba.toml; a project folder holds one (see README.md, \"Bring your own data\")",
@@ -167,7 +167,9 @@ pub async fn check(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let checked = edba_local::check::check_project_dir(dir, crate::find_root().ok().as_deref()).await;
     match checked {
         Ok(project) => {
-            if json {
+            if tables {
+                print!("{}", project.tables.to_json());
+            } else if json {
                 let outputs: Vec<_> = project
                     .outputs
                     .iter()
@@ -175,7 +177,9 @@ pub async fn check(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
                     .collect();
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({"ok": true, "problems": [], "outputs": outputs}))?
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "ok": true, "problems": [], "outputs": outputs, "tables": project.tables.tables
+                    }))?
                 );
             } else {
                 crate::print_text(&project);

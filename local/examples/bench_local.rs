@@ -424,7 +424,7 @@ async fn trigger(args: &Args) -> Result<()> {
         if !failed.is_empty() {
             return Err(format!("executions did not succeed: {failed:?}").into());
         }
-        let salessummary = pipeline.warehouse().row_count(SummaryTable::SalesSummary).await?;
+        let salessummary = pipeline.warehouse().row_count("salessummary").await?;
         if salessummary == 0 {
             return Err("J101 loaded nothing into the warehouse".into());
         }
@@ -579,13 +579,15 @@ async fn job_run(args: &Args) -> Result<()> {
     let step_time = started.elapsed();
 
     let out = "output/BENCH/run-1/";
-    let SummaryRows::SaleItemSummary(items) =
-        read_output_table(&s3, LOCAL_BUCKET, out, SummaryTable::SaleItemSummary).await?
+    let SummaryRows::SaleItemSummary(items) = SummaryRows::from_table_rows(
+        &read_output_table(&s3, LOCAL_BUCKET, out, &SummaryTable::SaleItemSummary.schema()).await?,
+    )?
     else {
         return Err("saleitemsummary has other rows".into());
     };
-    let SummaryRows::SalesSummary(sales) =
-        read_output_table(&s3, LOCAL_BUCKET, out, SummaryTable::SalesSummary).await?
+    let SummaryRows::SalesSummary(sales) = SummaryRows::from_table_rows(
+        &read_output_table(&s3, LOCAL_BUCKET, out, &SummaryTable::SalesSummary.schema()).await?,
+    )?
     else {
         return Err("salessummary has other rows".into());
     };

@@ -14,6 +14,11 @@
 //!    key column in the output and never NULL, and the declared columns (when
 //!    the table lists them) present with the declared types. A declared table
 //!    no job loads is reported too.
+//! 5. Each loaded table is planned ([`PlannedTables`]): the output's columns
+//!    and types (each a type the warehouse holds), with what the `[[table]]`
+//!    adds (string sizes, NOT NULL), deployed as `code/edba.tables.json` for
+//!    the load, which generates the warehouse DDL and MERGE from it. Two jobs
+//!    that load one table must agree on its columns.
 //!
 //! Nothing here touches S3 or a database; `edba run` runs the same check
 //! before it starts anything.
@@ -28,10 +33,11 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::SessionContext;
 use edba_payloads::jobs::{JobsFile, StepConfig};
 use edba_tasks::jobs::{check_jobs_in, parse_jobs_file};
-use edba_tasks::project::{Project, RawColumn, PROJECT_FILE, PROJECT_KEY};
+use edba_tasks::load::{PlannedTables, TableSchema, WarehouseColumn, TABLES_KEY};
+use edba_tasks::project::{Project, RawColumn, TableSpec, PROJECT_FILE, PROJECT_KEY};
 use serde::Serialize;
 
-use crate::steprunner::schema::{arrow_type_of_sql, dataset_schema};
+use crate::steprunner::schema::{arrow_type_of_sql, dataset_schema, sql_type_of_arrow};
 use crate::steprunner::sqljob::{parse_sections, section_name};
 
 /// The jobs file beside a project's `edba.toml`.
@@ -74,6 +80,8 @@ pub struct CheckedProject {
     pub sql_files: Vec<(String, PathBuf)>,
     /// The output columns of every table a job writes: (job, table, columns).
     pub outputs: Vec<(String, String, Vec<String>)>,
+    /// The warehouse tables the jobs load, as planned from their SQL.
+    pub tables: PlannedTables,
 }
 
 /// One object of a project's deployment: its key in the bucket, its bytes,
@@ -87,16 +95,21 @@ pub struct DeployedObject {
 
 impl CheckedProject {
     /// What `edba project push` and `edba run` upload, in upload order: each
-    /// job SQL file at `code/<its path>`, then `edba.toml` at
-    /// [`PROJECT_KEY`] last, so a task never reads a project whose SQL is not
-    /// there yet.
+    /// job SQL file at `code/<its path>`, the planned tables at
+    /// [`TABLES_KEY`], then `edba.toml` at [`PROJECT_KEY`] last, so a task
+    /// never reads a project whose SQL or tables are not there yet.
     pub fn deployment(&self) -> std::io::Result<Vec<DeployedObject>> {
-        let mut objects = Vec::with_capacity(self.sql_files.len() + 1);
+        let mut objects = Vec::with_capacity(self.sql_files.len() + 2);
         for (sql, path) in &self.sql_files {
             let bytes = std::fs::read(path)
                 .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))?;
             objects.push(DeployedObject { key: format!("code/{sql}"), bytes, source: path.clone() });
         }
+        objects.push(DeployedObject {
+            key: TABLES_KEY.to_owned(),
+            bytes: self.tables.to_json().into_bytes(),
+            source: self.dir.join(PROJECT_FILE),
+        });
         objects.push(DeployedObject {
             key: PROJECT_KEY.to_owned(),
             bytes: self.text.clone().into_bytes(),
@@ -128,6 +141,14 @@ impl fmt::Display for CheckedProject {
         }
         for (job, table, columns) in &self.outputs {
             writeln!(f, "  job {job} -> table {table}: {}", columns.join(", "))?;
+        }
+        for table in &self.tables.tables {
+            let columns: Vec<String> = table
+                .columns
+                .iter()
+                .map(|c| format!("{} {}{}", c.name, c.ty, if c.nullable { "" } else { " NOT NULL" }))
+                .collect();
+            writeln!(f, "  warehouse table {}, key ({}): {}", table.name, table.key.join(", "), columns.join(", "))?;
         }
         Ok(())
     }
@@ -199,6 +220,7 @@ pub async fn check_project_dir(dir: &Path, repo_root: Option<&Path>) -> Result<C
 
     let mut sql_files = Vec::new();
     let mut outputs = Vec::new();
+    let mut planned_tables: Vec<(String, TableSchema)> = Vec::new();
     let mut loaded = std::collections::HashSet::new();
     for job in &jobs.jobs {
         loaded.extend(job.load.tables.iter().cloned());
@@ -239,6 +261,17 @@ pub async fn check_project_dir(dir: &Path, repo_root: Option<&Path>) -> Result<C
                 continue;
             };
             let Some(table) = project.table(table_name) else { continue };
+            match planned_table(table, schema) {
+                Err(messages) => problems.extend(messages.into_iter().map(|m| problem(Some(*line), m))),
+                Ok(planned) => match planned_tables.iter().find(|(_, t)| t.name == planned.name) {
+                    Some((other, earlier)) if earlier != &planned => problems.push(problem(
+                        Some(*line),
+                        format!("loads table {table_name} with other columns or types than job {other} does"),
+                    )),
+                    Some(_) => {}
+                    None => planned_tables.push((job.id.clone(), planned)),
+                },
+            }
             for key in &table.key {
                 match schema.field_with_name(key) {
                     Err(_) => problems.push(problem(Some(*line), format!("table {table_name}'s key column {key} is not in the query's output"))),
@@ -249,30 +282,35 @@ pub async fn check_project_dir(dir: &Path, repo_root: Option<&Path>) -> Result<C
                     Ok(_) => {}
                 }
             }
-            for (name, ty) in table.columns.iter().flatten() {
-                let declared = RawColumn::new(name.clone(), ty.clone())
-                    .build()
-                    .map(|spec| arrow_type_of_sql(&spec.ty.sql_type()).unwrap_or(DataType::Utf8));
-                match (schema.field_with_name(name), declared) {
-                    (Err(_), _) => problems.push(problem(
+            for column in table.columns.iter().flatten() {
+                let name = &column.name;
+                let Ok(field) = schema.field_with_name(name) else {
+                    problems.push(problem(
                         Some(*line),
                         format!("table {table_name} declares column {name}, which the query does not output"),
-                    )),
-                    (Ok(_), Err(e)) => problems.push(file_problem(
+                    ));
+                    continue;
+                };
+                let Some(ty) = &column.ty else { continue };
+                match RawColumn::new(name.clone(), ty.clone()).build() {
+                    Err(e) => problems.push(file_problem(
                         PROJECT_FILE,
                         None,
                         None,
                         format!("table {table_name}: column {name}: {e}"),
                     )),
-                    (Ok(field), Ok(declared)) if *field.data_type() != declared => problems.push(problem(
-                        Some(*line),
-                        format!(
-                            "table {table_name}'s column {name} is declared {ty} ({}), but the query outputs {}",
-                            declared,
-                            field.data_type()
-                        ),
-                    )),
-                    _ => {}
+                    Ok(spec) => {
+                        let declared = arrow_type_of_sql(&spec.ty.sql_type()).unwrap_or(DataType::Utf8);
+                        if *field.data_type() != declared {
+                            problems.push(problem(
+                                Some(*line),
+                                format!(
+                                    "table {table_name}'s column {name} is declared {ty} ({declared}), but the query outputs {}",
+                                    field.data_type()
+                                ),
+                            ));
+                        }
+                    }
                 }
             }
         }
@@ -294,10 +332,55 @@ pub async fn check_project_dir(dir: &Path, repo_root: Option<&Path>) -> Result<C
             ));
         }
     }
+    // Tables in the project's order.
+    let tables = PlannedTables {
+        tables: project
+            .tables
+            .iter()
+            .filter_map(|t| planned_tables.iter().find(|(_, p)| p.name == t.name).map(|(_, p)| p.clone()))
+            .collect(),
+    };
     if problems.is_empty() {
-        Ok(CheckedProject { dir: dir.to_path_buf(), text, project, jobs, sql_files, outputs })
+        Ok(CheckedProject { dir: dir.to_path_buf(), text, project, jobs, sql_files, outputs, tables })
     } else {
         Err(CheckFailure(problems))
+    }
+}
+
+/// A declared table as the job's output plans it: the output's columns in
+/// order, typed for the warehouse, with the declaration's sizes and NOT NULLs
+/// (a key column is never NULL); or why the output cannot be stored.
+fn planned_table(table: &TableSpec, schema: &SchemaRef) -> Result<TableSchema, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut columns = Vec::new();
+    for field in schema.fields() {
+        let declared = table.columns.iter().flatten().find(|c| &c.name == field.name());
+        let Some(ty) = sql_type_of_arrow(field.data_type()) else {
+            problems.push(format!(
+                "table {}'s column {} is {}, which no warehouse column holds (cast it to a string, integer, decimal, \
+                 date, timestamp, boolean or double)",
+                table.name,
+                field.name(),
+                field.data_type()
+            ));
+            continue;
+        };
+        let is_key = table.key.contains(field.name());
+        let max_length = declared.and_then(|c| c.max_length);
+        if max_length.is_some() && ty != "STRING" {
+            problems.push(format!("table {}'s column {} has a max_length but is {ty}", table.name, field.name()));
+        }
+        let nullable = !is_key && declared.and_then(|c| c.nullable).unwrap_or(field.is_nullable());
+        columns.push(WarehouseColumn { name: field.name().clone(), ty, nullable, max_length });
+    }
+    let planned = TableSchema { name: table.name.clone(), key: table.key.clone(), columns };
+    // Key columns missing from the output are reported by the caller, with
+    // the line; here only what the plan itself says.
+    problems.extend(planned.problems().into_iter().filter(|p| !p.contains("key column")));
+    if problems.is_empty() {
+        Ok(planned)
+    } else {
+        Err(problems)
     }
 }
 

@@ -4,6 +4,7 @@
 //! and calls one function here. This crate knows nothing about the local
 //! runtime, the embedded S3 server or the query engine.
 
+pub mod code;
 pub mod dataset;
 pub mod diagnostic;
 pub mod error;

@@ -115,10 +115,12 @@ fn deploy_dry_run_prints_the_build_and_deploy_commands_and_runs_nothing() {
     }
     // The parameters are listed for the operator too.
     assert!(stdout.contains("#   ScheduleRate=rate(5 minutes)"), "{stdout}");
-    // The project (the sample by default) is deployed to code/ with its job SQL.
+    // The project (the sample by default) is checked and pushed to code/
+    // (job SQL, planned tables, edba.toml) by `edba project push`.
     assert!(
-        stdout.lines().any(|l| l.starts_with("aws s3 cp sampledata/edba.toml s3://") && l.contains("/code/edba.toml ")),
-        "the project file is not uploaded:\n{stdout}"
+        stdout.lines().any(|l| l.contains("AWS_REGION=eu-west-1")
+            && l.contains("cargo run --quiet --bin edba -- project push sampledata --bucket ")),
+        "the project is not pushed:\n{stdout}"
     );
 }
 

@@ -380,7 +380,12 @@ fn each_function_reaches_only_its_own_s3_prefixes() {
             ("rejected/*".to_owned(), tag),
         ])
     );
-    for f in ["TrackFunction", "LoadFunction", "RecordFunction"] {
+    // Load reads the planned tables (it generates their SQL), nothing else.
+    assert_eq!(
+        access("LoadFunction"),
+        BTreeMap::from([("code/edba.tables.json".to_owned(), set(&["s3:GetObject".to_owned()]))])
+    );
+    for f in ["TrackFunction", "RecordFunction"] {
         assert_eq!(access(f), BTreeMap::new(), "{f} touches no S3 object");
     }
     // Redshift reads output/ through its own COPY role, never the load function.

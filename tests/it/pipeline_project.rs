@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use edba_local::pipeline::{LocalPipeline, LOCAL_BUCKET};
 use sqlx::Row;
 
-use crate::pipeline_local::{options, repo, warehouse};
+use crate::pipeline_local::{options, repo};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_orders_example_runs_end_to_end_with_typed_views() {
@@ -48,14 +48,45 @@ async fn the_orders_example_runs_end_to_end_with_typed_views() {
     // the example files: A-1003 was placed at 23:30-02:00 on 30 November,
     // which is 1 December in UTC; cancelled orders count for nothing; SAVE5
     // (5.00) and WINTER (2.00) are active coupons.
-    let (_, days, _) = warehouse(home.path()).await;
-    let want: BTreeMap<(String, String), (i64, [i64; 3])> = [
-        (("EU".to_owned(), "2026-11-30".to_owned()), (3, [4548, 0, 500])),
-        (("EU".to_owned(), "2026-12-01".to_owned()), (10, [6500, 0, 700])),
-    ]
-    .into_iter()
-    .collect();
-    assert_eq!(days, want);
+    // The project's own table, created by the load from the planned columns.
+    let url = format!("sqlite://{}", home.path().join("warehouse.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let days: Vec<(String, String, i64, i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT region, order_day, orders, items, CAST(ROUND(revenue * 100) AS INTEGER), \
+         CAST(ROUND(discounts * 100) AS INTEGER), last_order_at FROM daily_revenue ORDER BY order_day",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let days: Vec<(&str, &str, i64, i64, i64, i64, &str)> =
+        days.iter().map(|d| (d.0.as_str(), d.1.as_str(), d.2, d.3, d.4, d.5, &d.6[..19])).collect();
+    assert_eq!(
+        days,
+        [
+            ("EU", "2026-11-30", 2, 3, 4548, 500, "2026-11-30 18:40:00"),
+            ("EU", "2026-12-01", 4, 10, 6500, 700, "2026-12-01 13:00:00"),
+        ]
+    );
+    let columns: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT name, type, \"notnull\" FROM pragma_table_info('daily_revenue') ORDER BY cid")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let columns: Vec<(&str, i64)> = columns.iter().map(|c| (c.0.as_str(), c.2)).collect();
+    assert_eq!(
+        columns,
+        [
+            ("region", 1),
+            ("order_day", 1),
+            ("orders", 1),
+            ("items", 0),
+            ("revenue", 1),
+            ("discounts", 1),
+            ("last_order_at", 0)
+        ],
+        "the planned columns, NOT NULL where the key or the table says so"
+    );
+    assert!(report.warehouse.iter().any(|t| t.table == "daily_revenue" && t.rows == 2), "{report}");
 
     // The project was deployed as `edba project push` deploys it.
     let s3 = pipeline.s3_client();
@@ -63,7 +94,16 @@ async fn the_orders_example_runs_end_to_end_with_typed_views() {
     let version_id = project.version_id().map(str::to_owned);
     let text = project.body.collect().await.unwrap().into_bytes();
     assert_eq!(text.as_ref(), std::fs::read(repo().join("examples/orders/edba.toml")).unwrap().as_slice());
-    s3.head_object().bucket(LOCAL_BUCKET).key("code/daily_sales.sql").send().await.expect("the job's SQL");
+    s3.head_object().bucket(LOCAL_BUCKET).key("code/daily_revenue.sql").send().await.expect("the job's SQL");
+    let planned = s3.get_object().bucket(LOCAL_BUCKET).key("code/edba.tables.json").send().await.expect("the plan");
+    let planned: serde_json::Value =
+        serde_json::from_slice(&planned.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(planned["tables"][0]["name"], "daily_revenue");
+    assert_eq!(
+        planned["tables"][0]["columns"][0],
+        serde_json::json!({"name": "region", "type": "STRING", "nullable": false, "max_length": 2})
+    );
+    assert_eq!(planned["tables"][0]["columns"][6]["type"], "TIMESTAMP");
 
     // The run records the project version it was claimed under, and its
     // manifest carries the datasets' declared columns the step read with.
@@ -91,6 +131,8 @@ async fn the_orders_example_runs_end_to_end_with_typed_views() {
     assert!(j101.project_version.is_some() && j101.project_version.as_deref() != Some(example_version.as_str()));
     let il101 = report.files.iter().find(|f| f.file.file_name == "IL-101.tdf").unwrap();
     assert_eq!((il101.file.dataset.as_deref(), il101.file.rows_valid), (Some("sales"), 24));
+    let tables: Vec<&str> = report.warehouse.iter().map(|t| t.table.as_str()).collect();
+    assert_eq!(tables, ["saleitemsummary", "salessummary"], "the report lists the project's tables");
     pipeline.close().await;
 
     // The state store tracked the example's files by dataset.

@@ -23,8 +23,8 @@ fn broken_example() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let example = repo().join("examples/orders");
     std::fs::copy(example.join("edba.toml"), dir.path().join("edba.toml")).unwrap();
-    let sql = std::fs::read_to_string(example.join("daily_sales.sql")).unwrap().replace("o.price", "o.amount");
-    std::fs::write(dir.path().join("daily_sales.sql"), sql).unwrap();
+    let sql = std::fs::read_to_string(example.join("daily_revenue.sql")).unwrap().replace("o.price", "o.amount");
+    std::fs::write(dir.path().join("daily_revenue.sql"), sql).unwrap();
     dir
 }
 
@@ -34,14 +34,23 @@ fn check_passes_the_example_and_names_file_line_and_job_of_a_problem() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("2 datasets, 1 tables, 1 jobs: no problems"), "{stdout}");
-    assert!(stdout.contains("job EU-daily -> table salessummary: store_id Utf8, trans_date Date32"), "{stdout}");
+    assert!(stdout.contains("job EU-daily -> table daily_revenue: region Utf8, order_day Date32"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "warehouse table daily_revenue, key (region, order_day): region STRING NOT NULL, order_day DATE NOT NULL"
+        ),
+        "{stdout}"
+    );
+    let out = edba(&["check", "examples/orders", "--tables"]);
+    let planned: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(planned["tables"][0]["key"], serde_json::json!(["region", "order_day"]));
 
     let broken = broken_example();
     let out = edba(&["check", broken.path().to_str().unwrap()]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stderr.contains("1 problem:"), "{stderr}");
-    assert!(stderr.contains("daily_sales.sql:8: job EU-daily: table salessummary:"), "{stderr}");
+    assert!(stderr.contains("daily_revenue.sql:8: job EU-daily: table daily_revenue:"), "{stderr}");
     assert!(stderr.contains("amount"), "{stderr}");
 
     let out = edba(&["check", broken.path().to_str().unwrap(), "--json"]);
@@ -124,10 +133,70 @@ async fn project_push_uploads_the_checked_project_and_refuses_a_broken_one() {
     .unwrap();
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("s3://edba-data/code/daily_sales.sql"), "{stdout}");
+    assert!(stdout.contains("s3://edba-data/code/daily_revenue.sql"), "{stdout}");
     let pushed = client.get_object().bucket("edba-data").key("code/edba.toml").send().await.unwrap();
     let bytes = pushed.body.collect().await.unwrap().into_bytes();
     assert_eq!(bytes.as_ref(), std::fs::read(repo().join("examples/orders/edba.toml")).unwrap().as_slice());
-    client.head_object().bucket("edba-data").key("code/daily_sales.sql").send().await.expect("the SQL is pushed");
+    client.head_object().bucket("edba-data").key("code/daily_revenue.sql").send().await.expect("the SQL is pushed");
+    // The planned tables, for the load, pushed before edba.toml.
+    let lines: Vec<&str> = stdout.lines().collect();
+    let at = |key: &str| lines.iter().position(|l| l.contains(key)).unwrap_or_else(|| panic!("{key}: {stdout}"));
+    assert!(at("code/daily_revenue.sql") < at("code/edba.tables.json"));
+    assert!(at("code/edba.tables.json") < at("code/edba.toml"));
+    let plan = client.get_object().bucket("edba-data").key("code/edba.tables.json").send().await.unwrap();
+    let plan = edba_tasks::load::PlannedTables::parse(
+        std::str::from_utf8(&plan.body.collect().await.unwrap().into_bytes()).unwrap(),
+    )
+    .expect("a valid plan");
+    assert_eq!(plan.tables[0].name, "daily_revenue");
     s3.shutdown().await;
+}
+
+#[test]
+fn init_writes_a_project_that_checks_and_runs_end_to_end() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("energy");
+    let home = root.path().join("home");
+    let (dir_s, home_s) = (dir.to_str().unwrap(), home.to_str().unwrap());
+
+    let out = edba(&["init", dir_s]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    for file in ["edba.toml", "daily_energy.sql", "readings/north-2026-12-01.csv", "readings/north-2026-12-02.csv"] {
+        assert!(dir.join(file).is_file(), "{file} is written");
+    }
+    assert!(stderr.contains(&format!("next: edba check {dir_s}")), "{stderr}");
+    // Nothing of a user's is overwritten.
+    let again = edba(&["init", dir_s]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again).1.contains("is not empty"), "{}", text(&again).1);
+
+    let out = edba(&["check", dir_s]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("warehouse table daily_energy, key (site, day)"), "{stdout}");
+
+    let out = edba(&["run", dir_s, "--home", home_s]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "edba run on the new project:\n{stdout}{stderr}");
+
+    let rows = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let url = format!("sqlite://{}", home.join("warehouse.db").display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let rows: Vec<(String, String, i64, String)> =
+            sqlx::query_as("SELECT site, day, meters, printf('%.3f', kwh) FROM daily_energy ORDER BY day")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        rows
+    });
+    // 1 December: M1 12.500 + 13.125 and M2 7.250 (the 'yesterday' row is
+    // rejected); 2 December: M1 11.000 and M2 8.500.
+    assert_eq!(
+        rows,
+        [
+            ("north".to_owned(), "2026-12-01".to_owned(), 2, "32.875".to_owned()),
+            ("north".to_owned(), "2026-12-02".to_owned(), 2, "19.500".to_owned()),
+        ]
+    );
 }

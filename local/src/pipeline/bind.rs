@@ -99,7 +99,11 @@ impl LocalPipeline {
         bind_task(&self.executor, resource::LOAD, move |input| {
             let warehouse = warehouse.clone();
             let reader = reader.clone();
-            async move { load(Warehouse::Local { warehouse: &warehouse, output: reader.as_ref() }, &input).await }
+            async move {
+                // The tables the bucket's project plans, as the load Lambda reads them.
+                let planned = edba_tasks::load::load_tables(&reader.s3, &reader.bucket).await?;
+                load(Warehouse::Local { warehouse: &warehouse, output: reader.as_ref() }, &input, &planned).await
+            }
         });
 
         let store = self.store.clone();

@@ -185,10 +185,12 @@ impl LocalPipeline {
         let store =
             StateStore::connect(&database_url(options.state_store_url.as_deref(), &options.home, "state.db")).await?;
         store.migrate().await?;
+        // The tables the bucket's project plans (the sample's in a new home);
+        // a load creates those of a project pushed later.
         let warehouse =
             LocalWarehouse::connect(&database_url(options.warehouse_url.as_deref(), &options.home, "warehouse.db"))
                 .await?;
-        warehouse.ensure_schema().await?;
+        warehouse.ensure_tables(&edba_tasks::load::load_tables(&s3_client, LOCAL_BUCKET).await?.tables).await?;
 
         let executor = Executor::new(ExecutorConfig { time_scale: options.time_scale, ..ExecutorConfig::default() });
         let pipeline = LocalPipeline {

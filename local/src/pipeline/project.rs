@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use edba_tasks::jobs::CheckedJobs;
+use edba_tasks::load::{TABLES_FILE, TABLES_KEY};
 use edba_tasks::project::{PROJECT_FILE, PROJECT_KEY};
 
 use super::{io_error, setup, LocalPipeline, PipelineError, LOCAL_BUCKET};
@@ -25,16 +26,15 @@ impl LocalPipeline {
 
     /// Makes `project` the bucket's project: `code/edba.toml` and each job's
     /// SQL file under `code/`, as `edba project push` deploys them. Without a
-    /// project, removes `code/edba.toml` so the tasks use the sample.
+    /// project, removes `code/edba.toml` and `code/edba.tables.json` so the
+    /// tasks use the sample's.
     pub async fn push_project(&self, project: Option<&CheckedProject>) -> Result<(), PipelineError> {
         let Some(project) = project else {
-            self.s3_client
-                .delete_object()
-                .bucket(LOCAL_BUCKET)
-                .key(PROJECT_KEY)
-                .send()
-                .await
-                .map_err(|e| setup("cannot remove the previous project", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            for key in [PROJECT_KEY, TABLES_KEY] {
+                self.s3_client.delete_object().bucket(LOCAL_BUCKET).key(key).send().await.map_err(|e| {
+                    setup("cannot remove the previous project", aws_sdk_s3::error::DisplayErrorContext(e))
+                })?;
+            }
             return Ok(());
         };
         let objects = project.deployment().map_err(io_error(&project.dir))?;
@@ -65,13 +65,15 @@ impl LocalPipeline {
 
 /// The files of `dir` to ingest, each with its path relative to `dir` (`/`
 /// separated): every plain file below it, but hidden ones (any part starting
-/// with `.`), `edba.toml`, `jobs.toml` and the project's job SQL files. In
+/// with `.`), `edba.toml`, `jobs.toml`, `edba.tables.json` and the project's
+/// job SQL files. In
 /// path order.
 pub(super) fn data_files(
     dir: &Path,
     project: Option<&CheckedProject>,
 ) -> Result<Vec<(PathBuf, String)>, PipelineError> {
-    let mut own: HashSet<PathBuf> = [dir.join(PROJECT_FILE), dir.join(JOBS_FILE)].into_iter().collect();
+    let mut own: HashSet<PathBuf> =
+        [dir.join(PROJECT_FILE), dir.join(JOBS_FILE), dir.join(TABLES_FILE)].into_iter().collect();
     if let Some(project) = project {
         own.extend(project.sql_files.iter().map(|(_, path)| path.clone()));
     }

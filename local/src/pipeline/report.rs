@@ -3,7 +3,6 @@
 
 use edba_payloads::WaitingJob;
 use edba_tasks::dataset::Reject;
-use edba_tasks::load::SummaryTable;
 use edba_tasks::store::status::{FileSummary, RunSummary};
 use serde::Serialize;
 
@@ -91,9 +90,12 @@ impl LocalPipeline {
         let waiting = evaluations.last().map(|e| e.waiting.clone()).unwrap_or_default();
         let runs: Vec<RunSummary> =
             status.runs.iter().filter(|r| fired.iter().any(|f| f.run_id == r.run_id)).cloned().collect();
+        // The tables the bucket's project plans, created if no run loaded them yet.
+        let planned = edba_tasks::load::load_tables(&self.s3_client, LOCAL_BUCKET).await?;
+        self.warehouse.ensure_tables(&planned.tables).await?;
         let mut warehouse = Vec::new();
-        for table in SummaryTable::ALL {
-            warehouse.push(TableRows { table: table.name().to_owned(), rows: self.warehouse.row_count(table).await? });
+        for table in &planned.tables {
+            warehouse.push(TableRows { table: table.name.clone(), rows: self.warehouse.row_count(&table.name).await? });
         }
         let executions: Vec<ExecutionSummary> = executions
             .iter()

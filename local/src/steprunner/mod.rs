@@ -48,7 +48,7 @@ use serde_json::{json, Value};
 
 use crate::executor::{TaskContext, TaskFailure, TaskHandler};
 
-pub use output::{load_run_output, read_output_table, S3RunOutput};
+pub use output::{load_run_output, load_run_output_with, read_output_table, S3RunOutput};
 pub use request::{S3Location, SqlJobStep, StepRequest};
 pub use sqljob::{parse_sections, Manifest, ManifestInput, SqlJobReport, TableQuery};
 

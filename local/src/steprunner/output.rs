@@ -3,20 +3,25 @@
 //!
 //! Every `*.parquet` object under `<output_prefix><table>/` is read (the
 //! local runner writes one, Spark one per partition; markers and checksums
-//! are skipped). Columns are found by name and normalised with Arrow casts
-//! that cannot lose data: any string type to text, any integer type to
-//! `i64`, `DATE` to days, and a decimal only when its scale is 2, to exact
-//! integer cents.
+//! are skipped). Columns are found by name and converted to the planned
+//! column's kind with Arrow casts that cannot lose data: any string type to
+//! text, any integer type to `i64`, a decimal of the planned scale (or an
+//! integer) to exact decimal text, dates, timestamps to UTC microseconds.
+
+use std::sync::Arc;
 
 use aws_sdk_s3::error::DisplayErrorContext;
-use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use edba_payloads::{LoadInput, LoadOutput};
 use edba_tasks::load::{
-    load, BoxFuture, LocalWarehouse, RunOutputReader, SaleItemSummaryRow, SalesSummaryRow, SummaryRows, SummaryTable,
-    Warehouse,
+    decimal_text, load, BoxFuture, ColumnKind, ColumnValues, LocalWarehouse, PlannedTables, RunOutputReader, TableRows,
+    TableSchema, Warehouse,
 };
 use edba_tasks::TaskError;
 
@@ -31,23 +36,36 @@ impl RunOutputReader for S3RunOutput {
     fn read_table<'a>(
         &'a self,
         output_prefix: &'a str,
-        table: SummaryTable,
-    ) -> BoxFuture<'a, Result<SummaryRows, TaskError>> {
+        table: &'a Arc<TableSchema>,
+    ) -> BoxFuture<'a, Result<TableRows, TaskError>> {
         Box::pin(read_output_table(&self.s3, &self.bucket, output_prefix, table))
     }
 }
 
 /// The load task on one machine: reads each table of `input` from
 /// `s3://<bucket>/<output_prefix><table>/` and merges them all into
-/// `warehouse` in one transaction (see [`edba_tasks::load::load`]).
+/// `warehouse` in one transaction (see [`edba_tasks::load::load`]), by the
+/// tables the bucket's project plans (`code/edba.tables.json`).
 pub async fn load_run_output(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     input: &LoadInput,
     warehouse: &LocalWarehouse,
 ) -> Result<LoadOutput, TaskError> {
+    let planned = edba_tasks::load::load_tables(s3, bucket).await?;
+    load_run_output_with(s3, bucket, input, warehouse, &planned).await
+}
+
+/// [`load_run_output`] with the plan given.
+pub async fn load_run_output_with(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    input: &LoadInput,
+    warehouse: &LocalWarehouse,
+    planned: &PlannedTables,
+) -> Result<LoadOutput, TaskError> {
     let output = S3RunOutput { s3: s3.clone(), bucket: bucket.to_owned() };
-    load(Warehouse::Local { warehouse, output: &output }, input).await
+    load(Warehouse::Local { warehouse, output: &output }, input, planned).await
 }
 
 /// The rows of one output table. A table without Parquet is
@@ -57,9 +75,9 @@ pub async fn read_output_table(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     output_prefix: &str,
-    table: SummaryTable,
-) -> Result<SummaryRows, TaskError> {
-    let folder = format!("{output_prefix}{table}/");
+    table: &Arc<TableSchema>,
+) -> Result<TableRows, TaskError> {
+    let folder = format!("{output_prefix}{}/", table.name);
     let mut keys = Vec::new();
     let mut token = None;
     loop {
@@ -79,15 +97,13 @@ pub async fn read_output_table(
     }
     if keys.is_empty() {
         return Err(TaskError::LoadFailed(format!(
-            "the run wrote no Parquet for table {table} under s3://{bucket}/{folder}"
+            "the run wrote no Parquet for table {} under s3://{bucket}/{folder}",
+            table.name
         )));
     }
     keys.sort();
 
-    let mut rows = match table {
-        SummaryTable::SaleItemSummary => SummaryRows::SaleItemSummary(Vec::new()),
-        SummaryTable::SalesSummary => SummaryRows::SalesSummary(Vec::new()),
-    };
+    let mut rows = TableRows::empty(table.clone());
     for key in keys {
         let object = s3
             .get_object()
@@ -106,12 +122,10 @@ pub async fn read_output_table(
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()).map_err(|e| bad(&e))?;
         for batch in reader {
             let batch = batch.map_err(|e| bad(&e))?;
-            match &mut rows {
-                SummaryRows::SaleItemSummary(out) => sale_item_rows(&batch, out).map_err(|e| bad(&e))?,
-                SummaryRows::SalesSummary(out) => sales_rows(&batch, out).map_err(|e| bad(&e))?,
-            }
+            append_batch(&batch, &mut rows).map_err(|e| bad(&e))?;
         }
     }
+    rows.check().map_err(|e| TaskError::LoadFailed(format!("s3://{bucket}/{folder}: {e}")))?;
     Ok(rows)
 }
 
@@ -128,172 +142,129 @@ fn is_data_file(key: &str) -> bool {
     name.ends_with(".parquet") && !name.starts_with('_') && !name.starts_with('.')
 }
 
-fn sale_item_rows(batch: &RecordBatch, out: &mut Vec<SaleItemSummaryRow>) -> Result<(), String> {
-    let store_id = Text::column(batch, "store_id")?;
-    let item_id = Text::column(batch, "item_id")?;
-    let trans_date = Dates::column(batch, "trans_date")?;
-    let item_name = Text::column(batch, "item_name")?;
-    let sale = Cents::column(batch, "sale_amount")?;
-    let tax = Cents::column(batch, "tax_amount")?;
-    let discount = Cents::column(batch, "discount_amount")?;
-    out.reserve(batch.num_rows());
-    for i in 0..batch.num_rows() {
-        out.push(SaleItemSummaryRow {
-            store_id: store_id.required(i)?,
-            item_id: item_id.required(i)?,
-            trans_date: trans_date.required(i)?,
-            item_name: item_name.optional(i),
-            sale_amount_cents: sale.required(i)?,
-            tax_amount_cents: tax.required(i)?,
-            discount_amount_cents: discount.required(i)?,
-        });
+/// Appends a batch's rows to `rows`, each planned column converted from the
+/// batch's column of that name.
+fn append_batch(batch: &RecordBatch, rows: &mut TableRows) -> Result<(), String> {
+    let table = rows.table.clone();
+    for (column, values) in table.columns.iter().zip(rows.columns.iter_mut()) {
+        let name = column.name.as_str();
+        let array = batch.column_by_name(name).ok_or_else(|| format!("no column {name}"))?;
+        append_column(name, column.kind(), array, values)?;
     }
     Ok(())
-}
-
-fn sales_rows(batch: &RecordBatch, out: &mut Vec<SalesSummaryRow>) -> Result<(), String> {
-    let store_id = Text::column(batch, "store_id")?;
-    let trans_date = Dates::column(batch, "trans_date")?;
-    let item_count = Integers::column(batch, "item_count")?;
-    let sale = Cents::column(batch, "sale_amount")?;
-    let tax = Cents::column(batch, "tax_amount")?;
-    let discount = Cents::column(batch, "discount_amount")?;
-    out.reserve(batch.num_rows());
-    for i in 0..batch.num_rows() {
-        out.push(SalesSummaryRow {
-            store_id: store_id.required(i)?,
-            trans_date: trans_date.required(i)?,
-            item_count: item_count.required(i)?,
-            sale_amount_cents: sale.required(i)?,
-            tax_amount_cents: tax.required(i)?,
-            discount_amount_cents: discount.required(i)?,
-        });
-    }
-    Ok(())
-}
-
-fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, String> {
-    batch.column_by_name(name).ok_or_else(|| format!("no column {name}"))
 }
 
 fn cast_to(array: &ArrayRef, name: &str, to: &DataType) -> Result<ArrayRef, String> {
     cast(array, to).map_err(|e| format!("column {name}: {e}"))
 }
 
-fn null_in(name: &str, row: usize) -> String {
-    format!("column {name} is NULL in row {}", row + 1)
+fn typed<T: 'static>(array: &ArrayRef) -> &T {
+    array.as_any().downcast_ref::<T>().expect("cast to the requested type")
 }
 
-struct Text {
-    name: String,
-    values: StringArray,
+fn each<T>(len: usize, valid: impl Fn(usize) -> bool, value: impl Fn(usize) -> T) -> impl Iterator<Item = Option<T>> {
+    (0..len).map(move |i| valid(i).then(|| value(i)))
 }
 
-impl Text {
-    fn column(batch: &RecordBatch, name: &str) -> Result<Text, String> {
-        let array = column(batch, name)?;
-        if !matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
-            return Err(format!("column {name} is {}, expected a string", array.data_type()));
+fn append_column(name: &str, kind: ColumnKind, array: &ArrayRef, out: &mut ColumnValues) -> Result<(), String> {
+    let ty = array.data_type();
+    let expected = |what: &str| Err(format!("column {name} is {ty}, expected {what}"));
+    let valid = |i: usize| array.is_valid(i);
+    let n = array.len();
+    match (kind, out) {
+        (ColumnKind::Text, ColumnValues::Text(out)) => {
+            if !matches!(ty, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+                return expected("a string");
+            }
+            let values = cast_to(array, name, &DataType::Utf8)?;
+            let values = typed::<StringArray>(&values);
+            out.extend(each(n, valid, |i| values.value(i).to_owned()));
         }
-        let values = cast_to(array, name, &DataType::Utf8)?;
-        let values = values.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").clone();
-        Ok(Text { name: name.to_owned(), values })
+        (ColumnKind::Int | ColumnKind::BigInt, ColumnValues::Int(out)) => {
+            if !ty.is_integer() {
+                return expected("an integer");
+            }
+            let values = cast_to(array, name, &DataType::Int64)?;
+            let values = typed::<Int64Array>(&values);
+            out.extend(each(n, valid, |i| values.value(i)));
+        }
+        (ColumnKind::Decimal(_, scale), ColumnValues::Decimal(out)) => {
+            let fits = match ty {
+                DataType::Decimal32(_, s)
+                | DataType::Decimal64(_, s)
+                | DataType::Decimal128(_, s)
+                | DataType::Decimal256(_, s) => i16::from(*s) == i16::from(scale),
+                other => other.is_integer(),
+            };
+            // Another scale would need rounding: refuse it rather than change amounts.
+            if !fits {
+                return expected(&format!("a decimal of scale {scale}"));
+            }
+            let values = cast_to(array, name, &DataType::Decimal128(38, scale as i8))?;
+            let values = typed::<Decimal128Array>(&values);
+            out.extend(each(n, valid, |i| decimal_text(values.value(i), scale)));
+        }
+        (ColumnKind::Date, ColumnValues::Date(out)) => {
+            if !matches!(ty, DataType::Date32 | DataType::Date64) {
+                return expected("DATE");
+            }
+            let days = cast_to(array, name, &DataType::Date32)?;
+            let days = typed::<Date32Array>(&days);
+            for i in 0..n {
+                out.push(if days.is_valid(i) {
+                    Some(date_of_days(days.value(i)).ok_or_else(|| out_of_range(name, i))?)
+                } else {
+                    None
+                });
+            }
+        }
+        (ColumnKind::Timestamp, ColumnValues::Timestamp(out)) => {
+            if !matches!(ty, DataType::Timestamp(..)) {
+                return expected("TIMESTAMP");
+            }
+            let micros = cast_to(array, name, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+            let micros = typed::<TimestampMicrosecondArray>(&micros);
+            for i in 0..n {
+                out.push(if micros.is_valid(i) {
+                    Some(utc_of_micros(micros.value(i)).ok_or_else(|| out_of_range(name, i))?)
+                } else {
+                    None
+                });
+            }
+        }
+        (ColumnKind::Bool, ColumnValues::Bool(out)) => {
+            if ty != &DataType::Boolean {
+                return expected("BOOLEAN");
+            }
+            let values = typed::<BooleanArray>(array);
+            out.extend(each(n, valid, |i| values.value(i)));
+        }
+        (ColumnKind::Double, ColumnValues::Double(out)) => {
+            if !ty.is_floating() {
+                return expected("a floating-point number");
+            }
+            let values = cast_to(array, name, &DataType::Float64)?;
+            let values = typed::<Float64Array>(&values);
+            out.extend(each(n, valid, |i| values.value(i)));
+        }
+        _ => return Err(format!("column {name}: values of another kind than planned")),
     }
-
-    fn optional(&self, row: usize) -> Option<String> {
-        self.values.is_valid(row).then(|| self.values.value(row).to_owned())
-    }
-
-    fn required(&self, row: usize) -> Result<String, String> {
-        self.optional(row).ok_or_else(|| null_in(&self.name, row))
-    }
+    Ok(())
 }
 
-struct Dates {
-    name: String,
-    days: Date32Array,
+fn out_of_range(name: &str, row: usize) -> String {
+    format!("column {name} holds an out-of-range value in row {}", row + 1)
 }
 
-impl Dates {
-    fn column(batch: &RecordBatch, name: &str) -> Result<Dates, String> {
-        let array = column(batch, name)?;
-        if !matches!(array.data_type(), DataType::Date32 | DataType::Date64) {
-            return Err(format!("column {name} is {}, expected DATE", array.data_type()));
-        }
-        let days = cast_to(array, name, &DataType::Date32)?;
-        let days = days.as_any().downcast_ref::<Date32Array>().expect("cast to Date32").clone();
-        Ok(Dates { name: name.to_owned(), days })
-    }
-
-    fn required(&self, row: usize) -> Result<time::Date, String> {
-        if self.days.is_null(row) {
-            return Err(null_in(&self.name, row));
-        }
-        // The Julian day number of 1970-01-01.
-        const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
-        let days = self.days.value(row);
-        days.checked_add(UNIX_EPOCH_JULIAN_DAY)
-            .and_then(|julian| time::Date::from_julian_day(julian).ok())
-            .ok_or_else(|| format!("column {} holds an out-of-range date in row {}", self.name, row + 1))
-    }
+fn date_of_days(days: i32) -> Option<time::Date> {
+    // The Julian day number of 1970-01-01.
+    const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
+    days.checked_add(UNIX_EPOCH_JULIAN_DAY).and_then(|julian| time::Date::from_julian_day(julian).ok())
 }
 
-struct Integers {
-    name: String,
-    values: Int64Array,
-}
-
-impl Integers {
-    fn column(batch: &RecordBatch, name: &str) -> Result<Integers, String> {
-        let array = column(batch, name)?;
-        if !array.data_type().is_integer() {
-            return Err(format!("column {name} is {}, expected an integer", array.data_type()));
-        }
-        let values = cast_to(array, name, &DataType::Int64)?;
-        let values = values.as_any().downcast_ref::<Int64Array>().expect("cast to Int64").clone();
-        Ok(Integers { name: name.to_owned(), values })
-    }
-
-    fn required(&self, row: usize) -> Result<i64, String> {
-        if self.values.is_null(row) {
-            return Err(null_in(&self.name, row));
-        }
-        Ok(self.values.value(row))
-    }
-}
-
-/// A `DECIMAL(p, 2)` column as unscaled cents.
-struct Cents {
-    name: String,
-    values: Decimal128Array,
-}
-
-impl Cents {
-    fn column(batch: &RecordBatch, name: &str) -> Result<Cents, String> {
-        let array = column(batch, name)?;
-        let scale = match array.data_type() {
-            DataType::Decimal32(_, s)
-            | DataType::Decimal64(_, s)
-            | DataType::Decimal128(_, s)
-            | DataType::Decimal256(_, s) => *s,
-            other => return Err(format!("column {name} is {other}, expected DECIMAL(14,2)")),
-        };
-        // Another scale would need rounding: refuse it rather than change amounts.
-        if scale != 2 {
-            return Err(format!("column {name} is {}, expected scale 2", array.data_type()));
-        }
-        let values = cast_to(array, name, &DataType::Decimal128(38, 2))?;
-        let values = values.as_any().downcast_ref::<Decimal128Array>().expect("cast to Decimal128").clone();
-        Ok(Cents { name: name.to_owned(), values })
-    }
-
-    fn required(&self, row: usize) -> Result<i64, String> {
-        if self.values.is_null(row) {
-            return Err(null_in(&self.name, row));
-        }
-        i64::try_from(self.values.value(row))
-            .map_err(|_| format!("column {} holds an amount out of range in row {}", self.name, row + 1))
-    }
+fn utc_of_micros(micros: i64) -> Option<time::PrimitiveDateTime> {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000).ok()?;
+    Some(time::PrimitiveDateTime::new(at.date(), at.time()))
 }
 
 #[cfg(test)]
@@ -312,6 +283,10 @@ mod tests {
         Arc::new(Decimal128Array::from(values.to_vec()).with_precision_and_scale(precision, scale).unwrap())
     }
 
+    fn sales_schema() -> Arc<TableSchema> {
+        Arc::new(PlannedTables::sample().table("salessummary").unwrap().clone())
+    }
+
     #[test]
     fn sales_rows_come_out_exact_and_typed() {
         let b = batch(vec![
@@ -322,18 +297,18 @@ mod tests {
             ("tax_amount", cents(&[Some(-5)], 14, 2)),
             ("discount_amount", cents(&[Some(0)], 24, 2)),
         ]);
-        let mut rows = Vec::new();
-        sales_rows(&b, &mut rows).unwrap();
+        let mut rows = TableRows::empty(sales_schema());
+        append_batch(&b, &mut rows).unwrap();
         assert_eq!(
-            rows,
-            [SalesSummaryRow {
+            edba_tasks::load::SummaryRows::from_table_rows(&rows).unwrap(),
+            edba_tasks::load::SummaryRows::SalesSummary(vec![edba_tasks::load::SalesSummaryRow {
                 store_id: "S1".into(),
                 trans_date: time::Date::from_calendar_date(2024, time::Month::October, 4).unwrap(),
                 item_count: 3,
                 sale_amount_cents: 99_999_999_999_999,
                 tax_amount_cents: -5,
                 discount_amount_cents: 0,
-            }]
+            }])
         );
     }
 
@@ -349,12 +324,26 @@ mod tests {
                 ("discount_amount", cents(&[Some(1)], 14, 2)),
             ])
         };
-        let err = sales_rows(&base(cents(&[Some(1)], 14, 3)), &mut Vec::new()).unwrap_err();
-        assert_eq!(err, "column sale_amount is Decimal128(14, 3), expected scale 2");
-        let err = sales_rows(&base(cents(&[None], 14, 2)), &mut Vec::new()).unwrap_err();
-        assert_eq!(err, "column sale_amount is NULL in row 1");
-        let err = sale_item_rows(&base(cents(&[Some(1)], 14, 2)), &mut Vec::new()).unwrap_err();
+        let mut rows = TableRows::empty(sales_schema());
+        let err = append_batch(&base(cents(&[Some(1)], 14, 3)), &mut rows).unwrap_err();
+        assert_eq!(err, "column sale_amount is Decimal128(14, 3), expected a decimal of scale 2");
+        let mut rows = TableRows::empty(sales_schema());
+        append_batch(&base(cents(&[None], 14, 2)), &mut rows).unwrap();
+        assert_eq!(rows.check().unwrap_err().to_string(), "table salessummary: column sale_amount is NULL in row 1");
+        let items = Arc::new(PlannedTables::sample().table("saleitemsummary").unwrap().clone());
+        let err = append_batch(&base(cents(&[Some(1)], 14, 2)), &mut TableRows::empty(items)).unwrap_err();
         assert_eq!(err, "no column item_id");
+    }
+
+    #[test]
+    fn timestamps_come_out_as_utc_microseconds() {
+        use datafusion::arrow::array::TimestampNanosecondArray;
+        let at = TimestampNanosecondArray::from(vec![Some(1_764_493_506_000_007_000), None]).with_timezone("+02:00");
+        let mut out = ColumnValues::empty(ColumnKind::Timestamp);
+        append_column("at", ColumnKind::Timestamp, &(Arc::new(at) as ArrayRef), &mut out).unwrap();
+        let ColumnValues::Timestamp(values) = out else { panic!("timestamps") };
+        assert_eq!(values[0].unwrap().to_string(), "2025-11-30 9:05:06.000007");
+        assert_eq!(values[1], None);
     }
 
     #[test]

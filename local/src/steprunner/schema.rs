@@ -31,6 +31,26 @@ pub fn arrow_type_of_sql(sql: &str) -> Option<DataType> {
     })
 }
 
+/// The warehouse column type (a Spark SQL type, as [`arrow_type_of_sql`]
+/// reads them) that holds a query output column of this Arrow type without
+/// loss; `None` for types no warehouse column holds (lists, structs,
+/// unsigned 64-bit integers, intervals, binary).
+pub fn sql_type_of_arrow(ty: &DataType) -> Option<String> {
+    Some(match ty {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "STRING".into(),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::UInt8 | DataType::UInt16 => "INT".into(),
+        DataType::Int64 | DataType::UInt32 => "BIGINT".into(),
+        DataType::Decimal32(p, s) | DataType::Decimal64(p, s) | DataType::Decimal128(p, s) if *s >= 0 => {
+            format!("DECIMAL({p},{s})")
+        }
+        DataType::Date32 | DataType::Date64 => "DATE".into(),
+        DataType::Timestamp(..) => "TIMESTAMP".into(),
+        DataType::Boolean => "BOOLEAN".into(),
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => "DOUBLE".into(),
+        _ => return None,
+    })
+}
+
 /// The schema of columns as a manifest lists them, or the first column whose
 /// type is not one [`arrow_type_of_sql`] knows.
 pub fn schema_of(columns: &[SqlColumn]) -> Result<SchemaRef, String> {

@@ -75,8 +75,11 @@ async fn sql_job_on_a_million_sales_rows() {
     runner.run_step(&step).await.unwrap();
     let elapsed = started.elapsed();
 
-    let rows = read_output_table(&s3, BUCKET, "output/bench/run-1/", SummaryTable::SalesSummary).await.unwrap();
-    let SummaryRows::SalesSummary(rows) = rows else { panic!("salessummary rows") };
+    let rows =
+        read_output_table(&s3, BUCKET, "output/bench/run-1/", &SummaryTable::SalesSummary.schema()).await.unwrap();
+    let SummaryRows::SalesSummary(rows) = SummaryRows::from_table_rows(&rows).unwrap() else {
+        panic!("salessummary rows")
+    };
     assert_eq!(rows.len(), STORES * DAYS);
     println!(
         "steprunner bench: {ROWS} sales rows ({:.1} MiB CSV) -> {} salessummary rows in {:.2} s",

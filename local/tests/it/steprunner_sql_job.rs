@@ -472,7 +472,6 @@ async fn loading_the_output_twice_into_sqlite_leaves_one_copy_of_each_row() {
     let db = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", db.path().join("warehouse.db").display());
     let warehouse = LocalWarehouse::connect(&url).await.unwrap();
-    warehouse.ensure_schema().await.unwrap();
     let input = LoadInput {
         run_id: "run-1".into(),
         job_id: "il-sales".into(),

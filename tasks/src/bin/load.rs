@@ -1,8 +1,9 @@
-//! The load Lambda: merges a run's output into Amazon Redshift.
-//! Errors reach Step Functions under their stable names (`Edba.Transient`, …).
+//! The load Lambda: merges a run's output into Amazon Redshift, into the
+//! tables the deployed project plans (`code/edba.tables.json`, the sample's
+//! when the bucket has none). Errors reach Step Functions under their stable names (`Edba.Transient`, …).
 
 use edba_payloads::LoadInput;
-use edba_tasks::load::{load, RedshiftConfig, RedshiftWarehouse, Warehouse};
+use edba_tasks::load::{load, load_tables, RedshiftConfig, RedshiftWarehouse, Warehouse};
 use edba_tasks::metrics::EmfWriter;
 use edba_tasks::telemetry::{load_span, observe};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -17,12 +18,18 @@ async fn main() -> Result<(), Error> {
     // EDBA_REDSHIFT_SECRET_ARN, EDBA_REDSHIFT_COPY_ROLE_ARN, EDBA_BUCKET.
     let config = RedshiftConfig::from_vars(|name| std::env::var(name).ok())?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let bucket = config.bucket.clone();
     let warehouse = RedshiftWarehouse::new(aws_sdk_redshiftdata::Client::new(&aws), config)?;
+    let s3 = aws_sdk_s3::Client::new(&aws);
     lambda_runtime::run(service_fn(|event: LambdaEvent<LoadInput>| {
-        let (warehouse, metrics) = (&warehouse, &metrics);
+        let (warehouse, metrics, s3, bucket) = (&warehouse, &metrics, &s3, &bucket);
         async move {
             let input = &event.payload;
-            observe(load_span(input), metrics, load(Warehouse::Redshift(warehouse), input)).await
+            let task = async {
+                let planned = load_tables(s3, bucket).await?;
+                load(Warehouse::Redshift(warehouse), input, &planned).await
+            };
+            observe(load_span(input), metrics, task).await
         }
     }))
     .await

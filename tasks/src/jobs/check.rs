@@ -13,11 +13,6 @@ use crate::project::Project;
 // The same limits the store checks before it writes.
 use crate::store::limits::{MAX_GLOB_CHARS, MAX_JOB_ID_CHARS, MAX_WINDOW_HOURS};
 
-/// The warehouse tables this version of edba can load: a project may declare
-/// others, and a job that loads one is refused until the generated warehouse
-/// load exists.
-pub const KNOWN_LOAD_TABLES: [&str; 2] = ["saleitemsummary", "salessummary"];
-
 /// The longest statement timeout an extra criterion may ask for: the
 /// evaluator runs it inside a task with its own deadline.
 pub const MAX_CRITERION_TIMEOUT_MS: u32 = 60_000;
@@ -224,14 +219,6 @@ impl JobCheck<'_> {
                 self.fail(
                     format!("load.tables[{i}]"),
                     format!("{table:?} is not a known table (known: {})", known.join(", ")),
-                );
-            } else if !KNOWN_LOAD_TABLES.contains(&table.as_str()) {
-                self.fail(
-                    format!("load.tables[{i}]"),
-                    format!(
-                        "{table:?} is declared, but this version of edba loads only {} into the warehouse",
-                        KNOWN_LOAD_TABLES.join(" and ")
-                    ),
                 );
             } else if tables[..i].contains(table) {
                 self.fail(format!("load.tables[{i}]"), format!("{table:?} is listed twice"));

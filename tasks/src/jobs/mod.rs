@@ -14,7 +14,7 @@ mod file;
 mod parse;
 
 pub use apply::{apply_jobs, apply_jobs_in, job_row, AppliedJob, ApplyError, ApplyReport};
-pub use check::{check_jobs, check_jobs_in, JobConfigError, KNOWN_LOAD_TABLES, MAX_CRITERION_TIMEOUT_MS};
+pub use check::{check_jobs, check_jobs_in, JobConfigError, MAX_CRITERION_TIMEOUT_MS};
 pub use criterion::check_extra_criterion_sql;
 pub use file::{ApplyFileError, CheckedJobs};
 pub use parse::{parse_jobs_file, JobsFileError};

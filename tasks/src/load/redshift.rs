@@ -14,18 +14,12 @@ use aws_sdk_redshiftdata::types::StatusString;
 use aws_sdk_redshiftdata::Client;
 use edba_payloads::{LoadInput, TableLoad};
 
-use super::SummaryTable;
+use super::sql::{
+    redshift_load, REDSHIFT_COPY_STATEMENT as COPY_STATEMENT, REDSHIFT_MERGE_STATEMENT as MERGE_STATEMENT,
+    REDSHIFT_STATEMENTS_PER_TABLE as STATEMENTS_PER_TABLE,
+};
+use super::table::TableSchema;
 use crate::TaskError;
-
-const LOAD_SALEITEMSUMMARY: &str = include_str!("../../../sql/warehouse/redshift/load_saleitemsummary.sql");
-const LOAD_SALESSUMMARY: &str = include_str!("../../../sql/warehouse/redshift/load_salessummary.sql");
-
-/// Statements per table in the load files: create staging, COPY, MERGE, drop.
-const STATEMENTS_PER_TABLE: usize = 4;
-/// The MERGE's position among a table's statements; its row count is the
-/// number of rows merged.
-const MERGE_STATEMENT: usize = 2;
-const COPY_STATEMENT: usize = 1;
 
 /// Which Redshift the Data API talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,19 +118,12 @@ impl RedshiftWarehouse {
 
     /// The SQL of a run's load batch, in order. `input` and `tables` are
     /// checked by [`super::load`] first.
-    pub fn statements(&self, input: &LoadInput, tables: &[SummaryTable]) -> Vec<String> {
+    pub fn statements<T: AsRef<TableSchema>>(&self, input: &LoadInput, tables: &[T]) -> Vec<String> {
         let mut sqls = Vec::with_capacity(tables.len() * STATEMENTS_PER_TABLE);
         for table in tables {
-            let output_url = format!("s3://{}/{}{}/", self.config.bucket, input.output_prefix, table.name());
-            let file = match table {
-                SummaryTable::SaleItemSummary => LOAD_SALEITEMSUMMARY,
-                SummaryTable::SalesSummary => LOAD_SALESSUMMARY,
-            };
-            let statements = split_statements(file);
-            debug_assert_eq!(statements.len(), STATEMENTS_PER_TABLE);
-            sqls.extend(statements.into_iter().map(|sql| {
-                sql.replace("{{output_url}}", &output_url).replace("{{copy_role_arn}}", &self.config.copy_role_arn)
-            }));
+            let table = table.as_ref();
+            let output_url = format!("s3://{}/{}{}/", self.config.bucket, input.output_prefix, table.name);
+            sqls.extend(redshift_load(table, &output_url, &self.config.copy_role_arn));
         }
         sqls
     }
@@ -144,7 +131,7 @@ impl RedshiftWarehouse {
     pub(super) async fn merge_run(
         &self,
         input: &LoadInput,
-        tables: &[SummaryTable],
+        tables: &[std::sync::Arc<TableSchema>],
     ) -> Result<Vec<TableLoad>, TaskError> {
         let context = format!("load of run {}", input.run_id);
         let request = self
@@ -176,7 +163,7 @@ impl RedshiftWarehouse {
                 // (-1), COPY's count is the same number (the staged rows).
                 let rows_merged =
                     [rows(MERGE_STATEMENT), rows(COPY_STATEMENT)].into_iter().flatten().find(|n| *n >= 0).unwrap_or(0);
-                TableLoad { table: table.name().to_owned(), rows_merged: rows_merged as u64 }
+                TableLoad { table: table.name.clone(), rows_merged: rows_merged as u64 }
             })
             .collect())
     }
@@ -248,30 +235,6 @@ where
     }
 }
 
-/// The statements of a load file: `--` comment lines dropped, split at lines
-/// ending with `;` (the terminator is not sent).
-fn split_statements(file: &str) -> Vec<String> {
-    let mut statements = Vec::new();
-    let mut current = String::new();
-    for line in file.lines() {
-        let trimmed = line.trim_end();
-        if trimmed.trim_start().starts_with("--") || (trimmed.is_empty() && current.is_empty()) {
-            continue;
-        }
-        if let Some(last) = trimmed.strip_suffix(';') {
-            current.push_str(last);
-            statements.push(std::mem::take(&mut current));
-        } else {
-            current.push_str(trimmed);
-            current.push('\n');
-        }
-    }
-    if !current.trim().is_empty() {
-        statements.push(current.trim_end().to_owned());
-    }
-    statements
-}
-
 /// S3 bucket naming rules (lowercase letters, digits, `-` and `.`, 3–63).
 fn is_bucket_name(bucket: &str) -> bool {
     (3..=63).contains(&bucket.len())
@@ -300,25 +263,6 @@ fn is_role_arn(arn: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_load_file_has_create_copy_merge_drop() {
-        for (file, table) in [(LOAD_SALEITEMSUMMARY, "saleitemsummary"), (LOAD_SALESSUMMARY, "salessummary")] {
-            let statements = split_statements(file);
-            let starts: Vec<String> =
-                statements.iter().map(|s| s.lines().next().unwrap_or_default().to_owned()).collect();
-            assert_eq!(
-                starts,
-                [
-                    format!("CREATE TEMP TABLE stage_{table} ("),
-                    format!("COPY stage_{table}"),
-                    format!("MERGE INTO {table}"),
-                    format!("DROP TABLE stage_{table}"),
-                ]
-            );
-            assert!(statements.iter().all(|s| !s.contains(';') && !s.contains("--")));
-        }
-    }
 
     #[test]
     fn only_well_formed_buckets_and_role_arns_reach_sql() {

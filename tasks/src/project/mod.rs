@@ -161,8 +161,24 @@ pub struct TableSpec {
     pub name: String,
     /// The key: one row per distinct key; a re-run replaces the row.
     pub key: Vec<String>,
-    /// The declared columns and types, when given: the job's output must agree.
-    pub columns: Option<Vec<(String, String)>>,
+    /// The declared columns, when given (some or all): the job's output must
+    /// have each, of the declared type when one is given.
+    pub columns: Option<Vec<TableColumnSpec>>,
+}
+
+/// A column a `[[table]]` declares: what the job's output must agree with,
+/// and what the warehouse column adds to the planned type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableColumnSpec {
+    pub name: String,
+    /// A column type as datasets write them (`decimal(14,2)`); none: the
+    /// planned type.
+    pub ty: Option<String>,
+    /// `Some(false)`: the warehouse column is NOT NULL even where the plan
+    /// cannot prove it (a SUM); a NULL fails the load.
+    pub nullable: Option<bool>,
+    /// For strings: the most characters a value holds (sizes the column).
+    pub max_length: Option<u32>,
 }
 
 /// A problem in a project file.
@@ -244,7 +260,9 @@ struct RawTable {
 struct RawTableColumn {
     name: String,
     #[serde(rename = "type")]
-    ty: String,
+    ty: Option<String>,
+    nullable: Option<bool>,
+    max_length: Option<u32>,
 }
 
 /// The default share of rejected rows above which a file is INVALID.
@@ -328,15 +346,35 @@ impl Project {
                     fail(format!("key column `{key}` is listed twice"));
                 }
             }
-            let columns = raw
-                .columns
-                .as_ref()
-                .map(|columns| columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect::<Vec<_>>());
-            if let Some(columns) = &columns {
-                for key in &raw.key {
-                    if !columns.iter().any(|(name, _)| name == key) {
-                        fail(format!("key column `{key}` is not among the declared columns"));
-                    }
+            let columns = raw.columns.as_ref().map(|columns| {
+                columns
+                    .iter()
+                    .map(|c| TableColumnSpec {
+                        name: c.name.clone(),
+                        ty: c.ty.clone(),
+                        nullable: c.nullable,
+                        max_length: c.max_length,
+                    })
+                    .collect::<Vec<_>>()
+            });
+            for column in columns.iter().flatten() {
+                if !is_capture_name(&column.name) {
+                    fail(format!(
+                        "column `{}`: a column name is a lower-case letter or `_`, then lower-case letters, digits or `_`",
+                        column.name
+                    ));
+                }
+                if column.max_length == Some(0) {
+                    fail(format!("column `{}`: max_length must be at least 1", column.name));
+                }
+                if column.nullable == Some(true) && raw.key.contains(&column.name) {
+                    fail(format!("key column `{}` cannot be nullable", column.name));
+                }
+            }
+            let mut declared = HashSet::new();
+            for column in columns.iter().flatten() {
+                if !declared.insert(column.name.as_str()) {
+                    fail(format!("column `{}` is declared twice", column.name));
                 }
             }
             tables.push(TableSpec { name: raw.name.clone(), key: raw.key.clone(), columns });

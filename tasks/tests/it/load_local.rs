@@ -4,9 +4,11 @@
 //! the PostgreSQL cases fail, not skip, when the server is unreachable.
 
 use edba_payloads::{LoadInput, LoadOutput, TableLoad};
+use std::sync::Arc;
+
 use edba_tasks::load::{
-    load, BoxFuture, LocalWarehouse, RunOutputReader, SaleItemSummaryRow, SalesSummaryRow, SummaryRows, SummaryTable,
-    Warehouse,
+    load, BoxFuture, ColumnValues, LocalWarehouse, PlannedTables, RunOutputReader, SaleItemSummaryRow, SalesSummaryRow,
+    SummaryRows, SummaryTable, TableRows, TableSchema, Warehouse, WarehouseColumn,
 };
 use edba_tasks::TaskError;
 use edba_testkit::ThrowawayDatabase;
@@ -124,7 +126,7 @@ impl Db {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("warehouse.db").display());
         let warehouse = LocalWarehouse::connect(&url).await.unwrap();
-        warehouse.ensure_schema().await.unwrap();
+        warehouse.ensure_tables(&PlannedTables::sample().tables).await.unwrap();
         let admin = SqlitePool::connect(&url).await.unwrap();
         Db { warehouse, admin: Admin::Sqlite(admin, dir) }
     }
@@ -133,7 +135,7 @@ impl Db {
         let database = ThrowawayDatabase::postgres("wh").await;
         let url = database.url.clone();
         let warehouse = LocalWarehouse::connect(&url).await.unwrap();
-        warehouse.ensure_schema().await.unwrap();
+        warehouse.ensure_tables(&PlannedTables::sample().tables).await.unwrap();
         let admin = PgPool::connect(&url).await.unwrap();
         Db { warehouse, admin: Admin::Postgres(admin, database) }
     }
@@ -176,7 +178,7 @@ macro_rules! on_both {
 // ----------------------------------------------------------------- cases
 
 on_both!(merging_the_same_rows_twice_never_duplicates, |db: Db| async move {
-    let rows = SummaryRows::SaleItemSummary(run_items());
+    let rows = SummaryRows::SaleItemSummary(run_items()).to_table_rows();
     assert_eq!(db.warehouse.merge(&rows).await.unwrap(), 4);
     assert_eq!(db.warehouse.merge(&rows).await.unwrap(), 4, "a re-run updates the same 4 rows");
 
@@ -184,8 +186,8 @@ on_both!(merging_the_same_rows_twice_never_duplicates, |db: Db| async move {
 });
 
 on_both!(a_changed_amount_updates_its_row_and_other_keys_are_untouched, |db: Db| async move {
-    db.warehouse.merge(&SummaryRows::SaleItemSummary(run_items())).await.unwrap();
-    db.warehouse.merge(&SummaryRows::SalesSummary(run_days())).await.unwrap();
+    db.warehouse.merge(&SummaryRows::SaleItemSummary(run_items()).to_table_rows()).await.unwrap();
+    db.warehouse.merge(&SummaryRows::SalesSummary(run_days()).to_table_rows()).await.unwrap();
 
     // A later run: store 101's ITEM-1 on the 20th changed (a late sale and a
     // renamed item), and a new day for store 103.
@@ -193,7 +195,7 @@ on_both!(a_changed_amount_updates_its_row_and_other_keys_are_untouched, |db: Db|
         item("101", "ITEM-1", date!(2016 - 11 - 20), Some("Widget XL"), [2250, 88, 100]),
         item("103", "ITEM-1", date!(2016 - 11 - 22), Some("Widget XL"), [999, 1, 0]),
     ];
-    assert_eq!(db.warehouse.merge(&SummaryRows::SaleItemSummary(later.clone())).await.unwrap(), 2);
+    assert_eq!(db.warehouse.merge(&SummaryRows::SaleItemSummary(later.clone()).to_table_rows()).await.unwrap(), 2);
 
     let mut expected = run_items();
     expected[0] = later[0].clone();
@@ -203,7 +205,7 @@ on_both!(a_changed_amount_updates_its_row_and_other_keys_are_untouched, |db: Db|
 });
 
 on_both!(a_failing_row_rolls_back_every_table_of_the_run, |db: Db| async move {
-    db.warehouse.merge(&SummaryRows::SalesSummary(run_days())).await.unwrap();
+    db.warehouse.merge(&SummaryRows::SalesSummary(run_days()).to_table_rows()).await.unwrap();
 
     // Valid new rows for one table, and a run that lists one key twice in the
     // other: nothing of the run may land.
@@ -212,7 +214,10 @@ on_both!(a_failing_row_rolls_back_every_table_of_the_run, |db: Db| async move {
     let changed_days = vec![day("101", date!(2016 - 11 - 20), 9, [1, 2, 3])];
     let err = db
         .warehouse
-        .merge_run(&[SummaryRows::SalesSummary(changed_days), SummaryRows::SaleItemSummary(duplicated)])
+        .merge_run(&[
+            SummaryRows::SalesSummary(changed_days).to_table_rows(),
+            SummaryRows::SaleItemSummary(duplicated).to_table_rows(),
+        ])
         .await
         .unwrap_err();
 
@@ -221,7 +226,7 @@ on_both!(a_failing_row_rolls_back_every_table_of_the_run, |db: Db| async move {
     assert_eq!(db.items().await, vec![]);
 
     // The warehouse is usable afterwards (no staging table left behind).
-    db.warehouse.merge(&SummaryRows::SaleItemSummary(run_items())).await.unwrap();
+    db.warehouse.merge(&SummaryRows::SaleItemSummary(run_items()).to_table_rows()).await.unwrap();
     assert_eq!(db.items().await, as_read(&run_items()));
 });
 
@@ -231,7 +236,7 @@ on_both!(amounts_are_exact_to_the_cent_at_the_decimal_14_2_limits, |db: Db| asyn
         item("101", "BIG", date!(2016 - 11 - 20), None, [max, -max, 1]),
         item("101", "ODD", date!(2016 - 11 - 20), None, [10, 29, 57]),
     ];
-    db.warehouse.merge(&SummaryRows::SaleItemSummary(rows.clone())).await.unwrap();
+    db.warehouse.merge(&SummaryRows::SaleItemSummary(rows.clone()).to_table_rows()).await.unwrap();
 
     assert_eq!(db.items().await, as_read(&rows));
 });
@@ -246,7 +251,7 @@ on_both!(load_merges_what_the_run_output_reader_returns, |db: Db| async move {
     };
     let warehouse = Warehouse::Local { warehouse: &db.warehouse, output: &reader };
 
-    let output = load(warehouse, &input).await.unwrap();
+    let output = load(warehouse, &input, &PlannedTables::sample()).await.unwrap();
 
     assert_eq!(
         output,
@@ -262,8 +267,116 @@ on_both!(load_merges_what_the_run_output_reader_returns, |db: Db| async move {
     assert_eq!(db.days().await, days_as_read(&run_days()));
 
     let missing = LoadInput { output_prefix: "output/il-sales/run-2/".into(), ..input };
-    let err = load(warehouse, &missing).await.unwrap_err();
+    let err = load(warehouse, &missing, &PlannedTables::sample()).await.unwrap_err();
     assert_eq!(err.name().as_str(), "Edba.LoadFailed");
+});
+
+/// A project's own table, not the sample's: every column type, a reserved
+/// word as a column name, NULLs where the plan allows them.
+fn events_table() -> Arc<TableSchema> {
+    let column = |name: &str, ty: &str, nullable: bool| WarehouseColumn {
+        name: name.into(),
+        ty: ty.into(),
+        nullable,
+        max_length: None,
+    };
+    Arc::new(TableSchema {
+        name: "events".into(),
+        key: vec!["region".into(), "at".into()],
+        columns: vec![
+            column("region", "STRING", false),
+            column("at", "TIMESTAMP", false),
+            column("order", "STRING", true),
+            column("n", "INT", true),
+            column("price", "DECIMAL(20,4)", true),
+            column("day", "DATE", true),
+            column("ok", "BOOLEAN", true),
+            column("ratio", "DOUBLE", true),
+        ],
+    })
+}
+
+fn events(prices: [Option<&str>; 2], order: [Option<&str>; 2]) -> TableRows {
+    let at = |h: u8| {
+        Some(time::PrimitiveDateTime::new(date!(2026 - 11 - 30), time::Time::from_hms_micro(h, 5, 6, 7).unwrap()))
+    };
+    TableRows {
+        table: events_table(),
+        columns: vec![
+            ColumnValues::Text(vec![Some("EU".into()), Some("EU".into())]),
+            ColumnValues::Timestamp(vec![at(9), at(23)]),
+            ColumnValues::Text(order.map(|o| o.map(str::to_owned)).to_vec()),
+            ColumnValues::Int(vec![Some(-7), None]),
+            ColumnValues::Decimal(prices.map(|p| p.map(str::to_owned)).to_vec()),
+            ColumnValues::Date(vec![Some(date!(2026 - 12 - 01)), None]),
+            ColumnValues::Bool(vec![Some(true), None]),
+            ColumnValues::Double(vec![Some(0.25), None]),
+        ],
+    }
+}
+
+/// (region, at, order, n, price as text, day, ok, ratio) as both databases show them.
+type EventRow =
+    (String, String, Option<String>, Option<i64>, Option<String>, Option<String>, Option<bool>, Option<f64>);
+
+async fn read_events(db: &Db) -> Vec<EventRow> {
+    match &db.admin {
+        Admin::Sqlite(pool, _) => sqlx::query_as(
+            "SELECT region, at, \"order\", n, printf('%.4f', price), day, ok, ratio FROM events ORDER BY at",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+        Admin::Postgres(pool, _) => sqlx::query_as(
+            "SELECT region, to_char(at, 'YYYY-MM-DD HH24:MI:SS.US'), \"order\", n::BIGINT, price::TEXT, day::TEXT, ok, ratio \
+             FROM events ORDER BY at",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+    }
+}
+
+on_both!(a_project_table_of_every_type_is_created_and_merged_by_its_key, |db: Db| async move {
+    let first = events([Some("12.3456"), None], [Some("A-1"), None]);
+    assert_eq!(db.warehouse.merge(&first).await.unwrap(), 2);
+    // A re-run with a changed price and order: the same two rows, updated.
+    let again = events([Some("-0.0001"), Some("99999999.5000")], [None, Some("B-2")]);
+    assert_eq!(db.warehouse.merge(&again).await.unwrap(), 2);
+    assert_eq!(db.warehouse.row_count("events").await.unwrap(), 2);
+
+    let rows = read_events(&db).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].0, "EU");
+    assert!(rows[0].1.starts_with("2026-11-30 09:05:06.000007"), "{}", rows[0].1);
+    assert_eq!(rows[0].2, None);
+    assert_eq!(rows[0].3, Some(-7));
+    assert_eq!(rows[0].4.as_deref(), Some("-0.0001"));
+    assert_eq!(rows[0].5.as_deref(), Some("2026-12-01"));
+    assert_eq!(rows[0].6, Some(true));
+    assert_eq!(rows[0].7, Some(0.25));
+    assert!(rows[1].1.starts_with("2026-11-30 23:05:06.000007"), "{}", rows[1].1);
+    assert_eq!((rows[1].2.as_deref(), rows[1].3, rows[1].4.as_deref()), (Some("B-2"), None, Some("99999999.5000")));
+    assert_eq!((rows[1].5.as_deref(), rows[1].6, rows[1].7), (None, None, None));
+});
+
+on_both!(rows_that_break_their_table_never_reach_it, |db: Db| async move {
+    let mut null_key = events([None, None], [None, None]);
+    null_key.columns[0] = ColumnValues::Text(vec![Some("EU".into()), None]);
+    let err = db.warehouse.merge(&null_key).await.unwrap_err();
+    assert_eq!(err.name().as_str(), "Edba.LoadFailed", "{err}");
+    assert!(err.to_string().contains("column region is NULL in row 2"), "{err}");
+
+    let mut wrong_type = events([None, None], [None, None]);
+    wrong_type.columns[3] = ColumnValues::Text(vec![None, None]);
+    let err = db.warehouse.merge(&wrong_type).await.unwrap_err();
+    assert!(err.to_string().contains("column n holds values of another type than INT"), "{err}");
+
+    let mut hostile = events([None, None], [None, None]);
+    hostile.table = Arc::new(TableSchema { name: "events; DROP TABLE x".into(), ..(*events_table()).clone() });
+    let err = db.warehouse.merge(&hostile).await.unwrap_err();
+    assert_eq!(err.name().as_str(), "Edba.InvalidInput", "{err}");
+    assert!(db.warehouse.row_count("events; DROP TABLE x").await.is_err());
 });
 
 #[tokio::test]
@@ -271,7 +384,7 @@ async fn postgres_refuses_an_amount_beyond_decimal_14_2() {
     let db = Db::postgres().await;
     let too_big = vec![item("101", "HUGE", date!(2016 - 11 - 20), None, [100_000_000_000_000, 0, 0])];
 
-    let err = db.warehouse.merge(&SummaryRows::SaleItemSummary(too_big)).await.unwrap_err();
+    let err = db.warehouse.merge(&SummaryRows::SaleItemSummary(too_big).to_table_rows()).await.unwrap_err();
 
     assert_eq!(err.name().as_str(), "Edba.LoadFailed", "{err}");
     assert_eq!(db.items().await, vec![]);
@@ -292,15 +405,16 @@ impl RunOutputReader for FixedOutput {
     fn read_table<'a>(
         &'a self,
         output_prefix: &'a str,
-        table: SummaryTable,
-    ) -> BoxFuture<'a, Result<SummaryRows, TaskError>> {
+        table: &'a Arc<TableSchema>,
+    ) -> BoxFuture<'a, Result<TableRows, TaskError>> {
         Box::pin(async move {
             if output_prefix != self.prefix {
-                return Err(TaskError::LoadFailed(format!("no output under {output_prefix}{table}/")));
+                return Err(TaskError::LoadFailed(format!("no output under {output_prefix}{}/", table.name)));
             }
-            Ok(match table {
-                SummaryTable::SaleItemSummary => SummaryRows::SaleItemSummary(run_items()),
-                SummaryTable::SalesSummary => SummaryRows::SalesSummary(run_days()),
+            Ok(match SummaryTable::from_name(&table.name) {
+                Some(SummaryTable::SaleItemSummary) => SummaryRows::SaleItemSummary(run_items()).to_table_rows(),
+                Some(SummaryTable::SalesSummary) => SummaryRows::SalesSummary(run_days()).to_table_rows(),
+                None => return Err(TaskError::LoadFailed(format!("no table {}", table.name))),
             })
         })
     }

@@ -17,7 +17,9 @@ use aws_sdk_redshiftdata::types::{StatementStatusString, StatusString, SubStatem
 use aws_sdk_redshiftdata::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use edba_payloads::{LoadInput, LoadOutput, TableLoad};
-use edba_tasks::load::{load, PollPolicy, RedshiftConfig, RedshiftTarget, RedshiftWarehouse, Warehouse};
+use edba_tasks::load::{
+    load, sql, PlannedTables, PollPolicy, RedshiftConfig, RedshiftTarget, RedshiftWarehouse, Warehouse,
+};
 use edba_tasks::TaskError;
 use pretty_assertions::assert_eq;
 
@@ -81,14 +83,14 @@ fn status(status: StatusString) -> DescribeStatementOutput {
     DescribeStatementOutput::builder().id("batch-1").status(status).build().unwrap()
 }
 
-/// FINISHED with 4 sub-statements per table; the MERGE (3rd) reports `merged`.
+/// FINISHED with 5 sub-statements per table; COPY (3rd) and MERGE (4th) report `merged`.
 fn finished(merged: &[i64]) -> DescribeStatementOutput {
     let mut out = DescribeStatementOutput::builder().id("batch-1").status(StatusString::Finished);
     for (t, rows) in merged.iter().enumerate() {
-        for (n, result_rows) in [0, *rows, *rows, 0].into_iter().enumerate() {
+        for (n, result_rows) in [0, 0, *rows, *rows, 0].into_iter().enumerate() {
             out = out.sub_statements(
                 SubStatementData::builder()
-                    .id(format!("batch-1:{}", t * 4 + n + 1))
+                    .id(format!("batch-1:{}", t * 5 + n + 1))
                     .status(StatementStatusString::Finished)
                     .result_rows(result_rows)
                     .build()
@@ -109,66 +111,16 @@ fn describe_sequence(outputs: Vec<DescribeStatementOutput>) -> Rule {
 
 async fn run_load(client: Client, target: RedshiftTarget, input: &LoadInput) -> Result<LoadOutput, TaskError> {
     let warehouse = RedshiftWarehouse::new(client, config(target)).unwrap();
-    load(Warehouse::Redshift(&warehouse), input).await
+    load(Warehouse::Redshift(&warehouse), input, &PlannedTables::sample()).await
 }
 
-const EXPECTED_SALEITEMSUMMARY: [&str; 4] = [
-    "CREATE TEMP TABLE stage_saleitemsummary (
-    store_id        VARCHAR(25)    NOT NULL,
-    item_id         VARCHAR(25)    NOT NULL,
-    trans_date      DATE           NOT NULL,
-    item_name       VARCHAR(800),
-    sale_amount     DECIMAL(14, 2) NOT NULL,
-    tax_amount      DECIMAL(14, 2) NOT NULL,
-    discount_amount DECIMAL(14, 2) NOT NULL
-)",
-    "COPY stage_saleitemsummary
-FROM 's3://edba-data/output/il-sales/run-42/saleitemsummary/'
-IAM_ROLE 'arn:aws:iam::123456789012:role/edba-redshift-copy'
-FORMAT AS PARQUET",
-    "MERGE INTO saleitemsummary
-USING stage_saleitemsummary s
-ON saleitemsummary.store_id = s.store_id
-    AND saleitemsummary.item_id = s.item_id
-    AND saleitemsummary.trans_date = s.trans_date
-WHEN MATCHED THEN UPDATE SET
-    item_name = s.item_name,
-    sale_amount = s.sale_amount,
-    tax_amount = s.tax_amount,
-    discount_amount = s.discount_amount
-WHEN NOT MATCHED THEN INSERT
-    (store_id, item_id, trans_date, item_name, sale_amount, tax_amount, discount_amount)
-    VALUES (s.store_id, s.item_id, s.trans_date, s.item_name, s.sale_amount, s.tax_amount, s.discount_amount)",
-    "DROP TABLE stage_saleitemsummary",
-];
-
-const EXPECTED_SALESSUMMARY: [&str; 4] = [
-    "CREATE TEMP TABLE stage_salessummary (
-    store_id        VARCHAR(25)    NOT NULL,
-    trans_date      DATE           NOT NULL,
-    item_count      BIGINT         NOT NULL,
-    sale_amount     DECIMAL(14, 2) NOT NULL,
-    tax_amount      DECIMAL(14, 2) NOT NULL,
-    discount_amount DECIMAL(14, 2) NOT NULL
-)",
-    "COPY stage_salessummary
-FROM 's3://edba-data/output/il-sales/run-42/salessummary/'
-IAM_ROLE 'arn:aws:iam::123456789012:role/edba-redshift-copy'
-FORMAT AS PARQUET",
-    "MERGE INTO salessummary
-USING stage_salessummary s
-ON salessummary.store_id = s.store_id
-    AND salessummary.trans_date = s.trans_date
-WHEN MATCHED THEN UPDATE SET
-    item_count = s.item_count,
-    sale_amount = s.sale_amount,
-    tax_amount = s.tax_amount,
-    discount_amount = s.discount_amount
-WHEN NOT MATCHED THEN INSERT
-    (store_id, trans_date, item_count, sale_amount, tax_amount, discount_amount)
-    VALUES (s.store_id, s.trans_date, s.item_count, s.sale_amount, s.tax_amount, s.discount_amount)",
-    "DROP TABLE stage_salessummary",
-];
+/// The batch's statements for one sample table: generated from the table's
+/// plan (the generated text itself is snapshot-tested in `warehouse_sql`).
+fn expected(table: &str) -> Vec<String> {
+    let planned = PlannedTables::sample();
+    let url = format!("s3://edba-data/output/il-sales/run-42/{table}/");
+    sql::redshift_load(planned.table(table).unwrap(), &url, ROLE)
+}
 
 #[tokio::test]
 async fn a_run_is_one_batch_that_copies_its_output_and_merges_each_table() {
@@ -196,8 +148,11 @@ async fn a_run_is_one_batch_that_copies_its_output_and_merges_each_table() {
     let sent = sent.lock().unwrap();
     assert_eq!(sent.len(), 1, "one batch, so one transaction");
     let batch = &sent[0];
-    let expected: Vec<&str> = EXPECTED_SALEITEMSUMMARY.into_iter().chain(EXPECTED_SALESSUMMARY).collect();
+    let expected: Vec<String> = [expected("saleitemsummary"), expected("salessummary")].concat();
     assert_eq!(batch.sqls(), expected.as_slice());
+    assert!(batch.sqls()[0].starts_with("CREATE TABLE IF NOT EXISTS \"saleitemsummary\" ("), "{}", batch.sqls()[0]);
+    assert!(batch.sqls()[2].contains("FROM 's3://edba-data/output/il-sales/run-42/saleitemsummary/'"));
+    assert!(batch.sqls()[2].contains("IAM_ROLE 'arn:aws:iam::123456789012:role/edba-redshift-copy'"));
     assert_eq!(batch.workgroup_name(), Some("edba"));
     assert_eq!(batch.cluster_identifier(), None);
     assert_eq!(batch.database(), Some("analytics"));
@@ -224,7 +179,7 @@ async fn a_provisioned_cluster_is_addressed_by_its_id_and_tables_keep_payload_or
     let batch = &sent.lock().unwrap()[0];
     assert_eq!(batch.cluster_identifier(), Some("edba-cluster"));
     assert_eq!(batch.workgroup_name(), None);
-    assert_eq!(batch.sqls(), EXPECTED_SALESSUMMARY.as_slice());
+    assert_eq!(batch.sqls(), expected("salessummary").as_slice());
 }
 
 #[tokio::test]
@@ -336,7 +291,8 @@ async fn a_statement_still_running_at_the_deadline_is_cancelled_and_transient() 
     config.poll.deadline = Duration::from_millis(30);
     let warehouse = RedshiftWarehouse::new(client, config).unwrap();
 
-    let err = load(Warehouse::Redshift(&warehouse), &input(&["salessummary"])).await.unwrap_err();
+    let err =
+        load(Warehouse::Redshift(&warehouse), &input(&["salessummary"]), &PlannedTables::sample()).await.unwrap_err();
 
     assert_eq!(err.name().as_str(), "Edba.Transient");
     assert!(err.to_string().contains("still running"), "{err}");

@@ -14,3 +14,4 @@ mod store_secret_rotation;
 mod store_tls;
 mod store_track;
 mod telemetry;
+mod warehouse_sql;

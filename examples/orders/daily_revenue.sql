@@ -5,14 +5,15 @@
 -- A cancelled order counts for nothing; an order's coupon takes its discount
 -- from the partner feed when the coupon is active there.
 
--- table: salessummary
+-- table: daily_revenue
 SELECT
-    o.region AS store_id,
-    CAST(o.placed_at AS DATE) AS trans_date,
-    CAST(SUM(o.quantity) AS BIGINT) AS item_count,
-    CAST(SUM(o.price * o.quantity) AS DECIMAL(14, 2)) AS sale_amount,
-    CAST(0 AS DECIMAL(14, 2)) AS tax_amount,
-    CAST(COALESCE(SUM(c.discount), 0) AS DECIMAL(14, 2)) AS discount_amount
+    o.region,
+    CAST(o.placed_at AS DATE) AS order_day,
+    COUNT(*) AS orders,
+    CAST(SUM(o.quantity) AS BIGINT) AS items,
+    CAST(SUM(o.price * o.quantity) AS DECIMAL(14, 2)) AS revenue,
+    CAST(COALESCE(SUM(c.discount), 0) AS DECIMAL(14, 2)) AS discounts,
+    MAX(o.placed_at) AS last_order_at
 FROM orders o
 LEFT JOIN coupons c ON c.code = o.coupon AND c.active
 WHERE o.status <> 'cancelled'
