@@ -44,6 +44,10 @@ for key in lines valid rejected skipped; do
         echo "WARNING: $key differs between the converter and the baseline" >&2
     fi
 done
+# The validate task's whole write: the same rows as typed Parquet (snappy).
+rust_parquet=$("${PIN[@]}" "$BIN" run-parquet "$DATA/sales.tdf")
+echo "$rust_parquet"
+echo "with the typed Parquet output: $(field mb_per_s "$rust_parquet") MB/s wall, $(field mb_per_cpu_s "$rust_parquet") MB/s CPU"
 rust_mbps=$(field mb_per_s "$rust")
 python_mbps=$(field mb_per_s "$python")
 echo "wall time: rust ${rust_mbps} MB/s, python ${python_mbps} MB/s, ratio $(ratio "$rust_mbps" "$python_mbps" 1)x (targets: >= 400 MB/s, >= 20x)"
@@ -70,17 +74,19 @@ for format in csv jsonl; do
     out=$("${PIN[@]}" "$BIN" run "$DATA/sales.$format" "$format")
     echo "$out"
     echo "$format: $(field bytes "$out") bytes, $(field mb_per_s "$out") MB/s wall, $(field mb_per_cpu_s "$out") MB/s CPU, $(field valid "$out") valid / $(field rejected "$out") rejected"
+    out=$("${PIN[@]}" "$BIN" run-parquet "$DATA/sales.$format" "$format")
+    echo "$format with typed Parquet: $(field mb_per_s "$out") MB/s wall, $(field mb_per_cpu_s "$out") MB/s CPU"
     rm -f "$DATA/sales.$format"
 done
 rm -f "$DATA/sales.tdf"
 
-echo "== peak RSS on a ${RSS_MB} MB sales file"
+echo "== peak RSS on a ${RSS_MB} MB sales file, writing typed Parquet as the validate task does"
 "$BIN" gen "$DATA/sales-big.tdf" "$((RSS_MB * 1000000))"
 if [[ -x /usr/bin/time ]]; then
-    /usr/bin/time -v "${PIN[@]}" "$BIN" run "$DATA/sales-big.tdf" 2>"$DATA/time.txt" | tee "$DATA/run.txt"
+    /usr/bin/time -v "${PIN[@]}" "$BIN" run-parquet "$DATA/sales-big.tdf" 2>"$DATA/time.txt" | tee "$DATA/run.txt"
     rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$DATA/time.txt")
 else
-    "${PIN[@]}" "$BIN" run "$DATA/sales-big.tdf" | tee "$DATA/run.txt"
+    "${PIN[@]}" "$BIN" run-parquet "$DATA/sales-big.tdf" | tee "$DATA/run.txt"
     rss_kib=$(field peak_rss_kib "$(cat "$DATA/run.txt")")
 fi
 echo "peak RSS ${rss_kib} KiB ($(awk -v k="$rss_kib" 'BEGIN { printf "%.1f", k / 1024 }') MiB; target < 64 MB)"

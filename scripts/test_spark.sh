@@ -8,5 +8,7 @@ cd "$(dirname "$0")/.."
 venv=scripts/.venv
 ensure_venv "$venv" scripts/emr/requirements-test.txt
 command -v java >/dev/null || { echo "test_spark.sh: Java (17) is required by Spark" >&2; exit 1; }
+# The tests read the typed Parquet `edba validate` writes.
+cargo build --quiet --bin edba
 
 exec "$venv/bin/python" -m pytest -q -p no:cacheprovider scripts/emr/test_run_sql_job.py "$@"

@@ -27,6 +27,8 @@ use edba_local::pipeline::{LocalPipeline, PipelineOptions, LOCAL_BUCKET, SAMPLE_
 use edba_local::steprunner::{read_output_table, StepRunner};
 use edba_local::EmbeddedS3;
 use edba_payloads::{IngestInput, TrackInput, ValidateInput, ValidateOutput};
+use edba_tasks::dataset::parquet::csv_to_parquet;
+use edba_tasks::dataset::sample_dataset;
 use edba_tasks::jobs::{apply_jobs, parse_jobs_file};
 use edba_tasks::load::{SummaryRows, SummaryTable};
 use edba_tasks::store::StateStore;
@@ -515,21 +517,40 @@ fn job_gen(args: &Args) -> Result<()> {
         }
     }
     out.flush()?;
+    // The same rows as the validate task stores them: typed Parquet, written
+    // by its own writer from these (already normalised) CSVs.
+    let typed = data.join("job").join("parquet");
+    let _ = std::fs::remove_dir_all(&typed);
+    for dataset in ["sales", "items"] {
+        std::fs::create_dir_all(typed.join(dataset))?;
+        for path in sorted_files(&dir.join(dataset), "csv")? {
+            let parquet = csv_to_parquet(&sample_dataset(dataset), &std::fs::read(&path)?)?;
+            let name = path.with_extension("parquet").file_name().expect("a file").to_owned();
+            std::fs::write(typed.join(dataset).join(name), parquet)?;
+        }
+    }
     println!("job-gen rows={written} stores={stores} items={items} dir={}", dir.display());
     Ok(())
 }
 
-fn sorted_csvs(dir: &Path) -> Result<Vec<PathBuf>> {
+fn sorted_files(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> =
         std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
-    paths.retain(|p| p.extension().is_some_and(|e| e == "csv"));
+    paths.retain(|p| p.extension().is_some_and(|e| e == extension));
     paths.sort();
     Ok(paths)
 }
 
+/// The job over the generated rows as validated objects: `--format parquet`
+/// (what validate stores: typed Parquet) or `csv` (the untyped CSVs of runs
+/// claimed before).
 async fn job_run(args: &Args) -> Result<()> {
     let data = PathBuf::from(args.str("data")?);
-    let csv = data.join("job").join("csv");
+    let format = args.0.get("format").map_or("parquet", String::as_str);
+    if !matches!(format, "parquet" | "csv") {
+        return Err(format!("--format {format}: parquet or csv").into());
+    }
+    let csv = data.join("job").join(format);
     let s3_root = data.join("job").join("s3");
     let _ = std::fs::remove_dir_all(&s3_root);
     std::fs::create_dir_all(&s3_root)?;
@@ -540,7 +561,7 @@ async fn job_run(args: &Args) -> Result<()> {
     let started = Instant::now();
     let mut inputs = Vec::new();
     for (dataset, folder) in [("sales", "sales"), ("items", "items")] {
-        for path in sorted_csvs(&csv.join(folder))? {
+        for path in sorted_files(&csv.join(folder), format)? {
             let name = path.file_name().expect("a file").to_string_lossy().into_owned();
             let key = format!("validated/{dataset}/{name}");
             s3.put_object().bucket(LOCAL_BUCKET).key(&key).body(ByteStream::from_path(&path).await?).send().await?;
@@ -594,7 +615,7 @@ async fn job_run(args: &Args) -> Result<()> {
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&s3_root);
     println!(
-        "job-run upload_s={:.3} step_s={:.3} saleitemsummary_rows={} salessummary_rows={} \
+        "job-run format={format} upload_s={:.3} step_s={:.3} saleitemsummary_rows={} salessummary_rows={} \
          sale_cents={} tax_cents={} discount_cents={} item_count_sum={} named_rows={}",
         upload.as_secs_f64(),
         step_time.as_secs_f64(),

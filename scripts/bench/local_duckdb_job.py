@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """The baseline of the local SQL job benchmark: the same SQL text on DuckDB.
 
-    local_duckdb_job.py SQL_FILE CSV_DIR OUT_DIR
+    local_duckdb_job.py SQL_FILE INPUT_DIR OUT_DIR [csv|parquet]
 
-Reads CSV_DIR/sales/*.csv and CSV_DIR/items/*.csv (the validated CSVs the
-step runner reads) with every column as VARCHAR, as the views `sales` and
-`items`; runs each `-- table: <name>` section of SQL_FILE in order, keeping
+Reads INPUT_DIR/sales/* and INPUT_DIR/items/* as the views `sales` and
+`items`: the typed Parquet validate stores (`parquet`, the default), or the
+validated CSVs of older runs with every column as VARCHAR (`csv`); runs each `-- table: <name>` section of SQL_FILE in order, keeping
 each result as a table of that name (a later section reads an earlier one),
 and writes it as Parquet (Snappy) to OUT_DIR/<name>/part-00000.snappy.parquet.
 Prints one line of key=value pairs, with the same totals as
@@ -49,13 +49,18 @@ def quote(text):
 
 def main():
     sql_file, csv_dir, out_dir = (pathlib.Path(a) for a in sys.argv[1:4])
+    fmt = sys.argv[4] if len(sys.argv) > 4 else "parquet"
     queries = sections(sql_file.read_text())
     # Table names come from the section pattern above: identifiers only.
     con = duckdb.connect()
     started = time.perf_counter()
     for view in ("sales", "items"):
-        pattern = quote(str(csv_dir / view / "*.csv"))
-        con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_csv({pattern}, header = true, all_varchar = true)")
+        if fmt == "csv":
+            pattern = quote(str(csv_dir / view / "*.csv"))
+            source = f"read_csv({pattern}, header = true, all_varchar = true)"
+        else:
+            source = f"read_parquet({quote(str(csv_dir / view / '*.parquet'))})"
+        con.execute(f"CREATE VIEW {view} AS SELECT * FROM {source}")
     for name, query in queries:
         con.execute(f"CREATE TABLE {name} AS {query}")
         target = out_dir / name
@@ -72,7 +77,7 @@ def main():
         "CAST(sum(discount_amount) * 100 AS HUGEINT), sum(item_count) FROM salessummary"
     ).fetchone()
     print(
-        f"duckdb version={duckdb.__version__} job_s={elapsed:.3f} saleitemsummary_rows={items_rows} "
+        f"duckdb version={duckdb.__version__} format={fmt} job_s={elapsed:.3f} saleitemsummary_rows={items_rows} "
         f"salessummary_rows={sales_rows} sale_cents={sale} tax_cents={tax} discount_cents={discount} "
         f"item_count_sum={item_count} named_rows={named}"
     )

@@ -30,9 +30,11 @@ The aggregate machine's step calls it through command-runner.jar:
      values. A check whose value either side lacks is skipped.
    s3:// objects are looked up with boto3's head_object; a local object has
    no ETag or metadata, so for it only its existence is checked.
-3. Reads exactly the validated CSVs it lists (`s3://<bucket>/<validated_key>`;
-   header row; explicit schema, never inferred) and registers one view per
-   dataset (an empty one for a dataset without files).
+3. Reads exactly the validated objects it lists (`s3://<bucket>/<validated_key>`:
+   typed Parquet; `.csv` ones, from runs claimed before validate wrote
+   Parquet, with a header row) with the manifest's schema, never inferred,
+   and registers one view per dataset (an empty one for a dataset without
+   files).
 4. Runs each `-- table: <name>` section of the SQL file in order (the
    convention is described at the top of sql/jobs/sales_summary.sql),
    registers each result as a view <name>, and writes it as Parquet under
@@ -368,23 +370,37 @@ def read_text(spark, location: str, what: str) -> str:
 
 
 def read_dataset(spark, dataset: str, schema: str, paths: list[str]):
+    """The dataset's view over exactly `paths`, typed by `schema`.
+
+    Validated objects are typed Parquet; a run claimed before validate wrote
+    Parquet lists .csv objects, read as CSV with the same schema."""
     from pyspark.sql.utils import AnalysisException
 
-    reader = (
-        spark.read.schema(schema)
-        .option("header", True)
-        .option("mode", "FAILFAST")
-        .option("quote", '"')
-        .option("escape", '"')
-        # validate writes timestamps in UTC, with 6 fraction digits or none.
-        .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]XXX")
-    )
     if not paths:
         return spark.createDataFrame([], schema)
+    csv_paths = [p for p in paths if p.endswith(".csv")]
+    parquet_paths = [p for p in paths if not p.endswith(".csv")]
+    frames = []
     try:
-        return reader.csv(paths)
+        if parquet_paths:
+            frames.append(spark.read.schema(schema).parquet(*parquet_paths))
+        if csv_paths:
+            reader = (
+                spark.read.schema(schema)
+                .option("header", True)
+                .option("mode", "FAILFAST")
+                .option("quote", '"')
+                .option("escape", '"')
+                # validate wrote timestamps in UTC, with 6 fraction digits or none.
+                .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]XXX")
+            )
+            frames.append(reader.csv(csv_paths))
     except AnalysisException as err:
         raise JobError(f"cannot read the {dataset} files: {err.desc.splitlines()[0]}") from None
+    view = frames[0]
+    for frame in frames[1:]:
+        view = view.unionByName(frame)
+    return view
 
 
 def run(spark, manifest_location: str, sql_location: str, output: str, bucket_root: str | None) -> dict[str, int]:

@@ -185,7 +185,7 @@ def test_output_columns_have_the_warehouse_types_in_load_order(spark, tmp_path):
         return [(f.name, f.dataType.simpleString()) for f in spark.read.parquet(str(out / table)).schema]
 
     # Redshift COPY from Parquet maps columns by position: this order is the
-    # warehouse DDL's (sql/warehouse/redshift/schema.sql).
+    # planned tables' (sampledata/edba.tables.json), which the load's DDL follows.
     money = "decimal(14,2)"
     assert schema("saleitemsummary") == [
         ("store_id", "string"), ("item_id", "string"), ("trans_date", "date"),
@@ -317,6 +317,55 @@ def write_orders_run(root: Path, datasets=None) -> Path:
         "project_version": "v7", "datasets": ORDERS_DATASETS if datasets is None else datasets, "inputs": inputs,
     }))
     return manifest
+
+
+# The edba binary (scripts/test_spark.sh builds it): its `validate --out`
+# writes the typed Parquet the validate task stores.
+EDBA = Path(os.environ.get("EDBA_BIN") or REPO / "target" / "debug" / "edba")
+
+
+def test_spark_reads_the_typed_parquet_edba_validate_writes(spark, tmp_path):
+    assert EDBA.exists(), f"{EDBA} is missing: cargo build --bin edba (or set EDBA_BIN)"
+    project = REPO / "examples" / "orders"
+    files = ["orders/EU-2026-11-30.csv", "orders/EU-2026-12-01.csv", "coupons/partner.jsonl"]
+    out = tmp_path / "validate"
+    subprocess.run(
+        [str(EDBA), "validate", "--project", str(project), *[str(project / f) for f in files], "--out", str(out)],
+        check=True, capture_output=True,
+    )
+    inputs = []
+    for f in files:
+        stem = f.rsplit(".", 1)[0]
+        key = f"validated/{stem}.parquet"
+        target = tmp_path / "bucket" / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((out / "validated" / f"{stem}.parquet").read_bytes())
+        inputs.append({"dataset": f.split("/")[0], "file_url": f"s3://edba-test/incoming/{f}",
+                       "key": f"incoming/{f}", "validated_key": key})
+    # Typed as declared, without a schema to read them with.
+    orders = spark.read.parquet(str(tmp_path / "bucket" / "validated" / "orders"))
+    assert [(f.name, f.dataType.simpleString()) for f in orders.schema] == [
+        ("order_id", "string"), ("placed_at", "timestamp"), ("status", "string"), ("price", "decimal(12,2)"),
+        ("quantity", "int"), ("coupon", "string"), ("region", "string"), ("day", "string"),
+    ]
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({
+        "bucket": "edba-test", "job_id": "EU-daily", "run_id": "run-1", "created_at": "2026-12-02T06:00:00Z",
+        "project_version": "v7", "datasets": ORDERS_DATASETS, "inputs": inputs,
+    }))
+    code = run_sql_job.main(
+        ["--manifest", str(manifest), "--sql", str(ORDERS_SQL), "--output", str(tmp_path / "output"),
+         "--bucket-root", str(tmp_path / "bucket")],
+        spark=spark,
+    )
+    assert code == 0
+    # The totals the CSV fixtures give (the test below) and DataFusion gives
+    # (tests/it/pipeline_project.rs).
+    table = spark.read.parquet(str(tmp_path / "output" / "daily_revenue"))
+    assert sorted(tuple(r)[:6] for r in table.collect()) == [
+        ("EU", date(2026, 11, 30), 2, 3, D("45.48"), D("5.00")),
+        ("EU", date(2026, 12, 1), 4, 10, D("65.00"), D("7.00")),
+    ]
 
 
 def test_a_declared_projects_job_reads_typed_views_and_matches_the_local_runner(spark, tmp_path):

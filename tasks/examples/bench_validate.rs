@@ -14,6 +14,7 @@
 
 use std::sync::Arc;
 
+use edba_tasks::dataset::parquet::ParquetSink;
 use edba_tasks::dataset::{convert_reader, sample_dataset, ConvertOptions, DatasetSpec};
 use edba_tasks::project::Project;
 
@@ -183,14 +184,24 @@ fn cpu_secs() -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
-fn run(path: &str, format: &str) -> io::Result<()> {
+/// Converts the file; with `parquet`, the valid rows go through the typed
+/// Parquet writer as the validate task stores them (else to /dev/null as CSV).
+fn run(path: &str, format: &str, parquet: bool) -> io::Result<()> {
     let dataset = bench_dataset(format)?;
     let input = File::open(path)?;
     let valid = File::create("/dev/null")?;
     let rejects = File::create("/dev/null")?;
     let cpu_start = cpu_secs();
     let start = Instant::now();
-    let report = convert_reader(dataset, input, valid, rejects, ConvertOptions::default())?;
+    let report = if parquet {
+        let mut sink = ParquetSink::new(&dataset, BufWriter::new(valid))?;
+        let report = convert_reader(dataset, input, &mut sink, rejects, ConvertOptions::default())?;
+        sink.finish()?.flush()?;
+        report
+    } else {
+        convert_reader(dataset, input, valid, rejects, ConvertOptions::default())?
+    };
+    let format = if parquet { format!("{format}-parquet") } else { format.to_owned() };
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_secs().zip(cpu_start).map(|(end, start)| end - start);
     let c = report.counts;
@@ -217,12 +228,17 @@ fn main() -> ExitCode {
             Ok(bytes) => generate(path, bytes),
             Err(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("BYTES: {e}"))),
         },
-        ["run", path] => run(path, "tsv"),
-        ["run", path, format] => run(path, format),
+        ["run", path] => run(path, "tsv", false),
+        ["run", path, format] => run(path, format, false),
+        ["run-parquet", path] => run(path, "tsv", true),
+        ["run-parquet", path, format] => run(path, format, true),
         ["csv", tsv, out] => reshape(tsv, out, "csv"),
         ["jsonl", tsv, out] => reshape(tsv, out, "jsonl"),
         _ => {
-            eprintln!("usage: bench_validate gen FILE BYTES | run FILE [tsv|csv|jsonl] | csv TSV OUT | jsonl TSV OUT");
+            eprintln!(
+                "usage: bench_validate gen FILE BYTES | run FILE [tsv|csv|jsonl] | run-parquet FILE [tsv|csv|jsonl] \
+                 | csv TSV OUT | jsonl TSV OUT"
+            );
             return ExitCode::from(2);
         }
     };

@@ -1,9 +1,10 @@
 //! The validate task over S3: one version of a raw object in `incoming/`
-//! becomes a clean CSV in `validated/` and, when lines were rejected, a CSV of
-//! them in `rejected/`.
+//! becomes typed Parquet in `validated/` (the dataset's declared columns,
+//! snappy; [`crate::dataset::parquet`]) and, when lines were rejected, a CSV
+//! of them in `rejected/`.
 //!
 //! The derived objects are addressed by the raw version they come from:
-//! `validated/<stem>/<version>.csv` and `rejected/<stem>/<version>.rejects.csv`
+//! `validated/<stem>/<version>.parquet` and `rejected/<stem>/<version>.rejects.csv`
 //! (`<stem>` is the file name without `.tdf`; `<version>` is the S3 version
 //! id, or `<etag>-<sequencer>` on an unversioned bucket). So a version's
 //! outputs are written by that version's events only, never overwritten or
@@ -38,12 +39,13 @@
 use aws_sdk_s3::Client;
 use edba_payloads::{decode_event_key, FileStatus, RowCounts, ValidateInput, ValidateOutput};
 
+use crate::dataset::parquet::ParquetSink;
 use crate::dataset::{ConversionReport, ConvertOptions, Converter};
 use crate::project::{load_project, shared_cache};
 use crate::s3::{self, ObjectBody, ObjectRead, ObjectWriter, ReadPin, DEFAULT_PART_SIZE};
 use crate::TaskError;
 
-/// Prefix of the clean CSVs.
+/// Prefix of the validated objects.
 pub const VALIDATED_PREFIX: &str = "validated/";
 /// Prefix of the rejected lines.
 pub const REJECTED_PREFIX: &str = "rejected/";
@@ -65,9 +67,11 @@ impl Default for ValidateOptions {
     }
 }
 
-/// `validated/<stem>/<version>.csv`: the clean rows of one raw version.
+/// `validated/<stem>/<version>.parquet`: the clean rows of one raw version.
+/// (Runs claimed before validated objects were Parquet list `….csv` keys;
+/// the runners read those as CSV.)
 pub fn validated_key(stem: &str, version: &SourceVersion) -> String {
-    format!("{VALIDATED_PREFIX}{stem}/{}.csv", version.token())
+    format!("{VALIDATED_PREFIX}{stem}/{}.parquet", version.token())
 }
 
 /// `rejected/<stem>/<version>.rejects.csv`: the rejected lines of one raw version.
@@ -179,16 +183,19 @@ pub async fn validate_object(
     let validated = validated_key(&matched.stem, &source);
     let rejected = rejected_key(&matched.stem, &source);
     let with_lineage = |writer: ObjectWriter| lineage(writer, &key, &output);
-    let mut valid = with_lineage(ObjectWriter::new(s3, &input.bucket, &validated, opts.part_size));
+    let valid = with_lineage(ObjectWriter::new(s3, &input.bucket, &validated, opts.part_size));
     let mut rejects = with_lineage(ObjectWriter::new(s3, &input.bucket, &rejected, opts.part_size));
+    let mut valid = ParquetSink::new(&matched.dataset, valid).map_err(writing)?;
 
-    let report = match convert(body, Converter::for_file(&matched, opts.convert), &mut valid, &mut rejects).await {
-        Ok(report) => report,
-        Err(err) => {
-            valid.abort().await;
+    let converted = convert(body, Converter::for_file(&matched, opts.convert), &mut valid, &mut rejects).await;
+    let finished_valid = converted.as_ref().ok().map(|_| valid.finish().map_err(writing));
+    let (report, valid) = match (converted, finished_valid) {
+        (Ok(report), Some(Ok(valid))) => (report, valid),
+        (Err(err), _) | (_, Some(Err(err))) => {
             rejects.abort().await;
             return Err(err);
         }
+        (Ok(_), None) => unreachable!("a converted file's sink is finished"),
     };
 
     output.status = report.status;
@@ -212,23 +219,27 @@ pub async fn validate_object(
     Ok(finished(output))
 }
 
+/// The writers buffer in memory and never fail a write, and the sink reads
+/// only values the converter normalised: an I/O error here would be a bug,
+/// reported rather than unwrapped.
+fn writing(e: std::io::Error) -> TaskError {
+    TaskError::Transient(format!("writing converter output: {e}"))
+}
+
 /// Streams the body through the converter into the two writers, uploading full
 /// parts as they fill.
 async fn convert(
     mut body: ObjectBody,
     mut converter: Converter,
-    valid: &mut ObjectWriter,
+    valid: &mut ParquetSink<ObjectWriter>,
     rejects: &mut ObjectWriter,
 ) -> Result<ConversionReport, TaskError> {
-    // The writers buffer in memory and never fail a write; an I/O error here
-    // would be a bug, reported rather than unwrapped.
-    let sink = |e: std::io::Error| TaskError::Transient(format!("writing converter output: {e}"));
     while let Some(chunk) = body.next_chunk().await? {
-        converter.push(&chunk, valid, rejects).map_err(sink)?;
-        valid.upload_full_parts().await?;
+        converter.push(&chunk, valid, rejects).map_err(writing)?;
+        valid.get_mut().upload_full_parts().await?;
         rejects.upload_full_parts().await?;
     }
-    converter.finish(valid, rejects).map_err(sink)
+    converter.finish(valid, rejects).map_err(writing)
 }
 
 /// Records where a derived object came from, as `x-amz-meta-edba-source-*`.
@@ -278,10 +289,10 @@ mod tests {
     #[test]
     fn derived_keys_follow_the_bucket_layout() {
         let v = SourceVersion::Version("3HL4kqtJvjVBH40Nrjfkd");
-        assert_eq!(validated_key("IL-101", &v), "validated/IL-101/3HL4kqtJvjVBH40Nrjfkd.csv");
+        assert_eq!(validated_key("IL-101", &v), "validated/IL-101/3HL4kqtJvjVBH40Nrjfkd.parquet");
         assert_eq!(rejected_key("IL-101", &v), "rejected/IL-101/3HL4kqtJvjVBH40Nrjfkd.rejects.csv");
         let unversioned = SourceVersion::Unversioned { etag: "5ef70abf", sequencer: "00663245A6" };
-        assert_eq!(validated_key("IL-101", &unversioned), "validated/IL-101/5ef70abf-00663245A6.csv");
+        assert_eq!(validated_key("IL-101", &unversioned), "validated/IL-101/5ef70abf-00663245A6.parquet");
         // Distinct versions never share a key, whatever characters they hold.
         assert_eq!(SourceVersion::Version("a/b c%").token(), "a%2Fb%20c%25");
         assert_ne!(SourceVersion::Version("a/b").token(), SourceVersion::Version("a%2Fb").token());

@@ -4,32 +4,10 @@
 //! ([`DatasetSpec::sql_columns`]), so the local step and the EMR step can
 //! never type a column differently.
 
-use std::sync::Arc;
+use datafusion::arrow::datatypes::DataType;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use edba_tasks::project::{DatasetSpec, SqlColumn};
-
-/// The Arrow type of a Spark SQL column type as
-/// [`edba_tasks::project::ColumnType::sql_type`] writes it (timestamps are
-/// UTC microseconds, as validate normalises them); `None` for any other text.
-pub fn arrow_type_of_sql(sql: &str) -> Option<DataType> {
-    Some(match sql {
-        "STRING" => DataType::Utf8,
-        "INT" => DataType::Int32,
-        "BIGINT" => DataType::Int64,
-        "DATE" => DataType::Date32,
-        "TIMESTAMP" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        "BOOLEAN" => DataType::Boolean,
-        _ => {
-            let (p, s) = sql.strip_prefix("DECIMAL(")?.strip_suffix(')')?.split_once(',')?;
-            let (precision, scale): (u8, i8) = (p.trim().parse().ok()?, s.trim().parse().ok()?);
-            if precision == 0 || precision > 38 || scale < 0 || scale as u8 > precision {
-                return None;
-            }
-            DataType::Decimal128(precision, scale)
-        }
-    })
-}
+// One mapping for validate's Parquet and the runner's views: the tasks' own.
+pub use edba_tasks::dataset::parquet::{arrow_schema as dataset_schema, arrow_type_of_sql, schema_of};
 
 /// The warehouse column type (a Spark SQL type, as [`arrow_type_of_sql`]
 /// reads them) that holds a query output column of this Arrow type without
@@ -49,33 +27,6 @@ pub fn sql_type_of_arrow(ty: &DataType) -> Option<String> {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => "DOUBLE".into(),
         _ => return None,
     })
-}
-
-/// The schema of columns as a manifest lists them, or the first column whose
-/// type is not one [`arrow_type_of_sql`] knows.
-pub fn schema_of(columns: &[SqlColumn]) -> Result<SchemaRef, String> {
-    let fields = columns
-        .iter()
-        .map(|c| {
-            let ty =
-                arrow_type_of_sql(&c.ty).ok_or_else(|| format!("column {} has the unknown type {:?}", c.name, c.ty))?;
-            Ok(Field::new(&c.name, ty, c.nullable))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    Ok(Arc::new(Schema::new(fields)))
-}
-
-/// The columns of a validated file of `dataset`, typed. A column is nullable
-/// when declared so; capture columns never are.
-pub fn dataset_schema(dataset: &DatasetSpec) -> SchemaRef {
-    // Every type a declaration yields is one `arrow_type_of_sql` knows (a test
-    // below checks each); an unknown one would be a bug, typed as text.
-    let fields: Vec<Field> = dataset
-        .sql_columns()
-        .iter()
-        .map(|c| Field::new(&c.name, arrow_type_of_sql(&c.ty).unwrap_or(DataType::Utf8), c.nullable))
-        .collect();
-    Arc::new(Schema::new(fields))
 }
 
 #[cfg(test)]

@@ -2,15 +2,17 @@
 //! output layout as the Spark runner (`scripts/emr/run_sql_job.py`).
 //!
 //! - The manifest is checked as the Spark runner checks it, and only the
-//!   validated CSVs it lists are read — downloaded from S3 into a temporary
-//!   folder per dataset, so memory stays bounded whatever their size.
+//!   validated objects it lists are read — downloaded from S3 into a temporary
+//!   folder per dataset, so memory stays bounded whatever their size. They
+//!   are typed Parquet; a run claimed before validate wrote Parquet lists
+//!   `.csv` objects, read as CSV with the same schema.
 //! - Each dataset of the bucket's project (`code/edba.toml`, else the sample)
 //!   is one view, typed as declared ([`super::schema::dataset_schema`]: for
 //!   the sample, amounts `DECIMAL(14,2)`, `trans_type` `INT`, dates `DATE`,
-//!   ids and names strings). The CSVs are read with a header row and that
-//!   schema; a value that does not parse fails the step, as Spark's
-//!   `FAILFAST` mode does. A dataset the manifest does not list is an empty
-//!   view.
+//!   ids and names strings). Parquet is read with that schema; CSVs with a
+//!   header row and that schema, a value that does not parse failing the
+//!   step, as Spark's `FAILFAST` mode does. A dataset the manifest does not
+//!   list is an empty view.
 //! - Sections run in file order; each result is registered as a view under its
 //!   table name and written as one Parquet file (Snappy) at
 //!   `<output>/<table>/part-00000.snappy.parquet`, after deleting what a
@@ -32,7 +34,7 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
-use datafusion::prelude::{CsvReadOptions, SessionContext};
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
 use serde_json::Value;
 
 use edba_tasks::project::{load_project, shared_cache, Project, SqlColumn};
@@ -234,15 +236,34 @@ pub(crate) async fn run(runner: &StepRunner, job: &SqlJobStep) -> Result<SqlJobR
             ctx.register_table(dataset, Arc::new(empty)).map_err(|e| engine_error(dataset, e))?;
             continue;
         }
+        // Validated objects are Parquet; runs claimed before that list CSV
+        // ones, read with the same schema.
         let folder = workdir.path().join(dataset);
         std::fs::create_dir(&folder).map_err(|e| StepError::failed(format!("cannot create a work folder: {e}")))?;
+        let (mut csv, mut parquet) = (false, false);
         for (n, input) in manifest.inputs.iter().filter(|i| i.dataset == dataset).enumerate() {
             let location = S3Location { bucket: manifest.bucket.clone(), key: input.validated_key.clone() };
-            download(runner, &location, input, &folder.join(format!("{n:06}.csv"))).await?;
+            let ext = if input.validated_key.ends_with(".csv") { "csv" } else { "parquet" };
+            csv |= ext == "csv";
+            parquet |= ext == "parquet";
+            download(runner, &location, input, &folder.join(format!("{n:06}.{ext}"))).await?;
         }
-        let options = CsvReadOptions::new().has_header(true).schema(&schema).file_extension(".csv");
         let folder_url = format!("{}/", folder.display());
-        ctx.register_csv(dataset, &folder_url, options).await.map_err(|e| engine_error(dataset, e))?;
+        let mut frames = Vec::new();
+        if parquet {
+            let options = ParquetReadOptions::default().schema(&schema).file_extension(".parquet");
+            frames.push(ctx.read_parquet(folder_url.as_str(), options).await.map_err(|e| engine_error(dataset, e))?);
+        }
+        if csv {
+            let options = CsvReadOptions::new().has_header(true).schema(&schema).file_extension(".csv");
+            frames.push(ctx.read_csv(folder_url.as_str(), options).await.map_err(|e| engine_error(dataset, e))?);
+        }
+        let mut frames = frames.into_iter();
+        let mut view = frames.next().expect("a dataset with keys has files");
+        for frame in frames {
+            view = view.union(frame).map_err(|e| engine_error(dataset, e))?;
+        }
+        ctx.register_table(dataset, view.into_view()).map_err(|e| engine_error(dataset, e))?;
     }
 
     let read_only = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);

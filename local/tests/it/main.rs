@@ -4,6 +4,7 @@
 //! `cargo test -p edba-local --test it <module>::`.
 
 mod evaluate_support;
+mod support;
 
 mod check_project;
 mod evaluate_aws;

@@ -4,7 +4,10 @@
 use aws_sdk_s3::primitives::ByteStream;
 use edba_local::EmbeddedS3;
 use edba_payloads::{FileStatus, IngestInput, RowCounts, S3ObjectRef, ValidateInput, ValidateOutput};
+use edba_tasks::dataset::parquet::csv_to_parquet;
 use edba_tasks::dataset::{convert_reader, sample_dataset, ConvertOptions};
+
+use crate::support::parquet_text;
 use edba_tasks::s3::MIN_PART_SIZE;
 use edba_tasks::validate::{validate_object, ValidateOptions};
 use pretty_assertions::assert_eq;
@@ -93,10 +96,10 @@ impl Bucket {
     }
 }
 
-/// `validated/<stem>/<version>.csv`: where validate put the clean rows of the
-/// version it read (the embedded bucket is versioned, like the deployed one).
+/// `validated/<stem>/<version>.parquet`: where validate put the clean rows of
+/// the version it read (the embedded bucket is versioned, like the deployed one).
 fn validated_of(stem: &str, out: &ValidateOutput) -> String {
-    format!("validated/{stem}/{}.csv", out.version_id.as_deref().expect("a versioned read"))
+    format!("validated/{stem}/{}.parquet", out.version_id.as_deref().expect("a versioned read"))
 }
 
 /// `rejected/<stem>/<version>.rejects.csv`, likewise.
@@ -104,11 +107,12 @@ fn rejected_of(stem: &str, out: &ValidateOutput) -> String {
     format!("rejected/{stem}/{}.rejects.csv", out.version_id.as_deref().expect("a versioned read"))
 }
 
-/// What the library's local converter makes of `bytes`: (validated, rejects).
+/// What the library's local converter makes of `bytes`: (validated rows as
+/// the typed Parquet validate stores, rejects).
 fn converted(dataset: &'static str, bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let (mut valid, mut rejects) = (Vec::new(), Vec::new());
     convert_reader(sample_dataset(dataset), bytes, &mut valid, &mut rejects, ConvertOptions::default()).unwrap();
-    (valid, rejects)
+    (csv_to_parquet(&sample_dataset(dataset), &valid).unwrap(), rejects)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -152,7 +156,7 @@ async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
     // 8 lines: header and ---- trailer skipped, bad amount and 30 February rejected.
     assert_eq!(out.counts, RowCounts { rows_valid: 4, rows_rejected: 2, lines_skipped: 2 });
     // Derived objects are addressed by the raw version they come from.
-    assert_eq!(out.validated_key, Some(format!("validated/IL-101/{version}.csv")));
+    assert_eq!(out.validated_key, Some(format!("validated/IL-101/{version}.parquet")));
     assert_eq!(out.rejected_key, Some(format!("rejected/IL-101/{version}.rejects.csv")));
     assert!(
         time::OffsetDateTime::parse(&out.validated_at, &time::format_description::well_known::Rfc3339).is_ok()
@@ -164,7 +168,7 @@ async fn the_eventbridge_event_validates_a_sales_file_with_defects() {
 
     let validated = bucket.get(&validated_of("IL-101", &out)).await.expect("validated object");
     assert_eq!(
-        text(&validated),
+        parquet_text(&validated),
         "store_id,amount,trans_type,item_id,trans_date\n\
          IL-101,12.50,4,ITEM-1,2024-05-01\n\
          IL-101,1.25,5,ITEM-1,2024-05-01\n\
@@ -290,10 +294,10 @@ async fn a_late_event_for_an_older_version_writes_only_that_version() {
     // S3 delivers the two events in the wrong order.
     let newer = bucket.validate(&event(&etag2, &v2), &ValidateOptions::default()).await;
     let older = bucket.validate(&event(&etag1, &v1), &ValidateOptions::default()).await;
-    assert_eq!(newer.validated_key, Some(format!("validated/IL-5/{v2}.csv")));
-    assert_eq!(older.validated_key, Some(format!("validated/IL-5/{v1}.csv")));
-    let newer_rows = text(&bucket.get(&validated_of("IL-5", &newer)).await.unwrap());
-    let older_rows = text(&bucket.get(&validated_of("IL-5", &older)).await.unwrap());
+    assert_eq!(newer.validated_key, Some(format!("validated/IL-5/{v2}.parquet")));
+    assert_eq!(older.validated_key, Some(format!("validated/IL-5/{v1}.parquet")));
+    let newer_rows = parquet_text(&bucket.get(&validated_of("IL-5", &newer)).await.unwrap());
+    let older_rows = parquet_text(&bucket.get(&validated_of("IL-5", &older)).await.unwrap());
     assert!(newer_rows.contains("IL-5,2.00,4,A,2024-05-01"), "{newer_rows}");
     assert!(older_rows.contains("IL-5,1.00,4,A,2024-05-01"), "{older_rows}");
 }
@@ -322,20 +326,24 @@ async fn empty_and_binary_files_are_invalid() {
 #[tokio::test]
 async fn a_file_larger_than_a_part_is_written_by_multipart_upload_identically() {
     let bucket = Bucket::new("edba-large").await;
-    // ~13 MiB of output: two full 5 MiB parts and a short last one.
+    // Item ids that do not compress (24 pseudo-random hex digits) make over
+    // 10 MiB of Parquet: two full 5 MiB parts and a short last one.
     let mut big = String::from("store_id\tamount\ttrans_type\titem_id\ttrans_date\n");
     let mut i = 0u64;
-    while big.len() < 13 * 1024 * 1024 {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    while big.len() < 26 * 1024 * 1024 {
         i += 1;
         if i % 100_000 == 0 {
             big.push_str("BAD LINE\n");
         }
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         big.push_str(&format!(
-            "QC-9\t{}.{:02}\t{}\tITEM-{:07}\t2024-05-{:02}\n",
+            "QC-9\t{}.{:02}\t{}\t{:016x}{:08x}\t2024-05-{:02}\n",
             i % 1000,
             i % 100,
             4 + i % 3,
-            i,
+            seed,
+            seed >> 40,
             1 + i % 28
         ));
     }
@@ -350,7 +358,8 @@ async fn a_file_larger_than_a_part_is_written_by_multipart_upload_identically() 
     let multipart_etag = bucket.etag(&validated_of("QC-9", &out)).await;
     let multipart = bucket.get(&validated_of("QC-9", &out)).await.unwrap();
     assert!(multipart.len() > 2 * MIN_PART_SIZE, "{} bytes", multipart.len());
-    assert!(multipart_etag.ends_with("-3"), "three parts, got ETag {multipart_etag}");
+    let parts = multipart.len().div_ceil(MIN_PART_SIZE);
+    assert!(multipart_etag.ends_with(&format!("-{parts}")), "{parts} parts, got ETag {multipart_etag}");
 
     let one_part = ValidateOptions { part_size: 64 * 1024 * 1024, ..ValidateOptions::default() };
     let out = bucket.validate(&input, &one_part).await;

@@ -1,11 +1,12 @@
 //! Validating a file on the local disk, for `edba validate FILE… [--out DIR]`.
 
+use super::parquet::ParquetSink;
 use super::{convert_with, ConversionReport, ConvertOptions, Converter, DatasetMatch, UnknownDataset};
 use crate::project::Project;
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// The outcome of validating one local file.
@@ -20,6 +21,10 @@ pub struct LocalValidation {
     /// the validate task writes `validated/` only for usable files.
     #[serde(serialize_with = "lossy_opt_path")]
     pub validated_path: Option<PathBuf>,
+    /// `<out>/validated/<stem>.parquet`: the same rows, typed, as the validate
+    /// task stores them; written with the CSV.
+    #[serde(serialize_with = "lossy_opt_path")]
+    pub parquet_path: Option<PathBuf>,
     /// `<out>/rejected/<stem>.rejects.csv`; written only when lines were rejected.
     #[serde(serialize_with = "lossy_opt_path")]
     pub rejected_path: Option<PathBuf>,
@@ -82,11 +87,13 @@ pub fn validate_project_file(
             matched,
             report,
             validated_path: None,
+            parquet_path: None,
             rejected_path: None,
         });
     };
 
     let validated = out_dir.join("validated").join(format!("{}.csv", matched.stem));
+    let parquet = out_dir.join("validated").join(format!("{}.parquet", matched.stem));
     let rejected = out_dir.join("rejected").join(format!("{}.rejects.csv", matched.stem));
     let (validated_dir, rejected_dir) = (parent_of(&validated), parent_of(&rejected));
     fs::create_dir_all(&validated_dir).map_err(io_err(&validated_dir))?;
@@ -94,11 +101,16 @@ pub fn validate_project_file(
     // Written beside the final names and renamed, so a crash never leaves a
     // half-written CSV under a name a reader trusts.
     let validated_tmp = partial(&validated);
+    let parquet_tmp = partial(&parquet);
     let rejected_tmp = partial(&rejected);
     let valid_out = BufWriter::new(File::create(&validated_tmp).map_err(io_err(&validated_tmp))?);
+    let parquet_out = BufWriter::new(File::create(&parquet_tmp).map_err(io_err(&parquet_tmp))?);
+    let mut parquet_sink = ParquetSink::new(&matched.dataset, parquet_out).map_err(io_err(&parquet_tmp))?;
     let rejects_out = BufWriter::new(File::create(&rejected_tmp).map_err(io_err(&rejected_tmp))?);
     let report =
-        convert_with(Converter::for_file(&matched, opts), input, valid_out, rejects_out).map_err(io_err(path))?;
+        convert_with(Converter::for_file(&matched, opts), input, Tee(valid_out, &mut parquet_sink), rejects_out)
+            .map_err(io_err(path))?;
+    parquet_sink.finish().and_then(|mut out| out.flush()).map_err(io_err(&parquet_tmp))?;
 
     let keep = |tmp: &Path, fin: &Path, wanted: bool| -> Result<Option<PathBuf>, LocalValidationError> {
         if wanted {
@@ -113,8 +125,25 @@ pub fn validate_project_file(
         }
     };
     let validated_path = keep(&validated_tmp, &validated, report.status.is_usable())?;
+    let parquet_path = keep(&parquet_tmp, &parquet, report.status.is_usable())?;
     let rejected_path = keep(&rejected_tmp, &rejected, report.counts.rows_rejected > 0)?;
-    Ok(LocalValidation { path: path.to_path_buf(), matched, report, validated_path, rejected_path })
+    Ok(LocalValidation { path: path.to_path_buf(), matched, report, validated_path, parquet_path, rejected_path })
+}
+
+/// Writes everything to both writers.
+struct Tee<A, B>(A, B);
+
+impl<A: Write, B: Write> Write for Tee<A, B> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(buf)?;
+        self.1.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
 }
 
 fn parent_of(path: &Path) -> PathBuf {
@@ -136,6 +165,9 @@ impl fmt::Display for LocalValidation {
         write!(f, "\n{}", self.report)?;
         if let Some(p) = &self.validated_path {
             writeln!(f, "  validated: {}", p.display())?;
+        }
+        if let Some(p) = &self.parquet_path {
+            writeln!(f, "  typed:     {}", p.display())?;
         }
         if let Some(p) = &self.rejected_path {
             writeln!(f, "  rejects:   {}", p.display())?;
@@ -184,6 +216,9 @@ mod tests {
         assert_eq!(json["report"]["status"], "VALIDATED_WITH_REJECTS");
         assert_eq!(json["report"]["counts"]["rows_rejected"], 1);
         assert!(json["validated_path"].as_str().unwrap().ends_with("validated/IL-101.csv"));
+        let parquet = fs::read(out.join("validated/IL-101.parquet")).unwrap();
+        assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"), "a Parquet file");
+        assert_eq!(parquet, super::super::parquet::csv_to_parquet(&v.matched.dataset, validated.as_bytes()).unwrap());
         let text = v.to_string();
         assert!(text.contains("IL-101.tdf (province IL)\nsales: VALIDATED_WITH_REJECTS"), "{text}");
 
@@ -197,6 +232,7 @@ mod tests {
         let v = validate_local_file(&input, Some(&out), ConvertOptions::default()).unwrap();
         assert_eq!((v.report.status, v.validated_path), (FileStatus::Invalid, None));
         assert!(!out.join("validated/IL-101.csv").exists());
+        assert!(!out.join("validated/IL-101.parquet").exists());
         assert_eq!(fs::read_dir(out.join("validated")).unwrap().count(), 0, "no partial files left");
     }
 

@@ -6,13 +6,15 @@
 //!
 //! [`Converter`] turns a file of a dataset into a clean CSV of its typed,
 //! normalised columns plus a CSV of rejected lines, in bounded memory, from
-//! chunks of any size. This module knows nothing about S3 or the state store:
+//! chunks of any size; [`parquet::ParquetSink`] writes those rows as the
+//! typed Parquet validate stores. This module knows nothing about S3 or the state store:
 //! callers feed it bytes and sinks.
 
 mod convert;
 mod csv_out;
 mod fields;
 mod local;
+pub mod parquet;
 
 pub use convert::{
     convert_reader, convert_with, ConversionReport, ConvertOptions, Converter, Reject, DEFAULT_MAX_LINE_BYTES,
