@@ -93,6 +93,14 @@ pub fn eval_intrinsic(call: &Intrinsic, scope: Scope<'_>) -> Result<Value, TaskF
             .or_else(|| v.as_f64().filter(|x| x.fract() == 0.0 && x.abs() < 9.0e15).map(|x| x as i64))
             .ok_or_else(|| fail(f, format!("{what} must be an integer, not {v}")))
     };
+    // States.MathAdd and States.MathRandom take any number: the developer
+    // guide says a non-integer is rounded to the nearest integer (halves away
+    // from zero here).
+    let want_rounded = |v: &Value, what: &str| -> Result<i64, TaskFailure> {
+        v.as_i64()
+            .or_else(|| v.as_f64().map(f64::round).filter(|x| x.abs() < 9.0e15).map(|x| x as i64))
+            .ok_or_else(|| fail(f, format!("{what} must be a number, not {v}")))
+    };
     let want_str = |v: &Value, what: &str| -> Result<String, TaskFailure> {
         v.as_str().map(str::to_string).ok_or_else(|| fail(f, format!("{what} must be a string, not {v}")))
     };
@@ -200,8 +208,8 @@ pub fn eval_intrinsic(call: &Intrinsic, scope: Scope<'_>) -> Result<Value, TaskF
             Value::Object(out)
         }
         F::MathRandom => {
-            let start = want_int(&args[0], "the start")?;
-            let end = want_int(&args[1], "the end")?;
+            let start = want_rounded(&args[0], "the start")?;
+            let end = want_rounded(&args[1], "the end")?;
             if end < start {
                 return Err(fail(f, format!("the end {end} is less than the start {start}")));
             }
@@ -213,8 +221,8 @@ pub fn eval_intrinsic(call: &Intrinsic, scope: Scope<'_>) -> Result<Value, TaskF
             Value::from(start + (r % span) as i64)
         }
         F::MathAdd => {
-            let a = want_int(&args[0], "the first number")?;
-            let b = want_int(&args[1], "the second number")?;
+            let a = want_rounded(&args[0], "the first number")?;
+            let b = want_rounded(&args[1], "the second number")?;
             Value::from(a.checked_add(b).ok_or_else(|| fail(f, "the sum overflows"))?)
         }
         F::StringSplit => {

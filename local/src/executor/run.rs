@@ -191,7 +191,10 @@ async fn run_state(run: &Run, name: &str, state: &State, raw: Value, entered: &s
         State::Choice(c) => simple(choose(run, name, c, raw, entered)),
         State::Wait(w) => simple(wait(run, name, w, raw, entered).await),
         State::Succeed(s) => {
-            simple(input_path(&s.input_path, &raw).and_then(|v| output_path(&s.output_path, v)).map(Flow::End))
+            let ctx = run.context(name, entered, 0);
+            simple(
+                input_path(&s.input_path, &raw, &ctx).and_then(|v| output_path(&s.output_path, v, &ctx)).map(Flow::End),
+            )
         }
         State::Fail(f) => Err(fail(run, name, f, &raw, entered)),
         State::Task(t) => with_retry_and_catch(run, name, &t.retry, &t.catch, &raw, |retries| {
@@ -219,27 +222,31 @@ fn parse_path(text: &str, field: &str) -> Result<JsonPath, TaskFailure> {
     JsonPath::parse(text).map_err(|e| TaskFailure::runtime(format!("Invalid {field} '{text}': {e}")))
 }
 
-/// `InputPath`: absent = `$`, `null` = `{}`.
-fn input_path(p: &NullablePath, raw: &Value) -> Result<Value, TaskFailure> {
-    select_path(p, raw, "InputPath")
+/// `InputPath`: absent = `$`, `null` = `{}`; a `$$` path reads the context
+/// object, as in Step Functions.
+fn input_path(p: &NullablePath, raw: &Value, ctx: &Value) -> Result<Value, TaskFailure> {
+    select_path(p, raw, ctx, "InputPath")
 }
 
-/// `OutputPath`: absent = `$`, `null` = `{}`.
-fn output_path(p: &NullablePath, v: Value) -> Result<Value, TaskFailure> {
+/// `OutputPath`: absent = `$`, `null` = `{}`; `$$` reads the context object.
+fn output_path(p: &NullablePath, v: Value, ctx: &Value) -> Result<Value, TaskFailure> {
     match p {
         None => Ok(v),
-        _ => select_path(p, &v, "OutputPath"),
+        _ => select_path(p, &v, ctx, "OutputPath"),
     }
 }
 
-fn select_path(p: &NullablePath, v: &Value, field: &str) -> Result<Value, TaskFailure> {
+fn select_path(p: &NullablePath, v: &Value, ctx: &Value, field: &str) -> Result<Value, TaskFailure> {
     match p {
         None => Ok(v.clone()),
         Some(None) => Ok(json!({})),
         Some(Some(text)) => {
             let jp = parse_path(text, field)?;
-            path::read_from(v, &jp.segments).ok_or_else(|| {
-                TaskFailure::runtime(format!("Invalid path '{text}' : No results for path: {text} in {field} of '{v}'"))
+            let data = if jp.is_context() { ctx } else { v };
+            path::read(&jp, v, ctx).ok_or_else(|| {
+                TaskFailure::runtime(format!(
+                    "Invalid path '{text}' : No results for path: {text} in {field} of '{data}'"
+                ))
             })
         }
     }
@@ -274,18 +281,18 @@ fn template(t: &Option<Value>, input: Value, context: &Value, field: &str) -> Re
 
 fn pass(run: &Run, name: &str, p: &Pass, raw: Value, entered: &str) -> Result<Flow, TaskFailure> {
     let ctx = run.context(name, entered, 0);
-    let effective = input_path(&p.input_path, &raw)?;
+    let effective = input_path(&p.input_path, &raw, &ctx)?;
     let result = match &p.result {
         Some(r) => r.clone(),
         None => template(&p.parameters, effective, &ctx, "Parameters")?,
     };
-    let out = output_path(&p.output_path, result_path(&p.result_path, &raw, result)?)?;
+    let out = output_path(&p.output_path, result_path(&p.result_path, &raw, result)?, &ctx)?;
     Ok(after(&p.next, out))
 }
 
 fn choose(run: &Run, name: &str, c: &Choice, raw: Value, entered: &str) -> Result<Flow, TaskFailure> {
     let ctx = run.context(name, entered, 0);
-    let effective = input_path(&c.input_path, &raw)?;
+    let effective = input_path(&c.input_path, &raw, &ctx)?;
     let mut next = None;
     for rule in &c.choices {
         if choice::holds(&rule.condition, &effective, &ctx)? {
@@ -300,12 +307,12 @@ fn choose(run: &Run, name: &str, c: &Choice, raw: Value, entered: &str) -> Resul
         )
     })?;
     run.rec.record(EventKind::ChoiceMatched { state: name.to_string(), next: next.clone() });
-    Ok(Flow::Next(next, output_path(&c.output_path, effective)?))
+    Ok(Flow::Next(next, output_path(&c.output_path, effective, &ctx)?))
 }
 
 async fn wait(run: &Run, name: &str, w: &Wait, raw: Value, entered: &str) -> Result<Flow, TaskFailure> {
     let ctx = run.context(name, entered, 0);
-    let effective = input_path(&w.input_path, &raw)?;
+    let effective = input_path(&w.input_path, &raw, &ctx)?;
     let seconds_until = |ts: &str, field: &str| -> Result<f64, TaskFailure> {
         let t = choice::parse_timestamp(ts)
             .ok_or_else(|| TaskFailure::runtime(format!("{field} '{ts}' is not an RFC 3339 timestamp")))?;
@@ -344,7 +351,7 @@ async fn wait(run: &Run, name: &str, w: &Wait, raw: Value, entered: &str) -> Res
     };
     run.rec.record(EventKind::WaitStarted { state: name.to_string(), seconds });
     tokio::time::sleep(scaled(seconds, run.exec.config().time_scale)).await;
-    Ok(after(&w.next, output_path(&w.output_path, effective)?))
+    Ok(after(&w.next, output_path(&w.output_path, effective, &ctx)?))
 }
 
 fn fail(run: &Run, name: &str, f: &Fail, raw: &Value, entered: &str) -> TaskFailure {
@@ -461,7 +468,7 @@ where
 
 async fn task(run: &Run, name: &str, t: &Task, raw: &Value, entered: &str, retries: u64) -> Result<Value, TaskFailure> {
     let ctx = run.context(name, entered, retries);
-    let effective = input_path(&t.input_path, raw)?;
+    let effective = input_path(&t.input_path, raw, &ctx)?;
     let timeout = match (&t.timeout_seconds, &t.timeout_seconds_path) {
         (Some(s), _) => Some(*s),
         (None, Some(p)) => {
@@ -520,7 +527,7 @@ async fn task(run: &Run, name: &str, t: &Task, raw: &Value, entered: &str, retri
         }
     };
     let selected = template(&t.result_selector, result, &ctx, "ResultSelector")?;
-    output_path(&t.output_path, result_path(&t.result_path, raw, selected)?)
+    output_path(&t.output_path, result_path(&t.result_path, raw, selected)?, &ctx)
 }
 
 async fn invoke(run: &Run, resource: &str, params: Value, ctx: &TaskContext) -> Result<Value, TaskFailure> {
@@ -569,7 +576,7 @@ async fn map(
     retries: u64,
 ) -> Result<Value, TaskFailure> {
     let ctx = run.context(name, entered, retries);
-    let effective = input_path(&m.input_path, raw)?;
+    let effective = input_path(&m.input_path, raw, &ctx)?;
     let items_text = m.items_path.as_deref().unwrap_or("$");
     let items = payload::read_for_field(
         &parse_path(items_text, "ItemsPath")?,
@@ -619,7 +626,7 @@ async fn map(
     // The first failing iteration fails the Map; the others are dropped.
     let results = futures::future::try_join_all(iterations).await?;
     let selected = template(&m.result_selector, Value::Array(results), &ctx, "ResultSelector")?;
-    output_path(&m.output_path, result_path(&m.result_path, raw, selected)?)
+    output_path(&m.output_path, result_path(&m.result_path, raw, selected)?, &ctx)
 }
 
 async fn parallel(
@@ -631,14 +638,14 @@ async fn parallel(
     retries: u64,
 ) -> Result<Value, TaskFailure> {
     let ctx = run.context(name, entered, retries);
-    let effective = input_path(&p.input_path, raw)?;
+    let effective = input_path(&p.input_path, raw, &ctx)?;
     let input = template(&p.parameters, effective, &ctx, "Parameters")?;
     run.rec.record(EventKind::ParallelStarted { state: name.to_string(), branches: p.branches.len() });
     let branches = p.branches.iter().map(|b| run_scope(run, &b.start_at, &b.states, input.clone()));
     // A failing branch fails the state with its error; the others stop.
     let results = futures::future::try_join_all(branches).await?;
     let selected = template(&p.result_selector, Value::Array(results), &ctx, "ResultSelector")?;
-    output_path(&p.output_path, result_path(&p.result_path, raw, selected)?)
+    output_path(&p.output_path, result_path(&p.result_path, raw, selected)?, &ctx)
 }
 
 #[cfg(test)]

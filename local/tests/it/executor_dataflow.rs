@@ -372,6 +372,11 @@ async fn intrinsic_functions_as_documented() {
             json!({"a": {"a3": 1, "a4": 2}, "b": 2, "c": 3}),
         ),
         ("States.MathAdd($.value1, $.step)", json!({"value1": 111, "step": -1}), json!(110)),
+        // "If you specify a non-integer value for one or both the arguments,
+        // Step Functions will round it off to the nearest integer."
+        ("States.MathAdd($.a, 1)", json!({"a": 1.5}), json!(3)),
+        ("States.MathAdd($.a, $.b)", json!({"a": 2.4, "b": -0.6}), json!(1)),
+        ("States.MathRandom(1.6, 2.4)", json!({}), json!(2)),
         ("States.StringSplit($.inputString, $.splitter)", json!({"inputString": "1,2,3,4,5", "splitter": ","}), json!(["1", "2", "3", "4", "5"])),
         (
             "States.StringSplit($.inputString, $.splitter)",
@@ -433,7 +438,7 @@ async fn intrinsic_errors_are_states_runtime() {
         ("States.Base64Decode($.s)", json!({"s": "%%%"}), "not base64"),
         ("States.Hash('x', 'CRC32')", json!({}), "unknown algorithm"),
         ("States.JsonMerge($.a, $.b, true)", json!({"a": {}, "b": {}}), "shallow"),
-        ("States.MathAdd($.a, 1)", json!({"a": 1.5}), "integer"),
+        ("States.MathAdd($.a, 1)", json!({"a": "1"}), "must be a number"),
         ("States.MathRandom(10, 1)", json!({}), "less than"),
         ("States.ArrayLength($.missing)", json!({}), "$.missing"),
     ];
@@ -443,6 +448,30 @@ async fn intrinsic_errors_are_states_runtime() {
         assert!(cause.starts_with("Invalid arguments in States."), "{expr}: {cause}");
         assert!(cause.contains(needle), "{expr}: {cause}");
     }
+}
+
+/// `$$` in InputPath and OutputPath reads the context object, as in Step
+/// Functions (it used to be read from the state's input and fail).
+#[tokio::test]
+async fn context_paths_in_input_path_and_output_path_read_the_context_object() {
+    let exec = executor();
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "InputPath": "$$.Execution.Input.cfg", "ResultPath": "$.seen", "Next": "B"},
+        "B": {"Type": "Pass", "OutputPath": "$$.State", "Next": "C"},
+        "C": {"Type": "Succeed", "InputPath": "$$.Execution.Input.cfg.mode"}}});
+    let r = run(&exec, def, json!({"cfg": {"mode": "fast"}, "other": 1})).await;
+    assert_eq!(r.status, ExecutionStatus::Succeeded, "{:?} {:?}", r.error, r.cause);
+    assert_eq!(r.output, Some(json!("fast")));
+
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "InputPath": "$$.Execution.Input.cfg", "OutputPath": "$$.State.Name", "End": true}}});
+    let r = run(&exec, def, json!({"cfg": 1})).await;
+    assert_eq!(r.output, Some(json!("A")));
+
+    let missing = one_state(json!({"Type": "Pass", "InputPath": "$$.Execution.Input.nothing", "End": true}));
+    let r = run(&exec, missing, json!({})).await;
+    assert_eq!(r.error.as_deref(), Some("States.Runtime"));
+    assert!(r.cause.as_deref().unwrap().contains("Execution"), "names the context object: {:?}", r.cause);
 }
 
 #[tokio::test]
