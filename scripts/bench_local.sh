@@ -8,8 +8,13 @@
 #      (the local addStep.sync handler), median and p90 over fresh homes, next
 #      to the original sample's 10-minute cron schedule;
 #   3. the sales summary SQL job on a generated 5,000,000-row province: the
-#      local step runner (DataFusion) next to DuckDB running the same SQL text
-#      on the same CSVs, with the results' row counts and sums compared.
+#      local step runner (DataFusion) over the typed Parquet validate stores
+#      next to DuckDB running the same SQL text on the same Parquet files
+#      (and both over the CSVs of older runs), with the results' row counts
+#      and sums compared.
+#
+#   BENCH_BASELINE_BIN=/path/to/an/older/bench_local scripts/bench_local.sh
+#      also runs section 1 on SQLite with that build, side by side.
 #
 #   scripts/bench_local.sh
 #   BENCH_FILES=100 BENCH_REPS=3 BENCH_JOB_ROWS=500000 scripts/bench_local.sh   # quicker
@@ -56,6 +61,14 @@ for backend in sqlite mysql; do
     done
 done
 
+if [[ -n "${BENCH_BASELINE_BIN:-}" ]]; then
+    for c in 1 4; do
+        line=$("$BENCH_BASELINE_BIN" ingest --data "$DATA" --backend sqlite --files "$FILES" --lines "$LINES" --concurrency "$c")
+        echo "baseline $line"
+        INGEST[base-$c]=$line
+    done
+fi
+
 echo "== 2. J101: 13th file's upload -> addStep.sync, $REPS fresh homes"
 TRIGGER=$("$BIN" trigger --data "$DATA" --reps "$REPS")
 echo "$TRIGGER"
@@ -101,6 +114,12 @@ for c in 1 4; do
     }
     printf '%-58s %12s %12s\n' "  c=$c orchestration beyond validate+track, per file" "$(orchestration "$s")" "$(orchestration "$m")"
 done
+if [[ -n "${BENCH_BASELINE_BIN:-}" ]]; then
+    for c in 1 4; do
+        printf '%-58s %12s\n' "  c=$c ingest machine, baseline build ($BENCH_BASELINE_BIN)" "$(field pipeline_fps "${INGEST[base-$c]}")"
+        printf '%-58s %12s\n' "  c=$c validate function only, baseline build" "$(field validate_fps "${INGEST[base-$c]}")"
+    done
+fi
 printf '%-58s %12s %12s\n' "  upload (PutObject to the embedded S3), c=1" \
     "$(field upload_fps "${INGEST[sqlite-1]}")" "$(field upload_fps "${INGEST[mysql-1]}")"
 echo

@@ -284,6 +284,9 @@ async fn serve(listener: TcpListener, service: S3Service, mut stop: oneshot::Rec
             },
             _ = &mut stop => break,
         };
+        // Small responses go out at once: with Nagle on, a response written
+        // in two pieces waits for the client's delayed ACK (~40 ms a request).
+        let _ = socket.set_nodelay(true);
         let connection = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
