@@ -1,3 +1,7 @@
+// The handler future nests the plan read inside the load: its layout needs
+// a deeper query limit than the default in release builds.
+#![recursion_limit = "256"]
+
 //! The load Lambda: merges a run's output into Amazon Redshift, into the
 //! tables the deployed project plans (`code/edba.tables.json`, the sample's
 //! when the bucket has none). Errors reach Step Functions under their stable names (`Edba.Transient`, …).
