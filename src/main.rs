@@ -5,6 +5,7 @@ mod deployed;
 mod home;
 mod init;
 mod run;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -101,6 +102,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the deployed system on one machine until SIGINT/SIGTERM: an S3
+    /// endpoint any S3 client can use (objects created under incoming/ start
+    /// the ingest machine, as S3 events do through EventBridge), the
+    /// aggregate machine on a schedule, and a JSON API of the executions and
+    /// the state store.
+    Serve(serve::ServeArgs),
     /// Run any ASL definition on the local executor and print its output JSON.
     /// Lambda resources of the pipeline resolve to edba's tasks.
     Exec {
@@ -365,6 +372,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run { dir, store, warehouse, concurrency, time_scale, json } => {
             home::runtime()?.block_on(run::run(&dir, &store, warehouse, concurrency, time_scale, json))
         }
+        Command::Serve(args) => home::runtime()?.block_on(serve::serve(args)),
         Command::Replay { pipeline: PipelineArgs { store, warehouse, json } } => {
             home::runtime()?.block_on(run::replay(&store, warehouse, json))
         }

@@ -19,7 +19,7 @@ fn options(store: &StoreArgs, warehouse: Option<String>) -> PipelineOptions {
 
 /// Prints progress to stderr: one line per event, and a live counter while
 /// files are ingested when stderr is a terminal.
-fn show_progress(event: Progress) {
+pub(crate) fn show_progress(event: Progress) {
     let tty = std::io::stderr().is_terminal();
     match event {
         Progress::JobsApplied { source, summary } => eprintln!("jobs: applied {source}: {summary}"),

@@ -4,6 +4,7 @@
 //! AWS services locally, starting with [`s3server`], the embedded
 //! S3-compatible server that tests and `edba run` point `aws-sdk-s3` at.
 
+pub mod api;
 pub mod aws_apis;
 pub mod check;
 pub mod deadletter;

@@ -25,14 +25,14 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
 use s3s::access::{S3Access, S3AccessContext};
-use s3s::auth::SimpleAuth;
+use s3s::auth::{S3Auth, SecretKey, SimpleAuth};
 use s3s::path::S3Path;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{s3_error, S3Result};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::s3versions::VersionedBuckets;
+use crate::s3versions::{ObjectCreated, VersionedBuckets};
 
 /// Access key id of the embedded server. A local, made-up value: it opens
 /// nothing but this process's loopback server.
@@ -53,7 +53,7 @@ pub enum EmbeddedS3Error {
     Root { path: PathBuf, source: std::io::Error },
     #[error("embedded S3 root directory {path}: {message}")]
     Backend { path: PathBuf, message: String },
-    #[error("embedded S3 could not bind 127.0.0.1: {0}")]
+    #[error("embedded S3 could not listen on 127.0.0.1: {0}")]
     Bind(std::io::Error),
     #[error("embedded S3 thread: {0}")]
     Thread(std::io::Error),
@@ -62,6 +62,30 @@ pub enum EmbeddedS3Error {
 }
 
 pub type Result<T, E = EmbeddedS3Error> = std::result::Result<T, E>;
+
+/// How [`EmbeddedS3::start_with`] serves: the port, the credentials clients
+/// sign with, and who hears of created objects.
+#[derive(Debug, Clone)]
+pub struct S3ServerOptions {
+    /// 0: any free port.
+    pub port: u16,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Every object version a client request creates (PutObject,
+    /// CompleteMultipartUpload, CopyObject), as S3 event notifications tell.
+    pub created: Option<tokio::sync::mpsc::UnboundedSender<ObjectCreated>>,
+}
+
+impl Default for S3ServerOptions {
+    fn default() -> Self {
+        S3ServerOptions {
+            port: 0,
+            access_key_id: ACCESS_KEY_ID.to_owned(),
+            secret_access_key: SECRET_ACCESS_KEY.to_owned(),
+            created: None,
+        }
+    }
+}
 
 /// A request as an injected fault sees it ([`EmbeddedS3::inject_fault`]).
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +116,8 @@ impl std::fmt::Debug for Faults {
 pub struct EmbeddedS3 {
     addr: SocketAddr,
     root: PathBuf,
+    access_key_id: String,
+    secret_access_key: String,
     faults: Faults,
     stop: Option<oneshot::Sender<()>>,
     stopped: Option<oneshot::Receiver<()>>,
@@ -101,26 +127,38 @@ impl EmbeddedS3 {
     /// Serves the directory `root_dir` (created if missing) on
     /// `127.0.0.1:<free port>`. Existing sub-directories are buckets.
     pub fn start(root_dir: &Path) -> Result<EmbeddedS3> {
+        EmbeddedS3::start_with(root_dir, S3ServerOptions::default())
+    }
+
+    /// [`EmbeddedS3::start`] on a chosen port, with chosen credentials, and
+    /// telling `options.created` about every object version created.
+    pub fn start_with(root_dir: &Path, options: S3ServerOptions) -> Result<EmbeddedS3> {
         std::fs::create_dir_all(root_dir)
             .map_err(|source| EmbeddedS3Error::Root { path: root_dir.to_owned(), source })?;
         let root =
             root_dir.canonicalize().map_err(|source| EmbeddedS3Error::Root { path: root_dir.to_owned(), source })?;
         let files = s3s_fs::FileSystem::new(&root)
             .map_err(|e| EmbeddedS3Error::Backend { path: root.clone(), message: format!("{e:?}") })?;
-        let backend = VersionedBuckets::new(files, &root)
+        let mut backend = VersionedBuckets::new(files, &root)
             .map_err(|e| EmbeddedS3Error::Backend { path: root.clone(), message: e.to_string() })?;
+        if let Some(created) = options.created.clone() {
+            backend = backend.notify_created(created);
+        }
         let faults = Faults::default();
         let service = {
             let mut builder = S3ServiceBuilder::new(backend);
-            builder.set_auth(SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
+            builder.set_auth(OneKey(SimpleAuth::from_single(
+                options.access_key_id.as_str(),
+                options.secret_access_key.as_str(),
+            )));
             builder.set_access(SignedAndExisting { root: root.clone(), faults: faults.clone() });
             builder.build()
         };
 
         // Bind here, synchronously, so the port is known and already accepting
         // connections (queued by the kernel) when `start` returns.
-        let listener =
-            std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).map_err(EmbeddedS3Error::Bind)?;
+        let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, options.port))
+            .map_err(EmbeddedS3Error::Bind)?;
         listener.set_nonblocking(true).map_err(EmbeddedS3Error::Bind)?;
         let addr = listener.local_addr().map_err(EmbeddedS3Error::Bind)?;
 
@@ -141,7 +179,15 @@ impl EmbeddedS3 {
             })
             .map_err(EmbeddedS3Error::Thread)?;
 
-        Ok(EmbeddedS3 { addr, root, faults, stop: Some(stop_tx), stopped: Some(stopped_rx) })
+        Ok(EmbeddedS3 {
+            addr,
+            root,
+            access_key_id: options.access_key_id,
+            secret_access_key: options.secret_access_key,
+            faults,
+            stop: Some(stop_tx),
+            stopped: Some(stopped_rx),
+        })
     }
 
     /// Makes every request `fails` picks answer `503 SlowDown`, as S3 does
@@ -175,7 +221,8 @@ impl EmbeddedS3 {
     /// the local credentials, [`REGION`]. Callers may adjust it (timeouts,
     /// retries) before building a client.
     pub fn client_config(&self) -> aws_sdk_s3::config::Builder {
-        let credentials = Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "edba-local");
+        let credentials =
+            Credentials::new(self.access_key_id.clone(), self.secret_access_key.clone(), None, None, "edba-local");
         aws_sdk_s3::config::Builder::new()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(Region::new(REGION))
@@ -227,6 +274,22 @@ impl Drop for EmbeddedS3 {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+    }
+}
+
+/// The server's one key pair; an unknown access key id is refused with S3's
+/// `InvalidAccessKeyId` (`SimpleAuth` alone answers `NotSignedUp`).
+struct OneKey(SimpleAuth);
+
+#[async_trait::async_trait]
+impl S3Auth for OneKey {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        match self.0.lookup(access_key) {
+            Some(secret) => Ok(secret.clone()),
+            None => {
+                Err(s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."))
+            }
         }
     }
 }

@@ -50,6 +50,7 @@ use s3s::dto::{
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Mutex;
 
 /// The directory below the server root that holds every version. Its name is
@@ -75,6 +76,21 @@ pub struct VersionedBuckets {
     root: PathBuf,
     stripes: Vec<Mutex<()>>,
     last_version: StdMutex<u64>,
+    created: Option<UnboundedSender<ObjectCreated>>,
+}
+
+/// An object version a request created, as S3's event notification
+/// describes it (what EventBridge's "Object Created" event carries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectCreated {
+    pub bucket: String,
+    pub key: String,
+    pub size: u64,
+    /// Without quotes.
+    pub etag: Option<String>,
+    pub version_id: String,
+    /// `PutObject`, `CompleteMultipartUpload` or `CopyObject` (the event's `reason`).
+    pub operation: &'static str,
 }
 
 /// One version or delete marker of a key, as `index.json` records it.
@@ -140,7 +156,31 @@ impl VersionedBuckets {
             root: root.to_owned(),
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             last_version: StdMutex::new(0),
+            created: None,
         })
+    }
+
+    /// Sends every object version a client request creates to `sender`,
+    /// after the version is recorded (as S3 notifies only once it is).
+    pub fn notify_created(mut self, sender: UnboundedSender<ObjectCreated>) -> Self {
+        self.created = Some(sender);
+        self
+    }
+
+    /// Tells the subscriber, if any, about a version a request created.
+    fn created(&self, bucket: &str, key: &str, version: &VersionEntry, operation: &'static str) {
+        if let Some(sender) = &self.created {
+            // A subscriber that has gone (serve shutting down) misses nothing
+            // it could still act on.
+            let _ = sender.send(ObjectCreated {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                size: u64::try_from(version.size).unwrap_or(0),
+                etag: version.etag.as_ref().map(|t| t.trim_matches('"').to_owned()),
+                version_id: version.id.clone(),
+                operation,
+            });
+        }
     }
 
     fn stripe(&self, bucket: &str, key: &str) -> &Mutex<()> {
@@ -194,7 +234,13 @@ impl VersionedBuckets {
     /// Records the key's current object as its newest version, with `tags`
     /// or, for a completed multipart upload, the tags of its creation; called
     /// with the key's stripe held, right after the write that produced it.
-    async fn snapshot_current(&self, bucket: &str, key: &str, tags: Tags, upload: Option<&str>) -> S3Result<String> {
+    async fn snapshot_current(
+        &self,
+        bucket: &str,
+        key: &str,
+        tags: Tags,
+        upload: Option<&str>,
+    ) -> S3Result<VersionEntry> {
         let mut index = self.read_index(bucket, key).await?;
         let tags = upload.and_then(|id| index.uploads.remove(id)).unwrap_or(tags);
         let id = self.next_version_id(index.newest());
@@ -203,16 +249,17 @@ impl VersionedBuckets {
             .await
             .map_err(|e| s3_error!(e, InternalError))?
             .len();
-        index.versions.push(VersionEntry {
-            id: id.clone(),
+        let version = VersionEntry {
+            id,
             delete_marker: false,
             etag: copied,
             size: i64::try_from(size).unwrap_or(i64::MAX),
             last_modified_ms: now_ms(),
             tags,
-        });
+        };
+        index.versions.push(version.clone());
         self.write_index(bucket, &index).await?;
-        Ok(id)
+        Ok(version)
     }
 
     /// Copies an object with `s3s-fs` (content, metadata and ETag); returns the ETag.
@@ -274,7 +321,7 @@ impl VersionedBuckets {
             if tags.is_empty() {
                 return self.head_within(bucket, key).await.map(|()| None);
             }
-            return self.snapshot_current(bucket, key, tags, None).await.map(Some);
+            return self.snapshot_current(bucket, key, tags, None).await.map(|v| Some(v.id));
         };
         if let Some(entry) = index.versions.iter_mut().find(|v| v.id == id) {
             entry.tags = tags;
@@ -464,7 +511,9 @@ impl S3 for VersionedBuckets {
         let tags = header_tags(req.input.tagging.as_deref())?;
         let _write = self.stripe(&bucket, &key).lock().await;
         let mut response = self.inner.put_object(req).await?;
-        response.output.version_id = Some(self.snapshot_current(&bucket, &key, tags, None).await?);
+        let version = self.snapshot_current(&bucket, &key, tags, None).await?;
+        self.created(&bucket, &key, &version, "PutObject");
+        response.output.version_id = Some(version.id);
         Ok(response)
     }
 
@@ -475,7 +524,9 @@ impl S3 for VersionedBuckets {
         let (bucket, key, upload) = (req.input.bucket.clone(), req.input.key.clone(), req.input.upload_id.clone());
         let _write = self.stripe(&bucket, &key).lock().await;
         let mut response = self.inner.complete_multipart_upload(req).await?;
-        response.output.version_id = Some(self.snapshot_current(&bucket, &key, Tags::new(), Some(&upload)).await?);
+        let version = self.snapshot_current(&bucket, &key, Tags::new(), Some(&upload)).await?;
+        self.created(&bucket, &key, &version, "CompleteMultipartUpload");
+        response.output.version_id = Some(version.id);
         Ok(response)
     }
 
@@ -502,7 +553,9 @@ impl S3 for VersionedBuckets {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let _write = self.stripe(&bucket, &key).lock().await;
         let mut response = self.inner.copy_object(req).await?;
-        response.output.version_id = Some(self.snapshot_current(&bucket, &key, tags, None).await?);
+        let version = self.snapshot_current(&bucket, &key, tags, None).await?;
+        self.created(&bucket, &key, &version, "CopyObject");
+        response.output.version_id = Some(version.id);
         response.output.copy_source_version_id = source_version;
         Ok(response)
     }

@@ -11,3 +11,4 @@ mod lineage_local;
 mod pipeline_local;
 mod pipeline_project;
 mod project_cli;
+mod serve;

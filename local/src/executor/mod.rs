@@ -20,7 +20,7 @@ mod choice;
 mod history;
 mod path;
 mod payload;
-mod random;
+pub(crate) mod random;
 mod run;
 
 use std::collections::HashMap;
@@ -238,7 +238,10 @@ pub struct ExecutionHandle {
     pub execution_arn: String,
     pub state_machine: String,
     pub name: String,
+    /// When it started, RFC 3339 UTC.
+    pub start_date: String,
     done: watch::Receiver<Option<Arc<ExecutionResult>>>,
+    recorder: history::Recorder,
 }
 
 impl ExecutionHandle {
@@ -254,6 +257,16 @@ impl ExecutionHandle {
 
     pub fn is_finished(&self) -> bool {
         self.done.borrow().is_some()
+    }
+
+    /// The result, if it has ended.
+    pub fn result(&self) -> Option<Arc<ExecutionResult>> {
+        self.done.borrow().clone()
+    }
+
+    /// Its history so far (all of it once it has ended).
+    pub fn history(&self) -> History {
+        self.recorder.snapshot()
     }
 }
 
@@ -394,17 +407,19 @@ impl Executor {
             return Err(ExecutorError::ExecutionAlreadyExists(arn));
         }
         let (tx, rx) = watch::channel(None);
+        let recorder = history::Recorder::new();
         let handle = ExecutionHandle {
             execution_arn: arn.clone(),
             state_machine: def.name.clone(),
             name: name.clone(),
+            start_date: history::now_rfc3339(),
             done: rx,
+            recorder: recorder.clone(),
         };
         executions.push(handle.clone());
         drop(executions);
         let exec = self.clone();
         tokio::spawn(async move {
-            let recorder = history::Recorder::new();
             let job = tokio::spawn(run::execute(exec, def.clone(), arn.clone(), name.clone(), input, recorder.clone()));
             let result = match job.await {
                 Ok(r) => r,

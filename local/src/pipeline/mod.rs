@@ -16,6 +16,7 @@ mod bind;
 mod project;
 mod report;
 mod run;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -31,9 +32,10 @@ use serde_json::Value;
 use crate::aws_apis::LocalAwsApis;
 use crate::deadletter::DeadLetterQueue;
 use crate::executor::{ExecutionResult, Executor, ExecutorConfig, ExecutorError};
-use crate::s3server::EmbeddedS3;
+use crate::s3server::{EmbeddedS3, S3ServerOptions};
 
 pub use report::{ExecutionSummary, FileReport, FiredRun, RunReport, TableRows};
+pub use serve::{Chaos, ServeOptions, ServeSummary, INCOMING_PREFIX};
 
 /// The bucket of the local pipeline.
 pub const LOCAL_BUCKET: &str = "edba-local";
@@ -70,6 +72,8 @@ pub struct PipelineOptions {
     pub concurrency: usize,
     /// Scales Wait and Retry delays (1.0 = as in AWS).
     pub time_scale: f64,
+    /// The embedded S3 server's port, credentials and object-created events.
+    pub s3: S3ServerOptions,
 }
 
 impl PipelineOptions {
@@ -81,6 +85,7 @@ impl PipelineOptions {
             repo_root: None,
             concurrency: 4,
             time_scale: 1.0,
+            s3: S3ServerOptions::default(),
         }
     }
 }
@@ -178,7 +183,8 @@ impl LocalPipeline {
         for dir in [&options.home, &s3_root] {
             std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         }
-        let s3 = EmbeddedS3::start(&s3_root).map_err(|e| setup("cannot start the embedded S3 server", e))?;
+        let s3 = EmbeddedS3::start_with(&s3_root, options.s3.clone())
+            .map_err(|e| setup("cannot start the embedded S3 server", e))?;
         s3.create_bucket(LOCAL_BUCKET).await.map_err(|e| setup("cannot create the local bucket", e))?;
         let s3_client = s3.client().await;
 

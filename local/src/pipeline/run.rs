@@ -9,7 +9,7 @@ use serde_json::json;
 use super::bind::publish_executions;
 use super::project::data_files;
 use super::{io_error, setup, LocalPipeline, PipelineError, Progress, RunReport, Upload, LOCAL_BUCKET};
-use crate::check::JOBS_FILE;
+use crate::check::{CheckedProject, JOBS_FILE};
 use crate::executor::{ExecutionResult, ExecutionStatus};
 
 impl LocalPipeline {
@@ -29,29 +29,7 @@ impl LocalPipeline {
         if files.is_empty() {
             return Err(setup("nothing to run", format!("{} has no data files", dir.display())));
         }
-        self.push_project(project.as_ref()).await?;
-
-        match &project {
-            Some(project) => {
-                let applied = self.apply_project_jobs(project).await?;
-                progress(Progress::JobsApplied {
-                    source: project.dir.join("edba.toml").display().to_string(),
-                    summary: applied.map_or_else(
-                        || "the project declares no jobs".to_owned(),
-                        |a| a.to_string().lines().last().unwrap_or_default().to_owned(),
-                    ),
-                });
-            }
-            None => {
-                let jobs_file = dir.join(JOBS_FILE);
-                let jobs_path = jobs_file.is_file().then_some(jobs_file.as_path());
-                let applied = self.apply_jobs(jobs_path).await?;
-                progress(Progress::JobsApplied {
-                    source: jobs_path.map_or_else(|| "sample jobs".to_owned(), |p| p.display().to_string()),
-                    summary: applied.to_string().lines().last().unwrap_or_default().to_owned(),
-                });
-            }
-        }
+        self.deploy_project(dir, project.as_ref(), progress).await?;
 
         let mut events = Vec::with_capacity(files.len());
         let mut urls = Vec::with_capacity(files.len());
@@ -74,6 +52,40 @@ impl LocalPipeline {
 
         self.evaluate_as_scheduled(&mut results, &earlier, progress).await?;
         self.report(&urls, &results).await
+    }
+
+    /// Pushes `project` (checked from `dir`) to the bucket's `code/` and
+    /// applies its jobs; without a project, the sample project applies with
+    /// `dir/jobs.toml` or the sample jobs.
+    pub(super) async fn deploy_project(
+        &self,
+        dir: &Path,
+        project: Option<&CheckedProject>,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<(), PipelineError> {
+        self.push_project(project).await?;
+        match project {
+            Some(project) => {
+                let applied = self.apply_project_jobs(project).await?;
+                progress(Progress::JobsApplied {
+                    source: project.dir.join("edba.toml").display().to_string(),
+                    summary: applied.map_or_else(
+                        || "the project declares no jobs".to_owned(),
+                        |a| a.to_string().lines().last().unwrap_or_default().to_owned(),
+                    ),
+                });
+            }
+            None => {
+                let jobs_file = dir.join(JOBS_FILE);
+                let jobs_path = (!dir.as_os_str().is_empty() && jobs_file.is_file()).then_some(jobs_file.as_path());
+                let applied = self.apply_jobs(jobs_path).await?;
+                progress(Progress::JobsApplied {
+                    source: jobs_path.map_or_else(|| "sample jobs".to_owned(), |p| p.display().to_string()),
+                    summary: applied.to_string().lines().last().unwrap_or_default().to_owned(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Ingests the events parked in the home's dead-letter queue again

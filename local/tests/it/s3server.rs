@@ -178,3 +178,114 @@ async fn unsigned_requests_are_refused() {
     assert!(response.starts_with("HTTP/1.1 403"), "{response}");
     assert!(response.contains("AccessDenied"), "{response}");
 }
+
+/// Every version a request creates is told once, after it is recorded, with
+/// the version id, ETag and size the client saw; reads, tagging and deletes
+/// tell nothing. A server on a chosen port with chosen credentials refuses
+/// the default ones.
+#[tokio::test]
+async fn created_versions_are_notified_once_each_with_what_the_client_saw() {
+    use edba_local::s3server::S3ServerOptions;
+    use edba_local::s3versions::ObjectCreated;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = S3ServerOptions {
+        port: 0,
+        access_key_id: "notify-test".into(),
+        secret_access_key: "notify-test-secret".into(),
+        created: Some(tx),
+    };
+    let server = EmbeddedS3::start_with(dir.path(), options).unwrap();
+    server.create_bucket(BUCKET).await.unwrap();
+    let s3 = server.client().await;
+
+    let put = s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("incoming/a.tdf")
+        .body(ByteStream::from_static(b"abc\n"))
+        .send()
+        .await
+        .unwrap();
+    let copy = s3
+        .copy_object()
+        .bucket(BUCKET)
+        .key("incoming/b.tdf")
+        .copy_source(format!("{BUCKET}/incoming/a.tdf"))
+        .send()
+        .await
+        .unwrap();
+    let upload = s3.create_multipart_upload().bucket(BUCKET).key("incoming/c.tdf").send().await.unwrap();
+    let id = upload.upload_id().unwrap();
+    let part = s3
+        .upload_part()
+        .bucket(BUCKET)
+        .key("incoming/c.tdf")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"12345"))
+        .send()
+        .await
+        .unwrap();
+    let done = s3
+        .complete_multipart_upload()
+        .bucket(BUCKET)
+        .key("incoming/c.tdf")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(CompletedPart::builder().part_number(1).e_tag(part.e_tag().unwrap()).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // None of these creates a version.
+    get(&s3, "incoming/a.tdf").await;
+    s3.delete_object().bucket(BUCKET).key("incoming/b.tdf").send().await.unwrap();
+
+    let etag = |t: Option<&str>| t.map(|t| t.trim_matches('"').to_owned());
+    let mut seen = Vec::new();
+    while let Ok(event) = rx.try_recv() {
+        seen.push(event);
+    }
+    let bucket = BUCKET.to_owned();
+    assert_eq!(
+        seen,
+        vec![
+            ObjectCreated {
+                bucket: bucket.clone(),
+                key: "incoming/a.tdf".into(),
+                size: 4,
+                etag: etag(put.e_tag()),
+                version_id: put.version_id().unwrap().into(),
+                operation: "PutObject",
+            },
+            ObjectCreated {
+                bucket: bucket.clone(),
+                key: "incoming/b.tdf".into(),
+                size: 4,
+                etag: etag(copy.copy_object_result().and_then(|r| r.e_tag())),
+                version_id: copy.version_id().unwrap().into(),
+                operation: "CopyObject",
+            },
+            ObjectCreated {
+                bucket,
+                key: "incoming/c.tdf".into(),
+                size: 5,
+                etag: etag(done.e_tag()),
+                version_id: done.version_id().unwrap().into(),
+                operation: "CompleteMultipartUpload",
+            },
+        ]
+    );
+
+    // The default local credentials are not this server's.
+    let default_key = aws_sdk_s3::config::Credentials::new(ACCESS_KEY_ID, "edba-local-secret", None, None, "test");
+    let other = aws_sdk_s3::Client::from_conf(server.client_config().credentials_provider(default_key).build());
+    let refused = other.list_objects_v2().bucket(BUCKET).send().await.unwrap_err();
+    let code = refused.as_service_error().and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::code(e));
+    assert_eq!(code, Some("InvalidAccessKeyId"), "{refused:?}");
+    server.shutdown().await;
+}

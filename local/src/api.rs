@@ -1,0 +1,176 @@
+//! `edba serve`'s JSON API: the executions the local executor ran (with
+//! their histories, as the Step Functions console shows them) and the state
+//! store's status (the document `edba status --json` prints).
+//!
+//! - `GET /api/executions?machine=&status=&max=`: newest first;
+//! - `GET /api/executions/{name}`: one execution, its input-free summary,
+//!   output, error, cause and its history so far;
+//! - `GET /api/status?runs=N`.
+//!
+//! Errors are JSON too: `{"error": "...", "message": "..."}` with 400 or 404.
+
+use std::net::SocketAddr;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use edba_tasks::store::StateStore;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::executor::{ExecutionHandle, Executor};
+
+/// The most executions one list returns unless `max` says otherwise.
+const DEFAULT_MAX: usize = 100;
+/// The runs `/api/status` lists unless `runs` says otherwise (as `edba status`).
+const DEFAULT_RUNS: u32 = 5;
+
+/// What the API reads.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub executor: Executor,
+    pub store: StateStore,
+}
+
+/// One execution in a list, as `ListExecutions` describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionItem {
+    pub execution_arn: String,
+    pub state_machine: String,
+    pub name: String,
+    /// RUNNING, SUCCEEDED, FAILED or TIMED_OUT.
+    pub status: String,
+    pub start_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+fn item(handle: &ExecutionHandle) -> ExecutionItem {
+    let result = handle.result();
+    ExecutionItem {
+        execution_arn: handle.execution_arn.clone(),
+        state_machine: handle.state_machine.clone(),
+        name: handle.name.clone(),
+        status: result.as_ref().map_or_else(|| "RUNNING".to_owned(), |r| r.status.to_string()),
+        start_date: handle.start_date.clone(),
+        stop_date: result.as_ref().and_then(|r| r.history.events.last().map(|e| e.timestamp.clone())),
+        error: result.as_ref().and_then(|r| r.error.clone()),
+        cause: result.as_ref().and_then(|r| r.cause.clone()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    machine: Option<String>,
+    status: Option<String>,
+    max: Option<usize>,
+}
+
+const STATUSES: [&str; 4] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT"];
+
+async fn list(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Response {
+    if let Some(status) = &q.status {
+        if !STATUSES.contains(&status.as_str()) {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "InvalidStatus",
+                format!("status {status:?} is none of {}", STATUSES.join(", ")),
+            );
+        }
+    }
+    let executions: Vec<ExecutionItem> = state
+        .executor
+        .executions()
+        .iter()
+        .rev()
+        .filter(|h| q.machine.as_deref().is_none_or(|m| h.state_machine == m))
+        .map(item)
+        .filter(|i| q.status.as_deref().is_none_or(|s| i.status == s))
+        .take(q.max.unwrap_or(DEFAULT_MAX))
+        .collect();
+    Json(json!({ "executions": executions })).into_response()
+}
+
+async fn describe(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
+    let executions = state.executor.executions();
+    let Some(handle) = executions.iter().find(|h| h.name == name || h.execution_arn == name) else {
+        return problem(StatusCode::NOT_FOUND, "ExecutionDoesNotExist", format!("no execution is named {name:?}"));
+    };
+    let mut body = serde_json::to_value(item(handle)).unwrap_or_else(|_| json!({}));
+    let output = handle.result().and_then(|r| r.output.clone());
+    if let Value::Object(map) = &mut body {
+        map.insert("output".into(), output.unwrap_or(Value::Null));
+        map.insert("history".into(), handle.history().to_json());
+    }
+    Json(body).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusQuery {
+    runs: Option<u32>,
+}
+
+async fn status(State(state): State<ApiState>, Query(q): Query<StatusQuery>) -> Response {
+    match state.store.status(q.runs.unwrap_or(DEFAULT_RUNS)).await {
+        Ok(status) => Json(status).into_response(),
+        Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, e.name().as_str(), e.to_string()),
+    }
+}
+
+fn problem(code: StatusCode, error: &str, message: String) -> Response {
+    (code, Json(json!({ "error": error, "message": message }))).into_response()
+}
+
+async fn not_found() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "no such page: the API is /api/executions, /api/executions/{name} and /api/status".into(),
+    )
+}
+
+/// The API's routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/executions", get(list))
+        .route("/api/executions/{name}", get(describe))
+        .route("/api/status", get(status))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// A bound API server; [`ApiServer::run`] serves it until `shutdown`.
+#[derive(Debug)]
+pub struct ApiServer {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+}
+
+impl ApiServer {
+    /// Listens on `127.0.0.1:port` (0: any free port).
+    pub async fn bind(port: u16) -> std::io::Result<ApiServer> {
+        let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port)).await?;
+        let addr = listener.local_addr()?;
+        Ok(ApiServer { listener, addr })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves `state` until `shutdown` resolves.
+    pub async fn run(
+        self,
+        state: ApiState,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, router(state)).with_graceful_shutdown(shutdown).await
+    }
+}
