@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// Ingest executions run at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// Each EMR step takes at least this long (`30s`; a cluster's take
+    /// minutes): to watch a running step, or to try stopping serve mid-run.
+    #[arg(long, default_value = "0s")]
+    pub step_time: String,
     /// Deliver S3 events as S3 and EventBridge may: some twice
     /// (--chaos-duplicate), each late by up to --chaos-delay, so out of order.
     #[arg(long)]
@@ -147,6 +151,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     options.warehouse_url = args.warehouse.clone();
     options.repo_root = crate::find_root().ok();
     options.concurrency = args.concurrency.max(1);
+    options.keep_executions = true;
+    options.step_time = humantime::parse_duration(&args.step_time)
+        .with_context(|| format!("--step-time {:?}: a duration such as 30s", args.step_time))?;
     options.s3 = S3ServerOptions {
         port: args.port,
         access_key_id: args.access_key.clone(),
@@ -165,7 +172,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
 
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = ApiState { executor: pipeline.executor().clone(), store: pipeline.store().clone() };
+    let state = ApiState {
+        executor: pipeline.executor().clone(),
+        store: pipeline.store().clone(),
+        log: pipeline.execution_log().cloned(),
+    };
+    if let Some(log) = pipeline.execution_log() {
+        for aborted in log.aborted() {
+            eprintln!(
+                "{} {}: ABORTED (the serve that ran it stopped first; its run is reconciled at the next evaluation)",
+                aborted.state_machine, aborted.name
+            );
+        }
+    }
     let api_addr = api.addr();
     let api_task = tokio::spawn(api.run(state, async move {
         let _ = api_stopped.await;

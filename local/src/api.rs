@@ -20,6 +20,7 @@ use edba_tasks::store::StateStore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::executions::{ExecutionFilter, ExecutionLog};
 use crate::executor::{ExecutionHandle, Executor};
 
 /// The most executions one list returns unless `max` says otherwise.
@@ -27,11 +28,14 @@ const DEFAULT_MAX: usize = 100;
 /// The runs `/api/status` lists unless `runs` says otherwise (as `edba status`).
 const DEFAULT_RUNS: u32 = 5;
 
-/// What the API reads.
+/// What the API reads: the execution log (every execution of this home,
+/// earlier serves' too) when there is one, else the executor's own; the
+/// executor for the live history of a running execution.
 #[derive(Debug, Clone)]
 pub struct ApiState {
     pub executor: Executor,
     pub store: StateStore,
+    pub log: Option<ExecutionLog>,
 }
 
 /// One execution in a list, as `ListExecutions` describes it.
@@ -73,7 +77,7 @@ struct ListQuery {
     max: Option<usize>,
 }
 
-const STATUSES: [&str; 4] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT"];
+const STATUSES: [&str; 5] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
 
 async fn list(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Response {
     if let Some(status) = &q.status {
@@ -85,6 +89,18 @@ async fn list(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Resp
             );
         }
     }
+    let max = q.max.unwrap_or(DEFAULT_MAX);
+    if let Some(log) = &state.log {
+        let filter = ExecutionFilter {
+            machine: q.machine.clone(),
+            status: q.status.clone(),
+            max: u32::try_from(max).unwrap_or(u32::MAX),
+        };
+        return match log.list(&filter).await {
+            Ok(executions) => Json(json!({ "executions": executions })).into_response(),
+            Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, "ExecutionLogUnavailable", e.to_string()),
+        };
+    }
     let executions: Vec<ExecutionItem> = state
         .executor
         .executions()
@@ -93,13 +109,33 @@ async fn list(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Resp
         .filter(|h| q.machine.as_deref().is_none_or(|m| h.state_machine == m))
         .map(item)
         .filter(|i| q.status.as_deref().is_none_or(|s| i.status == s))
-        .take(q.max.unwrap_or(DEFAULT_MAX))
+        .take(max)
         .collect();
     Json(json!({ "executions": executions })).into_response()
 }
 
 async fn describe(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
     let executions = state.executor.executions();
+    if let Some(log) = &state.log {
+        let found = match log.get(&name).await {
+            Ok(found) => found,
+            Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, "ExecutionLogUnavailable", e.to_string()),
+        };
+        if let Some((execution, output, mut history)) = found {
+            // Running: its history so far is the executor's.
+            if execution.status == "RUNNING" {
+                if let Some(live) = executions.iter().find(|h| h.execution_arn == execution.execution_arn) {
+                    history = live.history().to_json();
+                }
+            }
+            let mut body = serde_json::to_value(&execution).unwrap_or_else(|_| json!({}));
+            if let Value::Object(map) = &mut body {
+                map.insert("output".into(), output);
+                map.insert("history".into(), history);
+            }
+            return Json(body).into_response();
+        }
+    }
     let Some(handle) = executions.iter().find(|h| h.name == name || h.execution_arn == name) else {
         return problem(StatusCode::NOT_FOUND, "ExecutionDoesNotExist", format!("no execution is named {name:?}"));
     };

@@ -8,6 +8,7 @@ pub mod api;
 pub mod aws_apis;
 pub mod check;
 pub mod deadletter;
+pub mod executions;
 pub mod executor;
 pub mod pipeline;
 pub mod s3server;

@@ -194,14 +194,12 @@ async fn settled(api: &str, ingests: usize) -> (Vec<Value>, Value) {
     (ingests, status)
 }
 
-/// `edba impacted` (reading the home serve is using) lists J101's one run's
-/// exact inputs: the item master and at least 13 IL files, each once; the
+/// `edba impacted` (reading the home serve is using) lists the exact inputs
+/// of J101's run: the item master and at least 13 IL files, each once; the
 /// warehouse holds exactly their aggregation, computed here.
-async fn the_run_read_its_inputs_once(home: &Path, status: &Value) {
-    assert_eq!(status["runs"].as_array().unwrap().len(), 1, "one run: {status:#}");
-    let run_id = status["runs"][0]["run_id"].as_str().unwrap().to_owned();
+async fn the_run_read_its_inputs_once(home: &Path, run_id: &str) {
     let impacted = Command::new(env!("CARGO_BIN_EXE_edba"))
-        .args(["impacted", &run_id, "--json", "--home"])
+        .args(["impacted", run_id, "--json", "--home"])
         .arg(home)
         .output()
         .unwrap();
@@ -263,7 +261,8 @@ async fn uploads_through_the_endpoint_run_the_pipeline_and_the_api_shows_it() {
     assert_eq!(files_by_name["Item-Master-Data.tdf"], "VALIDATED", "the multipart upload was ingested");
     assert_eq!(files_by_name["IL-199.tdf"], "INVALID");
 
-    the_run_read_its_inputs_once(home.path(), &status).await;
+    assert_eq!(status["runs"].as_array().unwrap().len(), 1, "one run: {status:#}");
+    the_run_read_its_inputs_once(home.path(), status["runs"][0]["run_id"].as_str().unwrap()).await;
 
     // An execution with its history, as the console shows it; an unknown one is a 404.
     let name = ingests[0]["name"].as_str().unwrap();
@@ -357,5 +356,62 @@ async fn duplicated_and_reordered_events_give_the_same_result() {
         s["jobs"].as_array().unwrap().iter().map(|j| (j["job_id"].clone(), j["last_status"].clone())).collect()
     };
     assert_eq!(decisions(&status_after), decisions(&plain_status));
-    the_run_read_its_inputs_once(home.path(), &status_after).await;
+    assert_eq!(status_after["runs"].as_array().unwrap().len(), 1, "one run: {status_after:#}");
+    the_run_read_its_inputs_once(home.path(), status_after["runs"][0]["run_id"].as_str().unwrap()).await;
+}
+
+/// Killed mid-aggregate (SIGKILL, nothing flushed on purpose), serve starts
+/// again on the same home: the executions it ran are still listed, the one
+/// it was running is ABORTED, its run is reconciled (FAILED, inputs given
+/// back) and the job fires again and completes over the same files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_after_a_kill_mid_aggregate_reconciles_the_run_and_the_job_fires_again() {
+    let home = tempfile::tempdir().unwrap();
+    let mut first = start_serve(home.path(), &["--schedule", "off", "--step-time", "5m"]);
+    let files = upload_sample(&client(&first.endpoint, SECRET_KEY)).await;
+    let api = first.api.clone();
+    let (stuck, first_run) = wait_for("J101's run to be in its EMR step", Duration::from_secs(120), || {
+        let (_, status) = get_json(&format!("{api}/api/status"));
+        let run = status["runs"].as_array().unwrap().first().cloned()?;
+        let (_, running) = get_json(&format!("{api}/api/executions?machine=aggregate&status=RUNNING"));
+        let execution = running["executions"].as_array().unwrap().first().cloned()?;
+        // Its live history shows the step submitted (the run records the
+        // step id only once the step ends).
+        let (_, detail) = get_json(&format!("{api}/api/executions/{}", execution["name"].as_str().unwrap()));
+        let in_step = detail["history"].to_string().contains("elasticmapreduce:addStep.sync");
+        (run["status"] == "RUNNING" && in_step).then_some((execution, run))
+    })
+    .await;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let second = start_serve(home.path(), &["--schedule", "1s"]);
+    let api = second.api.clone();
+    // The earlier serve's executions are still there; the stuck one is ABORTED.
+    let (_, ingests) = get_json(&format!("{api}/api/executions?machine=ingest"));
+    let ingests = ingests["executions"].as_array().unwrap().clone();
+    assert_eq!(ingests.len(), files.len(), "{ingests:#?}");
+    assert!(ingests.iter().all(|e| e["status"] == "SUCCEEDED"));
+    let (_, one) = get_json(&format!("{api}/api/executions/{}", ingests[0]["name"].as_str().unwrap()));
+    assert_eq!(one["history"].as_array().unwrap().last().unwrap()["type"], "ExecutionSucceeded");
+    let (_, aborted) = get_json(&format!("{api}/api/executions/{}", stuck["name"].as_str().unwrap()));
+    assert_eq!(aborted["status"], "ABORTED", "{aborted:#}");
+    assert_eq!(aborted["error"], "Edba.ServeStopped");
+
+    // The schedule evaluates: the stuck run is reconciled, J101 fires again.
+    let status = wait_for("J101 to complete a second run", Duration::from_secs(120), || {
+        let (_, status) = get_json(&format!("{api}/api/status"));
+        let runs = status["runs"].as_array().unwrap();
+        (runs.len() == 2 && runs.iter().any(|r| r["status"] == "COMPLETED")).then_some(status)
+    })
+    .await;
+    let runs = status["runs"].as_array().unwrap();
+    let old = runs.iter().find(|r| r["run_id"] == first_run["run_id"]).expect("the first run is listed");
+    assert_eq!(old["status"], "FAILED", "{old:#}");
+    assert_eq!(old["error"], "Edba.ExecutionEnded", "{old:#}");
+    assert!(old["cause"].as_str().unwrap().contains("ABORTED"), "{old:#}");
+    let new = runs.iter().find(|r| r["run_id"] != first_run["run_id"]).unwrap();
+    assert_eq!(new["status"], "COMPLETED");
+    assert_eq!(new["inputs"], first_run["inputs"], "the same files, given back");
+    the_run_read_its_inputs_once(home.path(), new["run_id"].as_str().unwrap()).await;
 }

@@ -17,7 +17,7 @@
 //! Differences from AWS are listed in [`run`]'s module docs.
 
 mod choice;
-mod history;
+pub(crate) mod history;
 mod path;
 mod payload;
 pub(crate) mod random;
@@ -232,6 +232,12 @@ pub struct ExecutionResult {
     pub history: History,
 }
 
+/// Hears of every execution's start and end (the execution log).
+pub trait ExecutionObserver: Send + Sync {
+    fn started(&self, handle: &ExecutionHandle);
+    fn finished(&self, result: &ExecutionResult);
+}
+
 /// A started execution; [`wait`](ExecutionHandle::wait) for its result.
 #[derive(Debug, Clone)]
 pub struct ExecutionHandle {
@@ -282,6 +288,7 @@ pub(crate) struct Inner {
     aliases: RwLock<HashMap<String, String>>,
     handlers: RwLock<HashMap<String, Arc<dyn TaskHandler>>>,
     executions: Mutex<Vec<ExecutionHandle>>,
+    observer: RwLock<Option<Arc<dyn ExecutionObserver>>>,
 }
 
 /// Runs state machines locally. Cheap to clone; clones share definitions,
@@ -326,6 +333,7 @@ impl Executor {
                 aliases: RwLock::new(HashMap::new()),
                 handlers: RwLock::new(HashMap::new()),
                 executions: Mutex::new(Vec::new()),
+                observer: RwLock::new(None),
             }),
         }
     }
@@ -418,6 +426,10 @@ impl Executor {
         };
         executions.push(handle.clone());
         drop(executions);
+        let observer = self.observer();
+        if let Some(observer) = &observer {
+            observer.started(&handle);
+        }
         let exec = self.clone();
         tokio::spawn(async move {
             let job = tokio::spawn(run::execute(exec, def.clone(), arn.clone(), name.clone(), input, recorder.clone()));
@@ -441,6 +453,9 @@ impl Executor {
                     }
                 }
             };
+            if let Some(observer) = &observer {
+                observer.finished(&result);
+            }
             let _ = tx.send(Some(Arc::new(result)));
         });
         Ok(handle)
@@ -451,6 +466,15 @@ impl Executor {
     pub async fn run_definition(&self, json: &str, input: Value) -> Result<ExecutionResult, ExecutorError> {
         let handle = self.start(json, input, None)?;
         Ok(handle.wait().await)
+    }
+
+    /// Tells `observer` of every execution started from now on, and of its end.
+    pub fn observe(&self, observer: Arc<dyn ExecutionObserver>) {
+        *self.inner.observer.write().expect("lock") = Some(observer);
+    }
+
+    fn observer(&self) -> Option<Arc<dyn ExecutionObserver>> {
+        self.inner.observer.read().expect("lock").clone()
     }
 
     /// Every execution started so far, in start order.

@@ -127,11 +127,17 @@ impl LocalPipeline {
             }),
         );
 
+        let step_time = self.options.step_time;
         self.executor.bind(
             ADD_STEP_SYNC,
             handler_fn(move |input| {
                 let runner = runner.clone();
-                async move { runner.run_step(&input).await.map_err(TaskFailure::from) }
+                async move {
+                    let started = tokio::time::Instant::now();
+                    let ran = runner.run_step(&input).await.map_err(TaskFailure::from);
+                    tokio::time::sleep_until(started + step_time).await;
+                    ran
+                }
             }),
         );
     }

@@ -29,8 +29,9 @@ use edba_tasks::store::StateStore;
 use edba_tasks::TaskError;
 use serde_json::Value;
 
-use crate::aws_apis::LocalAwsApis;
+use crate::aws_apis::{ExecutionRecord, LocalAwsApis};
 use crate::deadletter::DeadLetterQueue;
+use crate::executions::ExecutionLog;
 use crate::executor::{ExecutionResult, Executor, ExecutorConfig, ExecutorError};
 use crate::s3server::{EmbeddedS3, S3ServerOptions};
 
@@ -74,6 +75,12 @@ pub struct PipelineOptions {
     pub time_scale: f64,
     /// The embedded S3 server's port, credentials and object-created events.
     pub s3: S3ServerOptions,
+    /// Keep every execution and its history in `<home>/executions.db`
+    /// (`edba serve`); executions a killed serve left RUNNING become ABORTED.
+    pub keep_executions: bool,
+    /// Each EMR step takes at least this long (a cluster's steps take
+    /// minutes): to watch a running step, or to try stopping serve mid-run.
+    pub step_time: std::time::Duration,
 }
 
 impl PipelineOptions {
@@ -86,6 +93,8 @@ impl PipelineOptions {
             concurrency: 4,
             time_scale: 1.0,
             s3: S3ServerOptions::default(),
+            keep_executions: false,
+            step_time: std::time::Duration::ZERO,
         }
     }
 }
@@ -173,6 +182,7 @@ pub struct LocalPipeline {
     dead_letter: DeadLetterQueue,
     evaluations: Arc<Mutex<Vec<EvaluateOutput>>>,
     executor_slot: Arc<Mutex<Option<Executor>>>,
+    executions: Option<ExecutionLog>,
 }
 
 impl LocalPipeline {
@@ -199,6 +209,31 @@ impl LocalPipeline {
         warehouse.ensure_tables(&edba_tasks::load::load_tables(&s3_client, LOCAL_BUCKET).await?.tables).await?;
 
         let executor = Executor::new(ExecutorConfig { time_scale: options.time_scale, ..ExecutorConfig::default() });
+        let apis = LocalAwsApis::default();
+        let executions = if options.keep_executions {
+            let path = options.home.join("executions.db");
+            let log = ExecutionLog::open(&path)
+                .await
+                .map_err(|e| setup(&format!("cannot open the execution log {}", path.display()), e))?;
+            executor.observe(log.observer());
+            // As Step Functions would answer about them: evaluate reconciles
+            // their runs.
+            for aborted in log.aborted() {
+                apis.set_execution(
+                    &aborted.execution_arn,
+                    ExecutionRecord {
+                        state_machine_arn: crate::executor::state_machine_arn(&aborted.state_machine),
+                        status: aborted.status.clone(),
+                        start_date_epoch: 0.0,
+                        error: aborted.error.clone(),
+                        cause: aborted.cause.clone(),
+                    },
+                );
+            }
+            Some(log)
+        } else {
+            None
+        };
         let pipeline = LocalPipeline {
             dead_letter: DeadLetterQueue::new(&options.home),
             options,
@@ -207,9 +242,10 @@ impl LocalPipeline {
             store,
             warehouse,
             executor,
-            apis: LocalAwsApis::default(),
+            apis,
             evaluations: Arc::default(),
             executor_slot: Arc::default(),
+            executions,
         };
         *pipeline.executor_slot.lock().expect("not poisoned") = Some(pipeline.executor.clone());
         pipeline.deploy_code().await?;
@@ -226,6 +262,11 @@ impl LocalPipeline {
 
     pub fn store(&self) -> &StateStore {
         &self.store
+    }
+
+    /// The home's execution log, when [`PipelineOptions::keep_executions`].
+    pub fn execution_log(&self) -> Option<&ExecutionLog> {
+        self.executions.as_ref()
     }
 
     /// The home's ingest dead-letter queue.
@@ -355,6 +396,9 @@ impl LocalPipeline {
 
     /// Stops the embedded S3 server and releases the executor.
     pub async fn close(self) {
+        if let Some(log) = &self.executions {
+            log.flush().await;
+        }
         self.executor_slot.lock().expect("not poisoned").take();
         self.s3.shutdown().await;
     }
