@@ -26,7 +26,7 @@ pub struct ServeArgs {
     /// The S3 endpoint's port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 9470)]
     pub port: u16,
-    /// The JSON API's port on 127.0.0.1 (0: any free port; default: --port + 1).
+    /// The console's and JSON API's port on 127.0.0.1 (0: any free port; default: --port + 1).
     #[arg(long)]
     pub api_port: Option<u16>,
     /// How often the aggregate machine starts as scheduled (`10m`, `30s`,
@@ -176,6 +176,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         executor: pipeline.executor().clone(),
         store: pipeline.store().clone(),
         log: pipeline.execution_log().cloned(),
+        machines: vec![
+            ("ingest".to_owned(), edba_local::pipeline::INGEST_ASL.to_owned()),
+            ("aggregate".to_owned(), edba_local::pipeline::AGGREGATE_ASL.to_owned()),
+        ],
     };
     if let Some(log) = pipeline.execution_log() {
         for aborted in log.aborted() {
@@ -196,6 +200,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("access key id: {}", args.access_key);
     println!("secret access key: {}", args.secret_key);
     println!("region: {}", edba_local::s3server::REGION);
+    println!("console: http://{api_addr}/");
     println!("API: http://{api_addr}/api/executions");
     match schedule {
         Some(every) => println!("schedule: the aggregate machine every {}", humantime::format_duration(every)),

@@ -20,7 +20,7 @@ use edba_tasks::store::StateStore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::executions::{ExecutionFilter, ExecutionLog};
+use crate::executions::{ExecutionFilter, ExecutionLog, LoggedExecution};
 use crate::executor::{ExecutionHandle, Executor};
 
 /// The most executions one list returns unless `max` says otherwise.
@@ -36,6 +36,8 @@ pub struct ApiState {
     pub executor: Executor,
     pub store: StateStore,
     pub log: Option<ExecutionLog>,
+    /// The machines' ASL JSON by name, for the console's graphs.
+    pub machines: Vec<(String, String)>,
 }
 
 /// One execution in a list, as `ListExecutions` describes it.
@@ -71,81 +73,118 @@ fn item(handle: &ExecutionHandle) -> ExecutionItem {
 }
 
 #[derive(Debug, Deserialize)]
-struct ListQuery {
-    machine: Option<String>,
-    status: Option<String>,
-    max: Option<usize>,
+pub(crate) struct ListQuery {
+    pub machine: Option<String>,
+    pub status: Option<String>,
+    pub max: Option<usize>,
 }
 
 const STATUSES: [&str; 5] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
 
-async fn list(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Response {
-    if let Some(status) = &q.status {
-        if !STATUSES.contains(&status.as_str()) {
-            return problem(
+/// Why a list or lookup could not be answered: HTTP status, error name, message.
+pub(crate) type Problem = (StatusCode, &'static str, String);
+
+/// Executions newest first, by machine and status, at most `max`.
+pub(crate) async fn list_executions(
+    state: &ApiState,
+    machine: Option<&str>,
+    status: Option<&str>,
+    max: usize,
+) -> Result<Vec<ExecutionItem>, Problem> {
+    if let Some(status) = status {
+        if !STATUSES.contains(&status) {
+            return Err((
                 StatusCode::BAD_REQUEST,
                 "InvalidStatus",
                 format!("status {status:?} is none of {}", STATUSES.join(", ")),
-            );
+            ));
         }
     }
-    let max = q.max.unwrap_or(DEFAULT_MAX);
     if let Some(log) = &state.log {
         let filter = ExecutionFilter {
-            machine: q.machine.clone(),
-            status: q.status.clone(),
+            machine: machine.map(str::to_owned),
+            status: status.map(str::to_owned),
             max: u32::try_from(max).unwrap_or(u32::MAX),
         };
-        return match log.list(&filter).await {
-            Ok(executions) => Json(json!({ "executions": executions })).into_response(),
-            Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, "ExecutionLogUnavailable", e.to_string()),
-        };
+        let logged = log
+            .list(&filter)
+            .await
+            .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, "ExecutionLogUnavailable", e.to_string()))?;
+        return Ok(logged.into_iter().map(ExecutionItem::from).collect());
     }
-    let executions: Vec<ExecutionItem> = state
+    Ok(state
         .executor
         .executions()
         .iter()
         .rev()
-        .filter(|h| q.machine.as_deref().is_none_or(|m| h.state_machine == m))
+        .filter(|h| machine.is_none_or(|m| h.state_machine == m))
         .map(item)
-        .filter(|i| q.status.as_deref().is_none_or(|s| i.status == s))
+        .filter(|i| status.is_none_or(|s| i.status == s))
         .take(max)
-        .collect();
-    Json(json!({ "executions": executions })).into_response()
+        .collect())
 }
 
-async fn describe(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
+impl From<LoggedExecution> for ExecutionItem {
+    fn from(e: LoggedExecution) -> Self {
+        ExecutionItem {
+            execution_arn: e.execution_arn,
+            state_machine: e.state_machine,
+            name: e.name,
+            status: e.status,
+            start_date: e.start_date,
+            stop_date: e.stop_date,
+            error: e.error,
+            cause: e.cause,
+        }
+    }
+}
+
+async fn list(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Response {
+    let max = q.max.unwrap_or(DEFAULT_MAX);
+    match list_executions(&state, q.machine.as_deref(), q.status.as_deref(), max).await {
+        Ok(executions) => Json(json!({ "executions": executions })).into_response(),
+        Err((code, error, message)) => problem(code, error, message),
+    }
+}
+
+/// One execution as the API and the console show it: its summary, output
+/// and history (live while it runs); `Ok(None)` when there is none of that
+/// name (or ARN).
+pub(crate) async fn find_execution(
+    state: &ApiState,
+    name: &str,
+) -> Result<Option<(ExecutionItem, Value, Value)>, String> {
     let executions = state.executor.executions();
     if let Some(log) = &state.log {
-        let found = match log.get(&name).await {
-            Ok(found) => found,
-            Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, "ExecutionLogUnavailable", e.to_string()),
-        };
-        if let Some((execution, output, mut history)) = found {
+        if let Some((e, output, mut history)) = log.get(name).await.map_err(|e| e.to_string())? {
             // Running: its history so far is the executor's.
-            if execution.status == "RUNNING" {
-                if let Some(live) = executions.iter().find(|h| h.execution_arn == execution.execution_arn) {
+            if e.status == "RUNNING" {
+                if let Some(live) = executions.iter().find(|h| h.execution_arn == e.execution_arn) {
                     history = live.history().to_json();
                 }
             }
-            let mut body = serde_json::to_value(&execution).unwrap_or_else(|_| json!({}));
+            return Ok(Some((ExecutionItem::from(e), output, history)));
+        }
+    }
+    Ok(executions.iter().find(|h| h.name == name || h.execution_arn == name).map(|handle| {
+        let output = handle.result().and_then(|r| r.output.clone()).unwrap_or(Value::Null);
+        (item(handle), output, handle.history().to_json())
+    }))
+}
+
+async fn describe(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
+    match find_execution(&state, &name).await {
+        Ok(Some((item, output, history))) => {
+            let mut body = serde_json::to_value(item).unwrap_or_else(|_| json!({}));
             if let Value::Object(map) = &mut body {
                 map.insert("output".into(), output);
                 map.insert("history".into(), history);
             }
-            return Json(body).into_response();
+            Json(body).into_response()
         }
+        Ok(None) => problem(StatusCode::NOT_FOUND, "ExecutionDoesNotExist", format!("no execution is named {name:?}")),
+        Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, "ExecutionLogUnavailable", e),
     }
-    let Some(handle) = executions.iter().find(|h| h.name == name || h.execution_arn == name) else {
-        return problem(StatusCode::NOT_FOUND, "ExecutionDoesNotExist", format!("no execution is named {name:?}"));
-    };
-    let mut body = serde_json::to_value(item(handle)).unwrap_or_else(|_| json!({}));
-    let output = handle.result().and_then(|r| r.output.clone());
-    if let Value::Object(map) = &mut body {
-        map.insert("output".into(), output.unwrap_or(Value::Null));
-        map.insert("history".into(), handle.history().to_json());
-    }
-    Json(body).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,7 +199,7 @@ async fn status(State(state): State<ApiState>, Query(q): Query<StatusQuery>) -> 
     }
 }
 
-fn problem(code: StatusCode, error: &str, message: String) -> Response {
+pub(crate) fn problem(code: StatusCode, error: &str, message: String) -> Response {
     (code, Json(json!({ "error": error, "message": message }))).into_response()
 }
 
@@ -168,13 +207,14 @@ async fn not_found() -> Response {
     problem(
         StatusCode::NOT_FOUND,
         "NotFound",
-        "no such page: the API is /api/executions, /api/executions/{name} and /api/status".into(),
+        "no such page: the console is at /, the API at /api/executions, /api/executions/{name} and /api/status".into(),
     )
 }
 
-/// The API's routes.
+/// The API's routes and the console's pages.
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .merge(crate::console::routes())
         .route("/api/executions", get(list))
         .route("/api/executions/{name}", get(describe))
         .route("/api/status", get(status))

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod aws_apis;
 pub mod check;
+pub mod console;
 pub mod deadletter;
 pub mod executions;
 pub mod executor;

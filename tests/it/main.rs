@@ -3,6 +3,7 @@
 
 mod deploy_support;
 
+mod console;
 mod deploy_cfn_lint;
 mod deploy_scripts;
 mod deploy_template;

@@ -19,13 +19,13 @@ use serde_json::Value;
 use crate::pipeline_local::{expected_item_days_of, repo, warehouse};
 
 const ACCESS_KEY: &str = "serve-test-uploader";
-const SECRET_KEY: &str = "serve-test-secret-not-a-real-one";
+pub(crate) const SECRET_KEY: &str = "serve-test-secret-not-a-real-one";
 
 /// A running `edba serve`, killed when dropped.
-struct Serve {
-    child: Child,
-    endpoint: String,
-    api: String,
+pub(crate) struct Serve {
+    pub child: Child,
+    pub endpoint: String,
+    pub api: String,
     /// All it writes to stderr, once it has exited.
     stderr: Option<std::thread::JoinHandle<String>>,
 }
@@ -37,7 +37,7 @@ impl Drop for Serve {
     }
 }
 
-fn start_serve(home: &Path, extra: &[&str]) -> Serve {
+pub(crate) fn start_serve(home: &Path, extra: &[&str]) -> Serve {
     let mut child = Command::new(env!("CARGO_BIN_EXE_edba"))
         .args(["serve", "--port", "0", "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, "--home"])
         .arg(home)
@@ -71,7 +71,7 @@ fn start_serve(home: &Path, extra: &[&str]) -> Serve {
     Serve { child, endpoint, api, stderr: Some(stderr) }
 }
 
-fn client(endpoint: &str, secret: &str) -> aws_sdk_s3::Client {
+pub(crate) fn client(endpoint: &str, secret: &str) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -83,7 +83,7 @@ fn client(endpoint: &str, secret: &str) -> aws_sdk_s3::Client {
 }
 
 /// GET `url` (plain HTTP/1.1 on loopback); the status code and JSON body.
-fn get_json(url: &str) -> (u16, Value) {
+pub(crate) fn get_json(url: &str) -> (u16, Value) {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
     let mut stream = TcpStream::connect(host).unwrap();
@@ -96,7 +96,7 @@ fn get_json(url: &str) -> (u16, Value) {
 }
 
 /// Polls `probe` until it returns `Some`, for at most `limit`.
-async fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+pub(crate) async fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         if let Some(value) = probe() {
