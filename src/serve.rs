@@ -6,7 +6,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use edba_local::api::{ApiServer, ApiState};
 use edba_local::executor::{ExecutionResult, ExecutionStatus};
-use edba_local::pipeline::{Chaos, LocalPipeline, PipelineOptions, ServeOptions, INCOMING_PREFIX, LOCAL_BUCKET};
+use edba_local::pipeline::{
+    Chaos, LocalPipeline, PipelineOptions, ProjectWatch, ServeEvent, ServeOptions, INCOMING_PREFIX, LOCAL_BUCKET,
+};
 use edba_local::s3server::{S3ServerOptions, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 
 use crate::home::StoreArgs;
@@ -15,7 +17,8 @@ use crate::home::StoreArgs;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// The project to deploy (its edba.toml, else DIR/jobs.toml with the
-    /// sample datasets); the sample project when not given.
+    /// sample datasets); the sample project when not given. Watched: a
+    /// changed .toml or .sql file is checked and applied while serve runs.
     #[arg(long)]
     pub project: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -90,6 +93,16 @@ pub fn parse_schedule(text: &str) -> anyhow::Result<Option<Duration>> {
     Ok(Some(every))
 }
 
+fn log_event(event: ServeEvent<'_>) {
+    match event {
+        ServeEvent::Finished(result) => log_finished(result),
+        ServeEvent::ProjectApplied(applied) => eprintln!("project: changed, checked and applied ({applied})"),
+        ServeEvent::ProjectRejected(why) => {
+            eprintln!("project: changed but NOT applied (the deployed project stays): {why}")
+        }
+    }
+}
+
 fn log_finished(result: &ExecutionResult) {
     let detail = match (&result.error, &result.cause) {
         (Some(e), Some(c)) => format!(": {e}: {c}"),
@@ -161,6 +174,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         created: Some(created_tx),
     };
     let pipeline = LocalPipeline::open(options).await?;
+    // Watched from before it is deployed: no change is missed in between.
+    let watch = args.project.as_deref().map(ProjectWatch::new);
     let deployed = match &args.project {
         Some(dir) => pipeline.deploy_dir(dir, &crate::run::show_progress).await,
         // The sample project and jobs, whatever folder serve runs in.
@@ -180,6 +195,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             ("ingest".to_owned(), edba_local::pipeline::INGEST_ASL.to_owned()),
             ("aggregate".to_owned(), edba_local::pipeline::AGGREGATE_ASL.to_owned()),
         ],
+        s3: pipeline.s3_client().clone(),
+        warehouse: pipeline.warehouse().clone(),
     };
     if let Some(log) = pipeline.execution_log() {
         for aborted in log.aborted() {
@@ -217,7 +234,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("ready");
     eprintln!("edba serve: home {}; Ctrl-C stops (running executions finish first)", args.store.home.display());
 
-    let summary = pipeline.serve(created_rx, &ServeOptions { schedule, chaos }, shutdown_signal(), &log_finished).await;
+    let summary =
+        pipeline.serve(created_rx, &ServeOptions { schedule, chaos, watch }, shutdown_signal(), &log_event).await;
     eprintln!("edba serve: stopping; the executions that were running have finished");
     let _ = stop_api.send(());
     let _ = api_task.await;

@@ -5,7 +5,8 @@
 //! - `GET /api/executions?machine=&status=&max=`: newest first;
 //! - `GET /api/executions/{name}`: one execution, its input-free summary,
 //!   output, error, cause and its history so far;
-//! - `GET /api/status?runs=N`.
+//! - `GET /api/status?runs=N`;
+//! - `GET /api/schema.json`: the JSON Schema of every response.
 //!
 //! Errors are JSON too: `{"error": "...", "message": "..."}` with 400 or 404.
 
@@ -21,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::executions::{ExecutionFilter, ExecutionLog, LoggedExecution};
-use crate::executor::{ExecutionHandle, Executor};
+use crate::executor::{ExecutionHandle, Executor, HistoryEvent};
+use edba_tasks::store::status::StoreStatus;
 
 /// The most executions one list returns unless `max` says otherwise.
 const DEFAULT_MAX: usize = 100;
@@ -38,10 +40,14 @@ pub struct ApiState {
     pub log: Option<ExecutionLog>,
     /// The machines' ASL JSON by name, for the console's graphs.
     pub machines: Vec<(String, String)>,
+    /// The local bucket's client (rejects, planned tables) and the
+    /// warehouse (row counts), for the console.
+    pub s3: aws_sdk_s3::Client,
+    pub warehouse: edba_tasks::load::LocalWarehouse,
 }
 
 /// One execution in a list, as `ListExecutions` describes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionItem {
     pub execution_arn: String,
@@ -56,6 +62,57 @@ pub struct ExecutionItem {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+}
+
+/// `GET /api/executions`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ExecutionList {
+    pub executions: Vec<ExecutionItem>,
+}
+
+/// `GET /api/executions/{name}`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ExecutionDetail {
+    #[serde(flatten)]
+    pub execution: ExecutionItem,
+    /// The execution's output once it has succeeded; else null.
+    pub output: Value,
+    pub history: Vec<HistoryEvent>,
+}
+
+/// Any error the API answers, with a 4xx or 5xx status.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ApiProblem {
+    /// A stable name: `ExecutionDoesNotExist`, `InvalidStatus`, `NotFound`, …
+    pub error: String,
+    pub message: String,
+}
+
+/// The JSON Schema (draft 2020-12) of every response (`GET /api/schema.json`):
+/// `$defs` holds each type; `responses` names the one each path answers
+/// with on success (and `ApiProblem` on error).
+pub fn api_schema() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let list = generator.subschema_for::<ExecutionList>();
+    let detail = generator.subschema_for::<ExecutionDetail>();
+    let status = generator.subschema_for::<StoreStatus>();
+    let problem = generator.subschema_for::<ApiProblem>();
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://edba.local/api/schema.json",
+        "title": "edba serve API",
+        "responses": {
+            "/api/executions": list,
+            "/api/executions/{name}": detail,
+            "/api/status": status,
+            "error": problem,
+        },
+        "$defs": generator.take_definitions(true),
+    })
+}
+
+async fn schema() -> Response {
+    Json(api_schema()).into_response()
 }
 
 fn item(handle: &ExecutionHandle) -> ExecutionItem {
@@ -218,6 +275,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/executions", get(list))
         .route("/api/executions/{name}", get(describe))
         .route("/api/status", get(status))
+        .route("/api/schema.json", get(schema))
         .fallback(not_found)
         .with_state(state)
 }

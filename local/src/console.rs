@@ -8,7 +8,8 @@
 //!   graph with each state coloured by what happened (succeeded, failed,
 //!   caught, retried, running, not entered), Map iterations, and the event
 //!   history with each event's JSON;
-//! - `/status`: files, jobs (waiting reasons) and recent runs;
+//! - `/status`: jobs (why each waits), recent runs, warehouse tables (rows)
+//!   and files (counts, the first rejects with line and reason);
 //! - `/runs/{id}`: a run's outcome and its exact inputs (`edba impacted`).
 //!
 //! HTML is built with `maud` (every value escaped); graphs are laid out and
@@ -33,6 +34,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde_json::Value;
 
 use crate::api::{find_execution, list_executions, ApiState, ListQuery};
+use crate::pipeline::{first_rejects, warehouse_rows};
 
 /// Executions one page lists.
 const PAGE: usize = 200;
@@ -441,6 +443,14 @@ async fn status_page(State(state): State<ApiState>) -> Response {
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, "State store unavailable", &e.to_string()),
     };
     let rows = |key: &str| status[key].as_array().cloned().unwrap_or_default();
+    // The first rejects of each file that has some, read from its rejects CSV.
+    let mut rejects: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in rows("files") {
+        if let (Some(key), true) = (f["rejected_key"].as_str(), f["rows_rejected"].as_u64().unwrap_or(0) > 0) {
+            rejects.insert(text(&f["file_url"]), first_rejects(&state.s3, key).await);
+        }
+    }
+    let tables = warehouse_rows(&state.s3, &state.warehouse).await;
     page(
         "Files, jobs and runs",
         html! {
@@ -480,19 +490,33 @@ async fn status_page(State(state): State<ApiState>) -> Response {
                     }
                 }
             }
+            h2 { "Warehouse tables" }
+            @match &tables {
+                Ok(tables) => table #tables {
+                    thead { tr { th { "Table" } th { "Rows" } } }
+                    tbody { @for t in tables { tr { td { (t.table) } td { (t.rows) } } } }
+                },
+                Err(e) => p.muted { "The warehouse cannot be read: " (e) },
+            }
             h2 { "Files" }
             table #files {
-                thead { tr { th { "File" } th { "Dataset" } th { "Status" } th { "Valid" } th { "Rejected" } th { "Skipped" } th { "Why" } } }
+                thead { tr { th { "File" } th { "Dataset" } th { "Status" } th { "Valid" } th { "Rejected" } th { "Skipped" } th { "Why; first rejects" } } }
                 tbody {
                     @for f in rows("files") {
-                        tr {
+                        tr data-file=(text(&f["file_name"])) {
                             td { (text(&f["file_url"])) }
                             td { (text(&f["dataset"])) }
                             td { (text(&f["status"])) }
                             td { (text(&f["rows_valid"])) }
                             td { (text(&f["rows_rejected"])) }
                             td { (text(&f["lines_skipped"])) }
-                            td { (text(&f["reason"])) " " (text(&f["rejected_key"])) }
+                            td {
+                                (text(&f["reason"]))
+                                @if let Some(first) = rejects.get(&text(&f["file_url"])) {
+                                    ul.rejects { @for r in first { li { (r) } } }
+                                    span.muted { "All of them: " (text(&f["rejected_key"])) }
+                                }
+                            }
                         }
                     }
                 }

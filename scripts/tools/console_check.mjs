@@ -6,7 +6,8 @@
 // It opens the executions page, follows the link to FAILED_EXECUTION (an
 // aggregate execution whose EMR step failed), checks that the error and
 // cause are shown at the top and that FAILED_STATE is highlighted in the
-// graph, opens an event's JSON, then the status and run pages; every page
+// graph, opens an event's JSON, then the status page (a file's first
+// rejects with their lines, the warehouse tables) and the run page; every page
 // must load nothing from anywhere but the console (it works offline).
 // Screenshots of each page go to SCREENSHOT_DIR. Exits 1 with the reason on
 // the first check that fails.
@@ -83,6 +84,9 @@ try {
   // Files, jobs and runs; the failed run with its exact inputs.
   await Promise.all([page.waitForURL(/\/status$/), page.click('header a[href="/status"]')]);
   check((await page.locator('#files tbody tr').count()) >= 2, 'the status page lists no files');
+  const reject = await page.locator('#files ul.rejects li').first().innerText();
+  check(/line \d+/.test(reject), `a file's first reject does not give its line: ${reject}`);
+  check((await page.locator('#tables tbody tr').count()) >= 1, 'the status page lists no warehouse table');
   await page.screenshot({ path: join(shots, 'status.png'), fullPage: true });
   await Promise.all([page.waitForURL(/\/runs\//), page.locator('#runs tbody tr a').first().click()]);
   check((await page.locator('h1 .badge').innerText()) === 'FAILED', 'the run page does not say FAILED');

@@ -26,8 +26,20 @@ pub(crate) struct Serve {
     pub child: Child,
     pub endpoint: String,
     pub api: String,
-    /// All it writes to stderr, once it has exited.
-    stderr: Option<std::thread::JoinHandle<String>>,
+    /// What it has written to stderr so far.
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Serve {
+    /// Waits for serve to exit; its exit status and all it wrote to stderr.
+    fn wait_exit(&mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        if let Some(reader) = self.stderr_reader.take() {
+            reader.join().unwrap();
+        }
+        (status, self.stderr.lock().unwrap().clone())
+    }
 }
 
 impl Drop for Serve {
@@ -62,13 +74,17 @@ pub(crate) fn start_serve(home: &Path, extra: &[&str]) -> Serve {
     assert!(!endpoint.is_empty() && !api.is_empty(), "serve printed its endpoint and API");
     // Keep draining both pipes so serve never blocks on a full one.
     std::thread::spawn(move || lines.for_each(drop));
-    let mut err = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = err.read_to_string(&mut text);
-        text
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = stderr.clone();
+    let stderr_reader = std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            let mut text = sink.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
     });
-    Serve { child, endpoint, api, stderr: Some(stderr) }
+    Serve { child, endpoint, api, stderr, stderr_reader: Some(stderr_reader) }
 }
 
 pub(crate) fn client(endpoint: &str, secret: &str) -> aws_sdk_s3::Client {
@@ -276,6 +292,21 @@ async fn uploads_through_the_endpoint_run_the_pipeline_and_the_api_shows_it() {
     let (code, missing) = get_json(&format!("{api}/api/executions/no-such-execution"));
     assert_eq!((code, missing["error"].as_str()), (404, Some("ExecutionDoesNotExist")));
 
+    // Every response conforms to the schema the API publishes (ajv).
+    let tools = repo().join("scripts/tools");
+    let checked = Command::new("node")
+        .arg(tools.join("check_api.mjs"))
+        .args([&api, name])
+        .current_dir(&tools)
+        .output()
+        .expect("node runs (scripts/tools/install.sh installs ajv)");
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
     // The schedule starts the aggregate machine on its own.
     wait_for("a scheduled aggregate execution", Duration::from_secs(30), || {
         let (_, list) = get_json(&format!("{api}/api/executions?machine=aggregate&status=SUCCEEDED"));
@@ -289,8 +320,7 @@ async fn uploads_through_the_endpoint_run_the_pipeline_and_the_api_shows_it() {
     // SIGTERM: serve stops gracefully and says what it ran.
     let pid = serve.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let exit = serve.child.wait().unwrap();
-    let stderr = serve.stderr.take().unwrap().join().unwrap();
+    let (exit, stderr) = serve.wait_exit();
     assert!(exit.success(), "{exit:?}\n{stderr}");
     assert!(stderr.contains(&format!("{} ingest and", files.len())), "{stderr}");
 }
@@ -414,4 +444,73 @@ async fn a_restart_after_a_kill_mid_aggregate_reconciles_the_run_and_the_job_fir
     assert_eq!(new["status"], "COMPLETED");
     assert_eq!(new["inputs"], first_run["inputs"], "the same files, given back");
     the_run_read_its_inputs_once(home.path(), new["run_id"].as_str().unwrap()).await;
+}
+
+/// A project changed while serve runs is checked and applied; a change that
+/// does not check is reported, and the deployed project stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_changed_while_serve_runs_is_checked_and_applied() {
+    let project = tempfile::tempdir().unwrap();
+    let init = Command::new(env!("CARGO_BIN_EXE_edba")).arg("init").arg(project.path()).output().unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let toml = project.path().join("edba.toml");
+    let original = std::fs::read_to_string(&toml).unwrap();
+    assert!(original.contains("min_files = 2"), "the init template changed: update this test");
+
+    let home = tempfile::tempdir().unwrap();
+    let dir = project.path().to_str().unwrap().to_owned();
+    let serve = start_serve(home.path(), &["--schedule", "1s", "--project", &dir]);
+    let applied = |n: usize| {
+        let stderr = serve.stderr.clone();
+        move || (stderr.lock().unwrap().matches("project: changed, checked and applied").count() >= n).then_some(())
+    };
+
+    // Three files fire the job now, not two.
+    std::fs::write(&toml, original.replace("min_files = 2", "min_files = 3")).unwrap();
+    wait_for("the change to apply", Duration::from_secs(30), applied(1)).await;
+
+    // A job loading a table the project does not declare does not check.
+    std::fs::write(
+        &toml,
+        original.replace("min_files = 2", "min_files = 3").replace("[\"daily_energy\"]", "[\"nope\"]"),
+    )
+    .unwrap();
+    let stderr = serve.stderr.clone();
+    wait_for("the broken change to be refused", Duration::from_secs(30), || {
+        stderr.lock().unwrap().contains("project: changed but NOT applied").then_some(())
+    })
+    .await;
+    assert!(stderr.lock().unwrap().contains("nope"), "{}", stderr.lock().unwrap());
+
+    // Two files: the job (still three files, as last applied) waits.
+    let s3 = client(&serve.endpoint, SECRET_KEY);
+    for name in ["north-2026-12-01.csv", "north-2026-12-02.csv"] {
+        let bytes = std::fs::read(project.path().join("readings").join(name)).unwrap();
+        s3.put_object()
+            .bucket("edba-local")
+            .key(format!("incoming/readings/{name}"))
+            .body(bytes.into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let api = serve.api.clone();
+    let job = |api: &str| {
+        let (_, status) = get_json(&format!("{api}/api/status"));
+        status["jobs"].as_array().unwrap().iter().find(|j| j["job_id"] == "daily-energy").cloned().unwrap()
+    };
+    let waiting = wait_for("the job to wait for a third file", Duration::from_secs(60), || {
+        let j = job(&api);
+        j["decision_reason"].as_str().is_some_and(|r| r.contains("2 of 3")).then_some(j)
+    })
+    .await;
+    assert_eq!(waiting["last_status"], Value::Null, "{waiting}");
+
+    // Back to two: applied, and the schedule fires the job.
+    std::fs::write(&toml, &original).unwrap();
+    wait_for("the fix to apply", Duration::from_secs(30), applied(2)).await;
+    wait_for("the job to complete", Duration::from_secs(60), || {
+        (job(&api)["last_status"] == "COMPLETED").then_some(())
+    })
+    .await;
 }

@@ -35,8 +35,8 @@ use crate::executions::ExecutionLog;
 use crate::executor::{ExecutionResult, Executor, ExecutorConfig, ExecutorError};
 use crate::s3server::{EmbeddedS3, S3ServerOptions};
 
-pub use report::{ExecutionSummary, FileReport, FiredRun, RunReport, TableRows};
-pub use serve::{Chaos, ServeOptions, ServeSummary, INCOMING_PREFIX};
+pub use report::{first_rejects, warehouse_rows, ExecutionSummary, FileReport, FiredRun, RunReport, TableRows};
+pub use serve::{Chaos, ProjectWatch, ServeEvent, ServeOptions, ServeSummary, INCOMING_PREFIX};
 
 /// The bucket of the local pipeline.
 pub const LOCAL_BUCKET: &str = "edba-local";

@@ -3,6 +3,7 @@
 
 use edba_payloads::WaitingJob;
 use edba_tasks::dataset::Reject;
+use edba_tasks::load::LocalWarehouse;
 use edba_tasks::store::status::{FileSummary, RunSummary};
 use serde::Serialize;
 
@@ -90,13 +91,7 @@ impl LocalPipeline {
         let waiting = evaluations.last().map(|e| e.waiting.clone()).unwrap_or_default();
         let runs: Vec<RunSummary> =
             status.runs.iter().filter(|r| fired.iter().any(|f| f.run_id == r.run_id)).cloned().collect();
-        // The tables the bucket's project plans, created if no run loaded them yet.
-        let planned = edba_tasks::load::load_tables(&self.s3_client, LOCAL_BUCKET).await?;
-        self.warehouse.ensure_tables(&planned.tables).await?;
-        let mut warehouse = Vec::new();
-        for table in &planned.tables {
-            warehouse.push(TableRows { table: table.name.clone(), rows: self.warehouse.row_count(&table.name).await? });
-        }
+        let warehouse = warehouse_rows(&self.s3_client, &self.warehouse).await?;
         let executions: Vec<ExecutionSummary> = executions
             .iter()
             .map(|r| ExecutionSummary {
@@ -112,14 +107,34 @@ impl LocalPipeline {
         Ok(RunReport { ok, files, fired, waiting, runs, warehouse, executions, parked })
     }
 
-    /// The first rejects of the rejects object `key`, as `line N [column]: reason`.
     async fn first_rejects(&self, key: &str) -> Vec<String> {
-        let Ok(out) = self.s3_client.get_object().bucket(LOCAL_BUCKET).key(key).send().await else {
-            return Vec::new();
-        };
-        let Ok(bytes) = out.body.collect().await else { return Vec::new() };
-        read_rejects(&bytes.into_bytes()).into_iter().take(FIRST_REJECTS).map(|r| r.to_string()).collect()
+        first_rejects(&self.s3_client, key).await
     }
+}
+
+/// The first rejects of the local bucket's rejects object `key`, as
+/// `line N [column]: reason`; none when it cannot be read.
+pub async fn first_rejects(s3: &aws_sdk_s3::Client, key: &str) -> Vec<String> {
+    let Ok(out) = s3.get_object().bucket(LOCAL_BUCKET).key(key).send().await else {
+        return Vec::new();
+    };
+    let Ok(bytes) = out.body.collect().await else { return Vec::new() };
+    read_rejects(&bytes.into_bytes()).into_iter().take(FIRST_REJECTS).map(|r| r.to_string()).collect()
+}
+
+/// Rows in each warehouse table the local bucket's project plans (created
+/// if no run loaded them yet).
+pub async fn warehouse_rows(
+    s3: &aws_sdk_s3::Client,
+    warehouse: &LocalWarehouse,
+) -> Result<Vec<TableRows>, edba_tasks::TaskError> {
+    let planned = edba_tasks::load::load_tables(s3, LOCAL_BUCKET).await?;
+    warehouse.ensure_tables(&planned.tables).await?;
+    let mut rows = Vec::new();
+    for table in &planned.tables {
+        rows.push(TableRows { table: table.name.clone(), rows: warehouse.row_count(&table.name).await? });
+    }
+    Ok(rows)
 }
 
 /// The rows of a rejects CSV as the converter writes them, up to the first

@@ -5,7 +5,7 @@
 //! the template's EventBridge schedule does.
 
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use edba_payloads::object_created_event;
@@ -28,6 +28,63 @@ pub struct ServeOptions {
     /// Deliver events as S3 and EventBridge may: duplicated and late, so
     /// out of order.
     pub chaos: Option<Chaos>,
+    /// A project folder to watch: when its `.toml` or `.sql` files change,
+    /// it is checked and deployed again (a change that does not check is
+    /// reported and not applied; the deployed project stays).
+    pub watch: Option<ProjectWatch>,
+}
+
+/// A project folder and its files as they were when the watch began: take
+/// it before deploying the project, so no change is missed in between.
+#[derive(Debug, Clone)]
+pub struct ProjectWatch {
+    dir: PathBuf,
+    seen: Fingerprint,
+}
+
+impl ProjectWatch {
+    pub fn new(dir: &Path) -> ProjectWatch {
+        ProjectWatch { dir: dir.to_owned(), seen: fingerprint(dir) }
+    }
+}
+
+type Fingerprint = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
+
+/// How often a watched project's files are looked at.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// What serving tells its caller.
+#[derive(Debug)]
+pub enum ServeEvent<'a> {
+    Finished(&'a ExecutionResult),
+    /// The watched project changed and was deployed; what was applied.
+    ProjectApplied(String),
+    /// The watched project changed but was not deployed, and why.
+    ProjectRejected(String),
+}
+
+/// The size and modification time of every `.toml` and `.sql` file below
+/// `dir` (hidden folders and `target/` left out): a change of any is a change.
+fn fingerprint(dir: &Path) -> Fingerprint {
+    let mut out = Vec::new();
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                if !name.to_string_lossy().starts_with('.') && name != "target" {
+                    folders.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "toml" || e == "sql") {
+                out.push((path, meta.len(), meta.modified().ok()));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// At-least-once, any-order delivery, on purpose: S3 may send an event
@@ -123,8 +180,12 @@ impl LocalPipeline {
         created: UnboundedReceiver<ObjectCreated>,
         options: &ServeOptions,
         shutdown: impl Future<Output = ()>,
-        finished: &(dyn Fn(&ExecutionResult) + Sync),
+        events: &(dyn Fn(ServeEvent<'_>) + Sync),
     ) -> Result<ServeSummary, PipelineError> {
+        let finished = |result: &ExecutionResult| events(ServeEvent::Finished(result));
+        let mut watched = options.watch.clone();
+        let mut watch_ticker = tokio::time::interval(WATCH_EVERY);
+        watch_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut created = match options.chaos {
             Some(chaos) => chaotic(created, chaos),
             None => created,
@@ -162,6 +223,28 @@ impl LocalPipeline {
                     let handle = self.executor.start("ingest", input, None)?;
                     summary.ingest_started += 1;
                     running.spawn(async move { handle.wait().await });
+                }
+                _ = watch_ticker.tick(), if watched.is_some() => {
+                    let Some(watch) = watched.as_mut() else { continue };
+                    let now = fingerprint(&watch.dir);
+                    if now == watch.seen {
+                        continue;
+                    }
+                    watch.seen = now;
+                    let dir = watch.dir.clone();
+                    let applied = std::sync::Mutex::new(Vec::new());
+                    let progress = |p: Progress| {
+                        if let Progress::JobsApplied { source, summary } = p {
+                            applied.lock().expect("not poisoned").push(format!("{source}: {summary}"));
+                        }
+                    };
+                    match self.deploy_dir(&dir, &progress).await {
+                        Ok(()) => {
+                            let applied = applied.lock().expect("not poisoned").join("; ");
+                            events(ServeEvent::ProjectApplied(applied));
+                        }
+                        Err(e) => events(ServeEvent::ProjectRejected(e.to_string())),
+                    }
                 }
                 _ = tick(schedule.as_mut()) => {
                     let handle = self.executor.start("aggregate", json!({"trigger": "schedule"}), None)?;

@@ -14,7 +14,7 @@ use super::StateStore;
 use crate::TaskError;
 
 /// A tracked file as a person reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FileSummary {
     pub file_url: String,
     pub file_name: String,
@@ -29,7 +29,7 @@ pub struct FileSummary {
 }
 
 /// A job and the state of its latest run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct JobSummary {
     pub job_id: String,
     pub enabled: bool,
@@ -44,7 +44,7 @@ pub struct JobSummary {
 }
 
 /// A run, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RunSummary {
     pub run_id: String,
     pub job_id: String,
@@ -63,7 +63,7 @@ pub struct RunSummary {
 }
 
 /// The whole picture of a state store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StoreStatus {
     pub files: Vec<FileSummary>,
     pub jobs: Vec<JobSummary>,
