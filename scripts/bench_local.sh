@@ -3,10 +3,13 @@
 # same invocation, and prints a table:
 #   1. files/s through the ingest machine on SQLite and on MariaDB, concurrency
 #      1 and 4, next to the same files through the validate function alone
-#      and `store.track` alone (what the orchestration costs);
+#      and `store.track` alone (what the orchestration costs); then the same
+#      files through `edba serve` (an S3 client PUTs them to its endpoint, each
+#      created object starts ingest as its S3 event does), concurrency 1 and 4;
 #   2. J101: from the upload of the 13th IL file to the EMR step's submission
 #      (the local addStep.sync handler), median and p90 over fresh homes, next
-#      to the original sample's 10-minute cron schedule;
+#      to the original sample's 10-minute cron schedule, and through
+#      `edba serve` (the PUT to the step's TaskScheduled in the history);
 #   3. the sales summary SQL job on a generated 5,000,000-row province: the
 #      local step runner (DataFusion) over the typed Parquet validate stores
 #      next to DuckDB running the same SQL text on the same Parquet files
@@ -45,10 +48,11 @@ mkdir -p "$DATA"
 trap 'rm -rf "$DATA"' EXIT
 
 if [[ "$PROFILE" == debug ]]; then
-    cargo build --quiet -p edba-local --example bench_local
+    cargo build --quiet -p edba-local --example bench_local -p edba --bin edba
 else
-    cargo build --quiet --profile "$PROFILE" -p edba-local --example bench_local
+    cargo build --quiet --profile "$PROFILE" -p edba-local --example bench_local -p edba --bin edba
 fi
+EDBA=target/$PROFILE/edba
 ensure_venv "$VENV" scripts/bench/requirements.txt
 
 echo "== 1. ingest: $FILES files x $LINES lines"
@@ -68,6 +72,15 @@ if [[ -n "${BENCH_BASELINE_BIN:-}" ]]; then
         INGEST[base-$c]=$line
     done
 fi
+
+echo "== 1b. the same files through edba serve: PUTs to its S3 endpoint by an S3 client"
+declare -A SERVE
+for c in 1 4; do
+    SERVE[$c]=$("$BIN" serve-ingest --data "$DATA" --edba "$EDBA" --files "$FILES" --lines "$LINES" --concurrency "$c")
+    echo "${SERVE[$c]}"
+done
+SERVE_TRIGGER=$("$BIN" serve-trigger --data "$DATA" --edba "$EDBA" --reps "$REPS")
+echo "$SERVE_TRIGGER"
 
 echo "== 2. J101: 13th file's upload -> addStep.sync, $REPS fresh homes"
 TRIGGER=$("$BIN" trigger --data "$DATA" --reps "$REPS")
@@ -120,12 +133,17 @@ if [[ -n "${BENCH_BASELINE_BIN:-}" ]]; then
         printf '%-58s %12s\n' "  c=$c validate function only, baseline build" "$(field validate_fps "${INGEST[base-$c]}")"
     done
 fi
+for c in 1 4; do
+    printf '%-58s %12s\n' "  c=$c through edba serve (S3 client PUTs -> events -> ingest)" "$(field files_per_s "${SERVE[$c]}")"
+done
 printf '%-58s %12s %12s\n' "  upload (PutObject to the embedded S3), c=1" \
     "$(field upload_fps "${INGEST[sqlite-1]}")" "$(field upload_fps "${INGEST[mysql-1]}")"
 echo
 printf '%-58s %12s %12s\n' "J101 13th upload -> EMR step submitted ($REPS runs)" "median" "p90"
 printf '%-58s %12s %12s\n' "  edba local (event-driven)" \
     "$(field upload_to_step_p50_ms "$TRIGGER") ms" "$(field upload_to_step_p90_ms "$TRIGGER") ms"
+printf '%-58s %12s %12s\n' "  through edba serve (S3 client PUT -> event -> step)" \
+    "$(field upload_to_step_ms_p50 "$SERVE_TRIGGER") ms" "$(field upload_to_step_ms_p90 "$SERVE_TRIGGER") ms"
 printf '%-58s %12s %12s\n' "  of which from the ingest execution's start" \
     "$(field start_to_step_p50_ms "$TRIGGER") ms" "$(field start_to_step_p90_ms "$TRIGGER") ms"
 printf '%-58s %12s %12s\n' "  upload -> run loaded and recorded" \

@@ -6,6 +6,12 @@
 //!       files through the validate function alone and `store.track` alone.
 //!   bench_local trigger --data DIR --reps R
 //!       J101: from the 13th IL file's upload to the `addStep.sync` call.
+//!   bench_local serve-ingest --data DIR --edba BIN --files N --lines L --concurrency C
+//!       The same N files uploaded through `edba serve`'s S3 endpoint by an S3
+//!       client; each created object starts ingest as its S3 event does.
+//!   bench_local serve-trigger --data DIR --edba BIN --reps R
+//!       J101 through `edba serve`: the 13th IL file's PUT to the step's
+//!       TaskScheduled in the aggregate execution's history.
 //!   bench_local job-gen --data DIR --rows R --stores S --items I
 //!   bench_local job-run --data DIR
 //!       The SQL job on the step runner over the generated validated CSVs.
@@ -156,6 +162,8 @@ async fn main() {
                 "trigger" => trigger(&args).await,
                 "job-gen" => job_gen(&args),
                 "job-run" => job_run(&args).await,
+                "serve-ingest" => serve_ingest(&args).await,
+                "serve-trigger" => serve_trigger(&args).await,
                 other => Err(format!("unknown subcommand {other}").into()),
             },
             Err(e) => Err(e),
@@ -626,6 +634,223 @@ async fn job_run(args: &Args) -> Result<()> {
         sales.iter().map(|r| i128::from(r.discount_amount_cents)).sum::<i128>(),
         sales.iter().map(|r| r.item_count).sum::<i64>(),
         items.iter().filter(|r| r.item_name.is_some()).count(),
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------- edba serve --
+
+/// A running `edba serve` process (SIGTERM, then a wait, when dropped).
+struct ServeProcess {
+    child: std::process::Child,
+    endpoint: String,
+    api: String,
+}
+
+impl ServeProcess {
+    fn start(edba: &str, home: &Path, concurrency: usize) -> Result<ServeProcess> {
+        use std::io::BufRead;
+        let _ = std::fs::remove_dir_all(home);
+        let mut child = std::process::Command::new(edba)
+            .args(["serve", "--port", "0", "--schedule", "off", "--concurrency"])
+            .arg(concurrency.to_string())
+            .arg("--home")
+            .arg(home)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {edba} serve: {e}"))?;
+        let mut lines = std::io::BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+        let (mut endpoint, mut api) = (String::new(), String::new());
+        for line in lines.by_ref() {
+            let line = line?;
+            if let Some(url) = line.strip_prefix("S3 endpoint: ") {
+                endpoint = url.to_owned();
+            } else if let Some(url) = line.strip_prefix("API: ") {
+                api = url.trim_end_matches("/api/executions").to_owned();
+            } else if line == "ready" {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        if endpoint.is_empty() || api.is_empty() {
+            return Err("edba serve did not print its endpoint and API".into());
+        }
+        Ok(ServeProcess { child, endpoint, api })
+    }
+
+    /// An S3 client of its endpoint, with the default local credentials.
+    fn s3(&self) -> aws_sdk_s3::Client {
+        let credentials = aws_sdk_s3::config::Credentials::new(
+            edba_local::s3server::ACCESS_KEY_ID,
+            edba_local::s3server::SECRET_ACCESS_KEY,
+            None,
+            None,
+            "bench",
+        );
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(edba_local::s3server::REGION))
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .credentials_provider(credentials)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// GET a JSON document of the API (plain HTTP/1.1 on loopback).
+    fn get(&self, path: &str) -> Result<Value> {
+        use std::io::{Read, Write};
+        let host = self.api.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host)?;
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b).ok_or("no HTTP body")?;
+        Ok(serde_json::from_str(body)?)
+    }
+
+    /// The executions of `machine`, newest first.
+    fn executions(&self, machine: &str) -> Result<Vec<Value>> {
+        let list = self.get(&format!("/api/executions?machine={machine}&max=100000"))?;
+        Ok(list["executions"].as_array().cloned().unwrap_or_default())
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `probe` every 5 ms until it returns `Some`, for at most `limit`.
+async fn poll<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Result<Option<T>>) -> Result<T> {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = probe()? {
+            return Ok(value);
+        }
+        if started.elapsed() > limit {
+            return Err(format!("timed out waiting for {what}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// N generated files uploaded through `edba serve`'s endpoint by an S3
+/// client, 8 PUTs at a time, each starting the ingest machine as its S3 event
+/// does: files/s from the first PUT to the last ingest's end.
+async fn serve_ingest(args: &Args) -> Result<()> {
+    let data = PathBuf::from(args.str("data")?);
+    let edba = args.str("edba")?;
+    let files = args.num("files", 500)?;
+    let lines = args.num("lines", 200)?;
+    let concurrency = args.num("concurrency", 4)?.max(1);
+    let paths = ingest_files(&data.join("ingest-files"), files, lines)?;
+    let serve = ServeProcess::start(&edba, &data.join(format!("serve-ingest-c{concurrency}")), concurrency)?;
+    let s3 = serve.s3();
+
+    let started = Instant::now();
+    stream::iter(paths.iter().map(|path| {
+        let s3 = s3.clone();
+        let key = format!("incoming/{}", path.file_name().expect("a file").to_string_lossy());
+        async move {
+            let body = ByteStream::from_path(path).await?;
+            s3.put_object().bucket(LOCAL_BUCKET).key(key).body(body).send().await?;
+            Ok::<_, BoxError>(())
+        }
+    }))
+    .buffer_unordered(8)
+    .try_collect::<Vec<()>>()
+    .await?;
+    let uploaded = started.elapsed();
+    let executions = poll("every ingest execution to end", Duration::from_secs(600), || {
+        let executions = serve.executions("ingest")?;
+        Ok((executions.len() == files && executions.iter().all(|e| e["status"] != "RUNNING")).then_some(executions))
+    })
+    .await?;
+    let total = started.elapsed();
+    if let Some(bad) = executions.iter().find(|e| e["status"] != "SUCCEEDED") {
+        return Err(format!("an ingest execution did not succeed: {bad}").into());
+    }
+    println!(
+        "serve-ingest backend=sqlite concurrency={concurrency} files={files} lines={lines} upload_s={:.3} total_s={:.3} files_per_s={:.1}",
+        uploaded.as_secs_f64(),
+        total.as_secs_f64(),
+        files as f64 / total.as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// When an aggregate execution of `serve` scheduled its EMR step, if one has.
+fn step_scheduled(serve: &ServeProcess) -> Result<Option<time::OffsetDateTime>> {
+    for execution in serve.executions("aggregate")? {
+        let name = execution["name"].as_str().unwrap_or_default();
+        let detail = serve.get(&format!("/api/executions/{name}"))?;
+        let step = detail["history"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["type"] == "TaskScheduled" && e["resource"].as_str().is_some_and(|r| r == ADD_STEP_SYNC));
+        if let Some(at) = step.and_then(|e| e["timestamp"].as_str()) {
+            return Ok(Some(time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)?));
+        }
+    }
+    Ok(None)
+}
+
+/// J101 through `edba serve`, R fresh homes: from the 13th IL file's PUT to
+/// the aggregate execution's `TaskScheduled` of its EMR step (the history's
+/// timestamp; one clock, this machine's).
+async fn serve_trigger(args: &Args) -> Result<()> {
+    let data = PathBuf::from(args.str("data")?);
+    let edba = args.str("edba")?;
+    let reps = args.num("reps", 10)?.max(1);
+    let lines = args.num("lines", 200)?;
+    let files_dir = data.join("trigger-files");
+    std::fs::create_dir_all(&files_dir)?;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut il_files = Vec::new();
+    for store in 101..=113 {
+        let path = files_dir.join(format!("IL-{store}.tdf"));
+        std::fs::write(&path, sales_tdf(store, lines, &mut rng, 2000))?;
+        il_files.push(path);
+    }
+    let items = files_dir.join("Item-Master-Data.tdf");
+    std::fs::write(&items, item_master_tdf(2000))?;
+    let (last, first_twelve) = il_files.split_last().expect("13 files");
+
+    let mut latencies = Vec::new();
+    for rep in 0..reps {
+        let serve = ServeProcess::start(&edba, &data.join(format!("serve-trigger-{rep}")), 4)?;
+        let s3 = serve.s3();
+        for path in std::iter::once(&items).chain(first_twelve) {
+            let key = format!("incoming/{}", path.file_name().expect("a file").to_string_lossy());
+            s3.put_object().bucket(LOCAL_BUCKET).key(key).body(ByteStream::from_path(path).await?).send().await?;
+        }
+        poll("the first 13 ingests", Duration::from_secs(120), || {
+            let executions = serve.executions("ingest")?;
+            Ok((executions.len() == 13 && executions.iter().all(|e| e["status"] != "RUNNING")).then_some(()))
+        })
+        .await?;
+        if step_scheduled(&serve)?.is_some() {
+            return Err("J101 fired before its 13th file".into());
+        }
+        let key = format!("incoming/{}", last.file_name().expect("a file").to_string_lossy());
+        let body = ByteStream::from_path(last).await?;
+        let put_at = time::OffsetDateTime::now_utc();
+        s3.put_object().bucket(LOCAL_BUCKET).key(key).body(body).send().await?;
+        let scheduled = poll("J101's EMR step", Duration::from_secs(120), || step_scheduled(&serve)).await?;
+        latencies.push((scheduled - put_at).whole_microseconds() as f64 / 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "serve-trigger reps={reps} upload_to_step_ms_p50={:.1} upload_to_step_ms_p90={:.1} max_ms={:.1}",
+        at(0.5),
+        at(0.9),
+        latencies.last().copied().unwrap_or_default()
     );
     Ok(())
 }
