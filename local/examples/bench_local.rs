@@ -344,10 +344,8 @@ async fn ingest(args: &Args, databases: &Databases) -> Result<()> {
 
 // --------------------------------------------------------------- trigger --
 
-async fn trigger(args: &Args) -> Result<()> {
-    let data = PathBuf::from(args.str("data")?);
-    let reps = args.num("reps", 10)?.max(1);
-    let lines = args.num("lines", 200)?;
+/// J101's files: the item master and 13 IL files of `lines` lines.
+fn trigger_files(data: &Path, lines: usize) -> Result<(PathBuf, Vec<PathBuf>)> {
     let files_dir = data.join("trigger-files");
     std::fs::create_dir_all(&files_dir)?;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -359,6 +357,14 @@ async fn trigger(args: &Args) -> Result<()> {
     }
     let items = files_dir.join("Item-Master-Data.tdf");
     std::fs::write(&items, item_master_tdf(2000))?;
+    Ok((items, il_files))
+}
+
+async fn trigger(args: &Args) -> Result<()> {
+    let data = PathBuf::from(args.str("data")?);
+    let reps = args.num("reps", 10)?.max(1);
+    let lines = args.num("lines", 200)?;
+    let (items, il_files) = trigger_files(&data, lines)?;
     let (last, first_twelve) = il_files.split_last().expect("13 files");
 
     let mut from_upload = Vec::new();
@@ -724,7 +730,7 @@ impl Drop for ServeProcess {
     }
 }
 
-/// Polls `probe` every 5 ms until it returns `Some`, for at most `limit`.
+/// Polls `probe` every 10 ms until it returns `Some`, for at most `limit`.
 async fn poll<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Result<Option<T>>) -> Result<T> {
     let started = Instant::now();
     loop {
@@ -734,7 +740,7 @@ async fn poll<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Result<
         if started.elapsed() > limit {
             return Err(format!("timed out waiting for {what}").into());
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -765,7 +771,13 @@ async fn serve_ingest(args: &Args) -> Result<()> {
     .try_collect::<Vec<()>>()
     .await?;
     let uploaded = started.elapsed();
+    // A cheap probe (is any ingest running?) most of the time; the full
+    // list only when none is, so the polling does not slow serve down.
     let executions = poll("every ingest execution to end", Duration::from_secs(600), || {
+        let running = serve.get("/api/executions?machine=ingest&status=RUNNING&max=1")?;
+        if running["executions"].as_array().is_some_and(|r| !r.is_empty()) {
+            return Ok(None);
+        }
         let executions = serve.executions("ingest")?;
         Ok((executions.len() == files && executions.iter().all(|e| e["status"] != "RUNNING")).then_some(executions))
     })
@@ -808,17 +820,7 @@ async fn serve_trigger(args: &Args) -> Result<()> {
     let edba = args.str("edba")?;
     let reps = args.num("reps", 10)?.max(1);
     let lines = args.num("lines", 200)?;
-    let files_dir = data.join("trigger-files");
-    std::fs::create_dir_all(&files_dir)?;
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut il_files = Vec::new();
-    for store in 101..=113 {
-        let path = files_dir.join(format!("IL-{store}.tdf"));
-        std::fs::write(&path, sales_tdf(store, lines, &mut rng, 2000))?;
-        il_files.push(path);
-    }
-    let items = files_dir.join("Item-Master-Data.tdf");
-    std::fs::write(&items, item_master_tdf(2000))?;
+    let (items, il_files) = trigger_files(&data, lines)?;
     let (last, first_twelve) = il_files.split_last().expect("13 files");
 
     let mut latencies = Vec::new();

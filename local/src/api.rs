@@ -21,7 +21,7 @@ use edba_tasks::store::StateStore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::executions::{ExecutionFilter, ExecutionLog, LoggedExecution};
+use crate::executions::{ExecutionFilter, ExecutionLog};
 use crate::executor::{ExecutionHandle, Executor, HistoryEvent};
 use edba_tasks::store::status::StoreStatus;
 
@@ -47,22 +47,7 @@ pub struct ApiState {
 }
 
 /// One execution in a list, as `ListExecutions` describes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ExecutionItem {
-    pub execution_arn: String,
-    pub state_machine: String,
-    pub name: String,
-    /// RUNNING, SUCCEEDED, FAILED or TIMED_OUT.
-    pub status: String,
-    pub start_date: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop_date: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cause: Option<String>,
-}
+pub use crate::executions::LoggedExecution as ExecutionItem;
 
 /// `GET /api/executions`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -167,7 +152,7 @@ pub(crate) async fn list_executions(
             .list(&filter)
             .await
             .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, "ExecutionLogUnavailable", e.to_string()))?;
-        return Ok(logged.into_iter().map(ExecutionItem::from).collect());
+        return Ok(logged);
     }
     Ok(state
         .executor
@@ -179,21 +164,6 @@ pub(crate) async fn list_executions(
         .filter(|i| status.is_none_or(|s| i.status == s))
         .take(max)
         .collect())
-}
-
-impl From<LoggedExecution> for ExecutionItem {
-    fn from(e: LoggedExecution) -> Self {
-        ExecutionItem {
-            execution_arn: e.execution_arn,
-            state_machine: e.state_machine,
-            name: e.name,
-            status: e.status,
-            start_date: e.start_date,
-            stop_date: e.stop_date,
-            error: e.error,
-            cause: e.cause,
-        }
-    }
 }
 
 async fn list(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Response {
@@ -220,7 +190,7 @@ pub(crate) async fn find_execution(
                     history = live.history().to_json();
                 }
             }
-            return Ok(Some((ExecutionItem::from(e), output, history)));
+            return Ok(Some((e, output, history)));
         }
     }
     Ok(executions.iter().find(|h| h.name == name || h.execution_arn == name).map(|handle| {

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
@@ -37,8 +37,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS executions (
     history TEXT
 )";
 
-/// One logged execution.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One execution, as the log keeps it and the API lists it (the fields of
+/// Step Functions' `ListExecutions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoggedExecution {
     pub execution_arn: String,
@@ -46,12 +47,13 @@ pub struct LoggedExecution {
     pub name: String,
     /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
     pub status: String,
+    /// RFC 3339, UTC.
     pub start_date: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_date: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
 }
 
@@ -121,6 +123,9 @@ impl ExecutionLog {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            // A record lost to a power cut costs a line of history, not data:
+            // no fsync per execution.
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         sqlx::query(SCHEMA).execute(&pool).await?;

@@ -192,7 +192,10 @@ impl LocalPipeline {
         };
         let mut summary = ServeSummary::default();
         let concurrency = self.options.concurrency.max(1);
+        // Ingest executions (at most `concurrency`), and the scheduled
+        // aggregate ones, which take no ingest slot.
         let mut running: JoinSet<ExecutionResult> = JoinSet::new();
+        let mut scheduled: JoinSet<ExecutionResult> = JoinSet::new();
         let mut schedule = options.schedule.map(|every| {
             let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -203,6 +206,11 @@ impl LocalPipeline {
             tokio::select! {
                 () = &mut shutdown => break,
                 Some(done) = running.join_next(), if !running.is_empty() => {
+                    if let Ok(result) = done {
+                        finished(&result);
+                    }
+                }
+                Some(done) = scheduled.join_next(), if !scheduled.is_empty() => {
                     if let Ok(result) = done {
                         finished(&result);
                     }
@@ -249,15 +257,17 @@ impl LocalPipeline {
                 _ = tick(schedule.as_mut()) => {
                     let handle = self.executor.start("aggregate", json!({"trigger": "schedule"}), None)?;
                     summary.scheduled_started += 1;
-                    running.spawn(async move { handle.wait().await });
+                    scheduled.spawn(async move { handle.wait().await });
                 }
             }
         }
         // No new execution starts; those running (and the aggregate
         // executions they started) finish.
-        while let Some(done) = running.join_next().await {
-            if let Ok(result) = done {
-                finished(&result);
+        for set in [&mut running, &mut scheduled] {
+            while let Some(done) = set.join_next().await {
+                if let Ok(result) = done {
+                    finished(&result);
+                }
             }
         }
         self.executor.wait_all().await;
