@@ -190,7 +190,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let state = ApiState {
         executor: pipeline.executor().clone(),
         store: pipeline.store().clone(),
-        log: pipeline.execution_log().cloned(),
+        log: pipeline.execution_log().cloned().context("serve keeps executions, so it has an execution log")?,
         machines: vec![
             ("ingest".to_owned(), edba_local::pipeline::INGEST_ASL.to_owned()),
             ("aggregate".to_owned(), edba_local::pipeline::AGGREGATE_ASL.to_owned()),
@@ -198,14 +198,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         s3: pipeline.s3_client().clone(),
         warehouse: pipeline.warehouse().clone(),
     };
-    if let Some(log) = pipeline.execution_log() {
-        for aborted in log.aborted() {
-            eprintln!(
-                "{} {}: ABORTED (the serve that ran it stopped first; its run is reconciled at the next evaluation)",
-                aborted.state_machine, aborted.name
-            );
-        }
+    for aborted in state.log.aborted() {
+        eprintln!(
+            "{} {}: ABORTED (the serve that ran it stopped first; its run is reconciled at the next evaluation)",
+            aborted.state_machine, aborted.name
+        );
     }
+
     let api_addr = api.addr();
     let api_task = tokio::spawn(api.run(state, async move {
         let _ = api_stopped.await;

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::executions::{ExecutionFilter, ExecutionLog};
-use crate::executor::{ExecutionHandle, Executor, HistoryEvent};
+use crate::executor::{Executor, HistoryEvent};
 use edba_tasks::store::status::StoreStatus;
 
 /// The most executions one list returns unless `max` says otherwise.
@@ -31,13 +31,13 @@ const DEFAULT_MAX: usize = 100;
 const DEFAULT_RUNS: u32 = 5;
 
 /// What the API reads: the execution log (every execution of this home,
-/// earlier serves' too) when there is one, else the executor's own; the
-/// executor for the live history of a running execution.
+/// earlier serves' too), and the executor for the live history of a running
+/// execution.
 #[derive(Debug, Clone)]
 pub struct ApiState {
     pub executor: Executor,
     pub store: StateStore,
-    pub log: Option<ExecutionLog>,
+    pub log: ExecutionLog,
     /// The machines' ASL JSON by name, for the console's graphs.
     pub machines: Vec<(String, String)>,
     /// The local bucket's client (rejects, planned tables) and the
@@ -100,20 +100,6 @@ async fn schema() -> Response {
     Json(api_schema()).into_response()
 }
 
-fn item(handle: &ExecutionHandle) -> ExecutionItem {
-    let result = handle.result();
-    ExecutionItem {
-        execution_arn: handle.execution_arn.clone(),
-        state_machine: handle.state_machine.clone(),
-        name: handle.name.clone(),
-        status: result.as_ref().map_or_else(|| "RUNNING".to_owned(), |r| r.status.to_string()),
-        start_date: handle.start_date.clone(),
-        stop_date: result.as_ref().and_then(|r| r.history.events.last().map(|e| e.timestamp.clone())),
-        error: result.as_ref().and_then(|r| r.error.clone()),
-        cause: result.as_ref().and_then(|r| r.cause.clone()),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListQuery {
     pub machine: Option<String>,
@@ -142,28 +128,16 @@ pub(crate) async fn list_executions(
             ));
         }
     }
-    if let Some(log) = &state.log {
-        let filter = ExecutionFilter {
-            machine: machine.map(str::to_owned),
-            status: status.map(str::to_owned),
-            max: u32::try_from(max).unwrap_or(u32::MAX),
-        };
-        let logged = log
-            .list(&filter)
-            .await
-            .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, "ExecutionLogUnavailable", e.to_string()))?;
-        return Ok(logged);
-    }
-    Ok(state
-        .executor
-        .executions()
-        .iter()
-        .rev()
-        .filter(|h| machine.is_none_or(|m| h.state_machine == m))
-        .map(item)
-        .filter(|i| status.is_none_or(|s| i.status == s))
-        .take(max)
-        .collect())
+    let filter = ExecutionFilter {
+        machine: machine.map(str::to_owned),
+        status: status.map(str::to_owned),
+        max: u32::try_from(max).unwrap_or(u32::MAX),
+    };
+    state
+        .log
+        .list(&filter)
+        .await
+        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, "ExecutionLogUnavailable", e.to_string()))
 }
 
 async fn list(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Response {
@@ -181,22 +155,16 @@ pub(crate) async fn find_execution(
     state: &ApiState,
     name: &str,
 ) -> Result<Option<(ExecutionItem, Value, Value)>, String> {
-    let executions = state.executor.executions();
-    if let Some(log) = &state.log {
-        if let Some((e, output, mut history)) = log.get(name).await.map_err(|e| e.to_string())? {
-            // Running: its history so far is the executor's.
-            if e.status == "RUNNING" {
-                if let Some(live) = executions.iter().find(|h| h.execution_arn == e.execution_arn) {
-                    history = live.history().to_json();
-                }
-            }
-            return Ok(Some((e, output, history)));
+    let Some((e, output, mut history)) = state.log.get(name).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    // Running: its history so far is the executor's.
+    if e.status == "RUNNING" {
+        if let Some(live) = state.executor.executions().iter().find(|h| h.execution_arn == e.execution_arn) {
+            history = live.history().to_json();
         }
     }
-    Ok(executions.iter().find(|h| h.name == name || h.execution_arn == name).map(|handle| {
-        let output = handle.result().and_then(|r| r.output.clone()).unwrap_or(Value::Null);
-        (item(handle), output, handle.history().to_json())
-    }))
+    Ok(Some((e, output, history)))
 }
 
 async fn describe(State(state): State<ApiState>, Path(name): Path<String>) -> Response {

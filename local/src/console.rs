@@ -439,15 +439,15 @@ fn text(v: &Value) -> String {
 
 async fn status_page(State(state): State<ApiState>) -> Response {
     let status = match state.store.status(STATUS_RUNS).await {
-        Ok(status) => serde_json::to_value(status).unwrap_or(Value::Null),
+        Ok(status) => status,
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, "State store unavailable", &e.to_string()),
     };
-    let rows = |key: &str| status[key].as_array().cloned().unwrap_or_default();
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     // The first rejects of each file that has some, read from its rejects CSV.
-    let mut rejects: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for f in rows("files") {
-        if let (Some(key), true) = (f["rejected_key"].as_str(), f["rows_rejected"].as_u64().unwrap_or(0) > 0) {
-            rejects.insert(text(&f["file_url"]), first_rejects(&state.s3, key).await);
+    let mut rejects: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for f in &status.files {
+        if let (Some(key), true) = (&f.rejected_key, f.rows_rejected > 0) {
+            rejects.insert(&f.file_url, first_rejects(&state.s3, key).await);
         }
     }
     let tables = warehouse_rows(&state.s3, &state.warehouse).await;
@@ -458,17 +458,17 @@ async fn status_page(State(state): State<ApiState>) -> Response {
             table #jobs {
                 thead { tr { th { "Job" } th { "Last run" } th { "Decision" } th { "Why" } th { "Decided" } } }
                 tbody {
-                    @for j in rows("jobs") {
+                    @for j in &status.jobs {
                         tr {
-                            td { (text(&j["job_id"])) }
+                            td { (j.job_id) }
                             td {
-                                @if let Some(run) = j["last_run_id"].as_str() {
-                                    a href={ "/runs/" (run) } { (run) } " " (badge(&text(&j["last_status"])))
+                                @if let Some(run) = &j.last_run_id {
+                                    a href={ "/runs/" (run) } { (run) } " " (badge(&opt(&j.last_status)))
                                 }
                             }
-                            td { (text(&j["decision"])) }
-                            td { (text(&j["decision_reason"])) }
-                            td { (text(&j["decided_at"])) }
+                            td { (opt(&j.decision)) }
+                            td { (opt(&j.decision_reason)) }
+                            td { (opt(&j.decided_at)) }
                         }
                     }
                 }
@@ -477,15 +477,15 @@ async fn status_page(State(state): State<ApiState>) -> Response {
             table #runs {
                 thead { tr { th { "Run" } th { "Job" } th { "Status" } th { "Inputs" } th { "Started" } th { "Ended" } th { "Error" } } }
                 tbody {
-                    @for r in rows("runs") {
+                    @for r in &status.runs {
                         tr {
-                            td { a href={ "/runs/" (text(&r["run_id"])) } { (text(&r["run_id"])) } }
-                            td { (text(&r["job_id"])) }
-                            td { (badge(&text(&r["status"]))) }
-                            td { (text(&r["inputs"])) }
-                            td { (text(&r["started_at"])) }
-                            td { (text(&r["finished_at"])) }
-                            td { (text(&r["error"])) }
+                            td { a href={ "/runs/" (r.run_id) } { (r.run_id) } }
+                            td { (r.job_id) }
+                            td { (badge(&r.status)) }
+                            td { (r.inputs) }
+                            td { (r.started_at) }
+                            td { (opt(&r.finished_at)) }
+                            td { (opt(&r.error)) }
                         }
                     }
                 }
@@ -502,19 +502,19 @@ async fn status_page(State(state): State<ApiState>) -> Response {
             table #files {
                 thead { tr { th { "File" } th { "Dataset" } th { "Status" } th { "Valid" } th { "Rejected" } th { "Skipped" } th { "Why; first rejects" } } }
                 tbody {
-                    @for f in rows("files") {
-                        tr data-file=(text(&f["file_name"])) {
-                            td { (text(&f["file_url"])) }
-                            td { (text(&f["dataset"])) }
-                            td { (text(&f["status"])) }
-                            td { (text(&f["rows_valid"])) }
-                            td { (text(&f["rows_rejected"])) }
-                            td { (text(&f["lines_skipped"])) }
+                    @for f in &status.files {
+                        tr data-file=(f.file_name) {
+                            td { (f.file_url) }
+                            td { (opt(&f.dataset)) }
+                            td { (f.status) }
+                            td { (f.rows_valid) }
+                            td { (f.rows_rejected) }
+                            td { (f.lines_skipped) }
                             td {
-                                (text(&f["reason"]))
-                                @if let Some(first) = rejects.get(&text(&f["file_url"])) {
+                                (opt(&f.reason))
+                                @if let Some(first) = rejects.get(f.file_url.as_str()) {
                                     ul.rejects { @for r in first { li { (r) } } }
-                                    span.muted { "All of them: " (text(&f["rejected_key"])) }
+                                    span.muted { "All of them: " (opt(&f.rejected_key)) }
                                 }
                             }
                         }

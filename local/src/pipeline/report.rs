@@ -76,7 +76,7 @@ impl LocalPipeline {
         for url in file_urls {
             if let Some(f) = status.files.iter().find(|f| &f.file_url == url) {
                 let first_rejects = match &f.rejected_key {
-                    Some(key) if f.rows_rejected > 0 => self.first_rejects(key).await,
+                    Some(key) if f.rows_rejected > 0 => first_rejects(&self.s3_client, key).await,
                     _ => Vec::new(),
                 };
                 files.push(FileReport { file: f.clone(), first_rejects });
@@ -105,10 +105,6 @@ impl LocalPipeline {
         let parked = self.dead_letter.list().map_err(io_error(self.dead_letter.dir()))?;
         let ok = executions.iter().all(|e| e.status == "SUCCEEDED") && parked.is_empty();
         Ok(RunReport { ok, files, fired, waiting, runs, warehouse, executions, parked })
-    }
-
-    async fn first_rejects(&self, key: &str) -> Vec<String> {
-        first_rejects(&self.s3_client, key).await
     }
 }
 
