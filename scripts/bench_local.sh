@@ -86,6 +86,10 @@ echo "== 2. J101: 13th file's upload -> addStep.sync, $REPS fresh homes"
 TRIGGER=$("$BIN" trigger --data "$DATA" --reps "$REPS")
 echo "$TRIGGER"
 
+echo "== 2b. the executor's own cost per state transition: a 1000-state Pass/Choice loop"
+TRANSITIONS=$("$BIN" transitions --states 1000 --reps "$REPS")
+echo "$TRANSITIONS"
+
 echo "== 3. the SQL job on $JOB_ROWS sales rows ($JOB_STORES stores, $JOB_ITEMS items)"
 "$BIN" job-gen --data "$DATA" --rows "$JOB_ROWS" --stores "$JOB_STORES" --items "$JOB_ITEMS"
 cat "$DATA"/job/csv/*/*.csv "$DATA"/job/parquet/*/*.parquet >/dev/null # every run starts from a warm page cache
@@ -150,6 +154,13 @@ printf '%-58s %12s %12s\n' "  upload -> run loaded and recorded" \
     "$(field upload_to_done_p50_ms "$TRIGGER") ms" "$(field upload_to_done_p90_ms "$TRIGGER") ms"
 printf '%-58s %12s %12s\n' "  baseline: original sample, 10-minute cron (expected/worst)" "300000 ms" "600000 ms"
 echo "  task medians on that path (ms): $(sed -n 's/^trigger-tasks median_ms //p' <<<"$TRIGGER")"
+echo
+printf '%-58s %12s\n' "executor, 1000-state Pass/Choice loop, per transition" "microseconds"
+printf '%-58s %12s\n' "  baseline: JSONPath (Parameters + Variable rule)" "$(field transition_us_jsonpath "$TRANSITIONS")"
+printf '%-58s %12s\n' "  JSONata over \$states.input (Output + Condition)" "$(field transition_us_jsonata "$TRANSITIONS")"
+printf '%-58s %12s\n' "  JSONata over a variable (Assign + Condition)" "$(field transition_us_jsonata_vars "$TRANSITIONS")"
+printf '%-58s %12s\n' "  ratio JSONata / JSONPath" \
+    "$(ratio "$(field transition_us_jsonata "$TRANSITIONS")" "$(field transition_us_jsonpath "$TRANSITIONS")")x"
 echo
 printf '%-58s %12s\n' "sales_summary.sql on $JOB_ROWS rows" "seconds"
 printf '%-58s %12s\n' "  edba step runner on typed Parquet (S3 download included)" "$(field step_s "${JOB[parquet]}")"

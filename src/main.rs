@@ -31,10 +31,12 @@ enum Command {
         #[arg(long)]
         root: Option<PathBuf>,
     },
-    /// Print a Mermaid flowchart of a pipeline machine (Catch edges dashed).
+    /// Print a Mermaid flowchart of a machine (Catch edges dashed): a
+    /// pipeline machine (`ingest`, `aggregate`) or any ASL JSON file,
+    /// JSONPath or JSONata, checked first.
     Graph {
-        #[arg(value_enum)]
-        machine: MachineName,
+        /// `ingest`, `aggregate`, or the path of an ASL JSON file.
+        machine: String,
     },
     /// Check files before sending them: the same conversion the validate
     /// task runs, on local files. Exits 1 when a file is INVALID.
@@ -105,10 +107,11 @@ enum Command {
     /// Serve the deployed system on one machine until SIGINT/SIGTERM: an S3
     /// endpoint any S3 client can use (objects created under incoming/ start
     /// the ingest machine, as S3 events do through EventBridge), the
-    /// aggregate machine on a schedule, and a JSON API of the executions and
-    /// the state store.
+    /// aggregate machine on a schedule, a web console of the executions (graph
+    /// and event history), files, jobs and runs, and the same as a JSON API.
     Serve(serve::ServeArgs),
-    /// Run any ASL definition on the local executor and print its output JSON.
+    /// Run any ASL definition (JSONPath or JSONata, with variables) on the
+    /// local executor and print its output JSON.
     /// Lambda resources of the pipeline resolve to edba's tasks.
     Exec {
         /// The ASL JSON file.
@@ -300,16 +303,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Graph { machine } => {
-            let name = match machine {
-                MachineName::Ingest => "ingest",
-                MachineName::Aggregate => "aggregate",
-            };
-            let m = edba_statemachines::generate::machines()
-                .into_iter()
-                .find(|m| m.name == name)
-                .context("unknown machine")?;
-            print!("{}", edba_asl::graph::mermaid(&m.definition));
-            Ok(ExitCode::SUCCESS)
+            if let Some(m) = edba_statemachines::generate::machines().into_iter().find(|m| m.name == machine) {
+                print!("{}", edba_asl::graph::mermaid(&m.definition));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let text = std::fs::read_to_string(&machine)
+                .with_context(|| format!("\"{machine}\" is neither ingest, aggregate nor a readable ASL file"))?;
+            match edba_asl::validate::validate_json(&text) {
+                Ok(definition) => {
+                    print!("{}", edba_asl::graph::mermaid(&definition));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(errors) => {
+                    eprintln!("{machine} is not valid ASL:");
+                    for e in errors {
+                        eprintln!("  - {e}");
+                    }
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Validate { files, project, out, json, max_reject_share } => {
             validate_files(&files, project.as_deref(), out.as_deref(), json, max_reject_share)

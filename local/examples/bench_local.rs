@@ -12,6 +12,10 @@
 //!   bench_local serve-trigger --data DIR --edba BIN --reps R
 //!       J101 through `edba serve`: the 13th IL file's PUT to the step's
 //!       TaskScheduled in the aggregate execution's history.
+//!   bench_local transitions --states N --reps R
+//!       The executor's own cost per state transition: an N-state Pass/Choice
+//!       counting loop (no tasks) in JSONPath, in JSONata over `$states.input`,
+//!       and in JSONata over a workflow variable, side by side.
 //!   bench_local job-gen --data DIR --rows R --stores S --items I
 //!   bench_local job-run --data DIR
 //!       The SQL job on the step runner over the generated validated CSVs.
@@ -164,6 +168,7 @@ async fn main() {
                 "job-run" => job_run(&args).await,
                 "serve-ingest" => serve_ingest(&args).await,
                 "serve-trigger" => serve_trigger(&args).await,
+                "transitions" => transitions(&args).await,
                 other => Err(format!("unknown subcommand {other}").into()),
             },
             Err(e) => Err(e),
@@ -175,6 +180,62 @@ async fn main() {
         eprintln!("bench_local: {e}");
         std::process::exit(1);
     }
+}
+
+// ----------------------------------------------------------- transitions --
+
+/// An N-state counting loop (`Inc` then `Loop`, N/2 times) in one flavour.
+fn loop_machine(flavour: &str, rounds: usize) -> Value {
+    match flavour {
+        "jsonpath" => json!({"StartAt": "Inc", "States": {
+            "Inc": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Loop"},
+            "Loop": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericLessThan": rounds, "Next": "Inc"}],
+                     "Default": "Done"},
+            "Done": {"Type": "Succeed"}}}),
+        "jsonata" => json!({"QueryLanguage": "JSONata", "StartAt": "Inc", "States": {
+            "Inc": {"Type": "Pass", "Output": {"i": "{% $states.input.i + 1 %}"}, "Next": "Loop"},
+            "Loop": {"Type": "Choice", "Choices": [{"Condition": format!("{{% $states.input.i < {rounds} %}}"),
+                                                    "Next": "Inc"}], "Default": "Done"},
+            "Done": {"Type": "Succeed"}}}),
+        _ => json!({"QueryLanguage": "JSONata", "StartAt": "Init", "States": {
+            "Init": {"Type": "Pass", "Assign": {"i": 0}, "Next": "Inc"},
+            "Inc": {"Type": "Pass", "Assign": {"i": "{% $i + 1 %}"}, "Next": "Loop"},
+            "Loop": {"Type": "Choice", "Choices": [{"Condition": format!("{{% $i < {rounds} %}}"), "Next": "Inc"}],
+                     "Default": "Done"},
+            "Done": {"Type": "Succeed", "Output": {"i": "{% $i %}"}}}}),
+    }
+}
+
+async fn transitions(args: &Args) -> Result<()> {
+    let states = args.num("states", 1000)?;
+    let reps = args.num("reps", 5)?;
+    let rounds = states / 2;
+    let exec = edba_local::executor::Executor::new(edba_local::executor::ExecutorConfig::default());
+    for flavour in ["jsonpath", "jsonata", "jsonata-vars"] {
+        let def = loop_machine(flavour, rounds).to_string();
+        let mut per_transition = Vec::new();
+        for _ in 0..=reps {
+            let started = Instant::now();
+            let r = exec.run_definition(&def, json!({"i": 0})).await?;
+            let elapsed = started.elapsed();
+            if r.status != ExecutionStatus::Succeeded
+                || r.output.as_ref().and_then(|o| o["i"].as_u64()) != Some(rounds as u64)
+            {
+                return Err(
+                    format!("{flavour}: the loop did not count to {rounds}: {:?} {:?}", r.error, r.cause).into()
+                );
+            }
+            let entered = r.history.events.iter().filter(|e| matches!(e.kind, EventKind::StateEntered { .. })).count();
+            per_transition.push(elapsed.as_secs_f64() * 1e6 / entered as f64);
+        }
+        // The first run warms caches (parsed expressions); it is not counted.
+        per_transition.remove(0);
+        per_transition.sort_by(f64::total_cmp);
+        let median = per_transition[per_transition.len() / 2];
+        println!("transition_us_{}={median:.2}", flavour.replace('-', "_"));
+    }
+    println!("transition_states={states}");
+    Ok(())
 }
 
 // ---------------------------------------------------------------- ingest --

@@ -7,6 +7,7 @@ mod console;
 mod deploy_cfn_lint;
 mod deploy_scripts;
 mod deploy_template;
+mod exec_cli;
 mod faults_local;
 mod lineage_local;
 mod pipeline_local;

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 
 use edba_asl::choice::{Comparison, ComparisonOp, Condition, Operand};
 use edba_asl::jsonpath::JsonPath;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -15,11 +15,11 @@ use super::path;
 use super::TaskFailure;
 
 /// Evaluates a condition; `input` is `$`, `context` is `$$`.
-pub fn holds(c: &Condition, input: &Value, context: &Value) -> Result<bool, TaskFailure> {
+pub fn holds(c: &Condition, input: &Value, context: &Value, vars: &Map<String, Value>) -> Result<bool, TaskFailure> {
     match c {
         Condition::And(cs) => {
             for c in cs {
-                if !holds(c, input, context)? {
+                if !holds(c, input, context, vars)? {
                     return Ok(false);
                 }
             }
@@ -27,21 +27,22 @@ pub fn holds(c: &Condition, input: &Value, context: &Value) -> Result<bool, Task
         }
         Condition::Or(cs) => {
             for c in cs {
-                if holds(c, input, context)? {
+                if holds(c, input, context, vars)? {
                     return Ok(true);
                 }
             }
             Ok(false)
         }
-        Condition::Not(c) => Ok(!holds(c, input, context)?),
-        Condition::Compare(cmp) => compare(cmp, input, context),
+        Condition::Not(c) => Ok(!holds(c, input, context, vars)?),
+        Condition::Compare(cmp) => compare(cmp, input, context, vars),
+        Condition::Jsonata(_) => Err(TaskFailure::runtime("a JSONata `Condition` in a JSONPath state".to_string())),
     }
 }
 
-fn read(text: &str, input: &Value, context: &Value) -> Result<Option<Value>, TaskFailure> {
+fn read(text: &str, input: &Value, context: &Value, vars: &Map<String, Value>) -> Result<Option<Value>, TaskFailure> {
     let p = JsonPath::parse(text)
         .map_err(|e| TaskFailure::runtime(format!("Invalid path '{text}' in a Choice rule: {e}")))?;
-    Ok(path::read(&p, input, context))
+    Ok(path::read(&p, input, context, vars))
 }
 
 /// RFC 3339 with the upper-case `T` and `Z` (or an offset) Step Functions requires.
@@ -52,9 +53,9 @@ pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).ok()
 }
 
-fn compare(cmp: &Comparison, input: &Value, context: &Value) -> Result<bool, TaskFailure> {
+fn compare(cmp: &Comparison, input: &Value, context: &Value, vars: &Map<String, Value>) -> Result<bool, TaskFailure> {
     use ComparisonOp as Op;
-    let variable = read(&cmp.variable, input, context)?;
+    let variable = read(&cmp.variable, input, context, vars)?;
     if cmp.op == Op::IsPresent {
         let want = matches!(cmp.operand, Operand::Bool(true));
         return Ok(variable.is_some() == want);
@@ -69,7 +70,7 @@ fn compare(cmp: &Comparison, input: &Value, context: &Value) -> Result<bool, Tas
         Operand::String(s) => Value::String(s.clone()),
         Operand::Number(n) => Value::Number(n.clone()),
         Operand::Bool(b) => Value::Bool(*b),
-        Operand::Path(p) => match read(p, input, context)? {
+        Operand::Path(p) => match read(p, input, context, vars)? {
             Some(x) => x,
             None => {
                 return Err(TaskFailure::runtime(format!(

@@ -18,6 +18,7 @@
 
 mod choice;
 pub(crate) mod history;
+pub mod jsonata;
 mod path;
 mod payload;
 pub(crate) mod random;
@@ -47,6 +48,8 @@ pub mod errors {
     /// failed intrinsic call as [`RUNTIME`].
     pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
     pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+    /// A JSONata expression failed, gave nothing, or gave the wrong type.
+    pub const QUERY_EVALUATION: &str = "States.QueryEvaluationError";
     /// A Task whose resource has no local binding. AWS would refuse such a
     /// definition up front; locally it fails the execution, and like
     /// `States.Runtime` it is never retried or caught, so a missing binding

@@ -11,11 +11,13 @@ pub fn is_definite(segments: &[Segment]) -> bool {
     segments.iter().all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)))
 }
 
-/// The value a path reads: `None` when a definite path matches nothing.
-pub fn read(path: &JsonPath, input: &Value, context: &Value) -> Option<Value> {
-    let root = match path.root {
+/// The value a path reads: `None` when a definite path matches nothing (or
+/// reads a variable that is not set).
+pub fn read(path: &JsonPath, input: &Value, context: &Value, vars: &Map<String, Value>) -> Option<Value> {
+    let root = match &path.root {
         Root::Input => input,
         Root::Context => context,
+        Root::Variable(v) => vars.get(v)?,
     };
     read_from(root, &path.segments)
 }
@@ -241,7 +243,7 @@ mod tests {
     use serde_json::json;
 
     fn r(path: &str, v: &Value) -> Option<Value> {
-        read(&JsonPath::parse(path).unwrap(), v, &Value::Null)
+        read(&JsonPath::parse(path).unwrap(), v, &Value::Null, &Map::new())
     }
 
     #[test]

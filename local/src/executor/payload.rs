@@ -3,7 +3,7 @@
 //! `$$` the context object) or of an intrinsic function call.
 
 use base64::Engine as _;
-use edba_asl::jsonpath::{Intrinsic, IntrinsicArg, IntrinsicFunction, JsonPath, PayloadValue};
+use edba_asl::jsonpath::{Intrinsic, IntrinsicArg, IntrinsicFunction, JsonPath, PayloadValue, Root};
 use serde_json::{Map, Number, Value};
 
 use super::path;
@@ -15,6 +15,8 @@ use super::TaskFailure;
 pub struct Scope<'a> {
     pub input: &'a Value,
     pub context: &'a Value,
+    /// The workflow variables in scope (`$name`).
+    pub vars: &'a Map<String, Value>,
 }
 
 /// Resolves a payload template; `field` names the template in error causes
@@ -62,8 +64,13 @@ pub fn eval_expression(expr: &str, scope: Scope<'_>, field: &str) -> Result<Valu
 /// Reads a path, failing with `States.Runtime` (as Step Functions does) when
 /// a definite path matches nothing.
 pub fn read_for_field(p: &JsonPath, scope: Scope<'_>, field: &str) -> Result<Value, TaskFailure> {
-    path::read(p, scope.input, scope.context).ok_or_else(|| {
-        let (what, data) = if p.is_context() { ("context object", scope.context) } else { ("input", scope.input) };
+    path::read(p, scope.input, scope.context, scope.vars).ok_or_else(|| {
+        let vars = || Value::Object(scope.vars.clone());
+        let (what, data) = match &p.root {
+            Root::Context => ("context object", scope.context.clone()),
+            Root::Variable(_) => ("variables", vars()),
+            Root::Input => ("input", scope.input.clone()),
+        };
         TaskFailure::runtime(format!(
             "The JSONPath '{p}' specified for the field '{field}' could not be found in the {what} '{data}'"
         ))
@@ -245,7 +252,7 @@ fn eval_arg(a: &IntrinsicArg, scope: Scope<'_>, f: IntrinsicFunction) -> Result<
         IntrinsicArg::Number(n) => Value::Number(n.clone()),
         IntrinsicArg::Bool(b) => Value::Bool(*b),
         IntrinsicArg::Null => Value::Null,
-        IntrinsicArg::Path(p) => path::read(p, scope.input, scope.context)
+        IntrinsicArg::Path(p) => path::read(p, scope.input, scope.context, scope.vars)
             .ok_or_else(|| fail(f, format!("the JSONPath '{p}' could not be found in the input '{}'", scope.input)))?,
         IntrinsicArg::Intrinsic(i) => eval_intrinsic(i, scope)?,
     })
@@ -320,7 +327,7 @@ fn num_eq(x: &Number, y: &Number) -> bool {
     x == y || x.as_f64().zip(y.as_f64()).is_some_and(|(a, b)| a == b)
 }
 
-fn hash(algorithm: &str, data: &[u8]) -> Option<String> {
+pub(super) fn hash(algorithm: &str, data: &[u8]) -> Option<String> {
     use sha2::Digest as _;
     let bytes: Vec<u8> = match algorithm {
         "MD5" => md5::Md5::digest(data).to_vec(),

@@ -1,26 +1,41 @@
 //! The interpreter: one execution of one machine.
 //!
+//! Both query languages run, and workflow variables: each scope (the
+//! machine, a Parallel branch, a Map iteration) holds its own variables,
+//! starting from a copy of the enclosing scope's; a state's `Assign` is
+//! evaluated with the values from before the state (so all its assignments,
+//! and its `Output`, see the old values) and takes effect when it moves on.
+//! In JSONPath states `Assign` reads `$` as the state's result (after
+//! `ResultSelector`), or its effective input where it has no result, and a
+//! catcher's `Assign` reads the error output.
+//!
 //! Known differences from AWS Step Functions:
-//! - only the JSONPath query language (no JSONata, no `Assign` variables);
 //! - Map runs inline only (no `ItemReader`, `ItemBatcher`,
 //!   `ResultWriter`, `ToleratedFailure…`); `HeartbeatSeconds` and
 //!   `Credentials` are ignored;
 //! - `startExecution` is fire and forget only (no `.sync`);
-//! - payload size limits are not enforced.
+//! - payload size limits are not enforced, nor the 256 KiB / 10 MiB limits
+//!   on variables;
+//! - a Choice rule without its own `Output` takes the state's `Output` (the
+//!   guide does not say; a rule's `Assign` replaces the state's, which only
+//!   `Default` uses).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use edba_asl::choice::Condition;
 use edba_asl::jsonpath::JsonPath;
 use edba_asl::model::{
-    Catcher, Choice, Fail, JitterStrategy, MapState, NullablePath, Parallel, Pass, Retrier, State, States, Task, Wait,
+    Catcher, Choice, Fail, IntegerField, JitterStrategy, MapState, NullablePath, Parallel, Pass, QueryLanguage,
+    Retrier, State, States, Task, Wait,
 };
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio::sync::Semaphore;
 
 use super::history::{now_rfc3339, EventKind, Recorder};
+use super::jsonata::{self, Bindings};
 use super::payload::{self, Scope};
 use super::{
     choice, errors, path, random, Definition, ExecutionResult, ExecutionStatus, Executor, TaskContext, TaskFailure,
@@ -38,11 +53,28 @@ struct Run {
     /// `$$.Execution` and `$$.StateMachine`.
     execution: Value,
     state_machine: Value,
+    /// The machine's `QueryLanguage`.
+    language: Option<QueryLanguage>,
 }
+
+/// Workflow variables of one scope.
+type Vars = Map<String, Value>;
 
 enum Flow {
     Next(String, Value),
     End(Value),
+}
+
+/// A state's outcome: where it goes and the variables it assigns.
+struct Step {
+    flow: Flow,
+    assigned: Vars,
+}
+
+impl Step {
+    fn new(flow: Flow, assigned: Vars) -> Self {
+        Step { flow, assigned }
+    }
 }
 
 pub(crate) async fn execute(
@@ -62,6 +94,7 @@ pub(crate) async fn execute(
             "StartTime": now_rfc3339(),
         }),
         state_machine: json!({"Id": def.arn, "Name": def.name}),
+        language: def.machine.query_language,
         exec,
         rec,
         arn,
@@ -73,7 +106,7 @@ pub(crate) async fn execute(
         input: input.clone(),
     });
     let machine = &def.machine;
-    let body = run_scope(&run, &machine.start_at, &machine.states, input);
+    let body = run_scope(&run, &machine.start_at, &machine.states, input, Vars::new());
     let outcome = match machine.timeout_seconds {
         Some(s) => {
             let limit = scaled(s as f64, run.exec.config().timeout_scale);
@@ -128,13 +161,62 @@ impl Run {
     }
 }
 
+/// What one state evaluation sees besides its input.
+#[derive(Clone, Copy)]
+struct Env<'a> {
+    run: &'a Run,
+    name: &'a str,
+    entered: &'a str,
+    vars: &'a Vars,
+    jsonata: bool,
+}
+
+impl<'a> Env<'a> {
+    fn context(&self, retries: u64) -> Value {
+        self.run.context(self.name, self.entered, retries)
+    }
+
+    fn scope<'b>(&'b self, input: &'b Value, context: &'b Value) -> Scope<'b> {
+        Scope { input, context, vars: self.vars }
+    }
+
+    fn bindings<'b>(&'b self, states: &'b Value) -> Bindings<'b> {
+        Bindings { states, vars: self.vars }
+    }
+
+    /// `Assign`: in JSONata its values are templates over `$states`; in
+    /// JSONPath a payload template over `data` (`$`).
+    fn assign(&self, assign: Option<&Value>, states: &Value, data: &Value, ctx: &Value) -> Result<Vars, TaskFailure> {
+        let Some(a) = assign else { return Ok(Vars::new()) };
+        let out = if self.jsonata {
+            jsonata::eval_template(a, self.bindings(states), "Assign")?
+        } else {
+            payload::resolve_template(a, self.scope(data, ctx), "Assign")?
+        };
+        match out {
+            Value::Object(m) => Ok(m),
+            other => Err(TaskFailure::runtime(format!("`Assign` must be an object, not {other}"))),
+        }
+    }
+
+    /// JSONata `Output`, or `default` when the state has none.
+    fn output(&self, output: Option<&Value>, states: &Value, default: Value) -> Result<Value, TaskFailure> {
+        match output {
+            Some(o) => jsonata::eval_template(o, self.bindings(states), "Output"),
+            None => Ok(default),
+        }
+    }
+}
+
 /// Runs the states of a machine, a Parallel branch or a Map iteration from
-/// `start_at` until one ends it.
+/// `start_at` until one ends it. `vars` starts as a copy of the enclosing
+/// scope's variables; what this scope assigns stays in it.
 fn run_scope<'a>(
     run: &'a Run,
     start_at: &'a str,
     states: &'a States,
     input: Value,
+    mut vars: Vars,
 ) -> BoxFuture<'a, Result<Value, TaskFailure>> {
     Box::pin(async move {
         let mut current = start_at.to_string();
@@ -144,28 +226,28 @@ fn run_scope<'a>(
                 states.get(&current).ok_or_else(|| TaskFailure::runtime(format!("no state named \"{current}\"")))?;
             run.rec.record(EventKind::StateEntered { name: current.clone(), input: data.clone() });
             let entered = now_rfc3339();
-            match run_state(run, &current, state, data, &entered).await {
-                Ok(Flow::Next(next, output)) => {
+            let env = Env {
+                run,
+                name: &current,
+                entered: &entered,
+                vars: &vars,
+                jsonata: state.language(run.language) == QueryLanguage::Jsonata,
+            };
+            let step = run_state(env, state, data).await?;
+            vars.extend(step.assigned);
+            match step.flow {
+                Flow::Next(next, output) => {
                     run.rec.record(EventKind::StateExited { name: current.clone(), output: output.clone() });
                     current = next;
                     data = output;
                 }
-                Ok(Flow::End(output)) => {
+                Flow::End(output) => {
                     run.rec.record(EventKind::StateExited { name: current.clone(), output: output.clone() });
                     return Ok(output);
                 }
-                Err(f) => return Err(f),
             }
         }
     })
-}
-
-/// Where a retrying state goes: a catcher's `Next` if one took over.
-fn flow(caught: Option<String>, next: &Option<String>, out: Value) -> Flow {
-    match caught {
-        Some(n) => Flow::Next(n, out),
-        None => after(next, out),
-    }
 }
 
 fn after(next: &Option<String>, output: Value) -> Flow {
@@ -175,10 +257,19 @@ fn after(next: &Option<String>, output: Value) -> Flow {
     }
 }
 
-async fn run_state(run: &Run, name: &str, state: &State, raw: Value, entered: &str) -> Result<Flow, TaskFailure> {
-    let simple = |r: Result<Flow, TaskFailure>| {
+/// Where a retrying state goes: a catcher's `Next` if one took over.
+fn caught_or_next(done: Caught, next: &Option<String>) -> Step {
+    match done.catcher {
+        Some(n) => Step::new(Flow::Next(n, done.output), done.assigned),
+        None => Step::new(after(next, done.output), done.assigned),
+    }
+}
+
+async fn run_state(env: Env<'_>, state: &State, raw: Value) -> Result<Step, TaskFailure> {
+    let name = env.name;
+    let simple = |r: Result<Step, TaskFailure>| {
         if let Err(f) = &r {
-            run.rec.record(EventKind::StateFailed {
+            env.run.rec.record(EventKind::StateFailed {
                 name: name.to_string(),
                 error: f.error.clone(),
                 cause: f.cause.clone(),
@@ -187,63 +278,70 @@ async fn run_state(run: &Run, name: &str, state: &State, raw: Value, entered: &s
         r
     };
     match state {
-        State::Pass(p) => simple(pass(run, name, p, raw, entered)),
-        State::Choice(c) => simple(choose(run, name, c, raw, entered)),
-        State::Wait(w) => simple(wait(run, name, w, raw, entered).await),
+        State::Pass(p) => simple(pass(env, p, raw)),
+        State::Choice(c) => simple(choose(env, c, raw)),
+        State::Wait(w) => simple(wait(env, w, raw).await),
         State::Succeed(s) => {
-            let ctx = run.context(name, entered, 0);
+            let ctx = env.context(0);
             simple(
-                input_path(&s.input_path, &raw, &ctx).and_then(|v| output_path(&s.output_path, v, &ctx)).map(Flow::End),
+                if env.jsonata {
+                    let states = jsonata::states_object(&raw, &ctx, None, None);
+                    env.output(s.output.as_ref(), &states, raw.clone())
+                } else {
+                    input_path(&s.input_path, &raw, &ctx, env.vars)
+                        .and_then(|v| output_path(&s.output_path, v, &ctx, env.vars))
+                }
+                .map(|out| Step::new(Flow::End(out), Vars::new())),
             )
         }
-        State::Fail(f) => Err(fail(run, name, f, &raw, entered)),
-        State::Task(t) => with_retry_and_catch(run, name, &t.retry, &t.catch, &raw, |retries| {
-            task(run, name, t, &raw, entered, retries)
-        })
-        .await
-        .map(|(out, next)| flow(next, &t.next, out)),
-        State::Map(m) => with_retry_and_catch(run, name, &m.retry, &m.catch, &raw, |retries| {
-            map(run, name, m, &raw, entered, retries)
-        })
-        .await
-        .map(|(out, next)| flow(next, &m.next, out)),
-        State::Parallel(p) => with_retry_and_catch(run, name, &p.retry, &p.catch, &raw, |retries| {
-            parallel(run, name, p, &raw, entered, retries)
-        })
-        .await
-        .map(|(out, next)| flow(next, &p.next, out)),
+        State::Fail(f) => Err(fail(env, f, &raw)),
+        State::Task(t) => with_retry_and_catch(env, &t.retry, &t.catch, &raw, |retries| task(env, t, &raw, retries))
+            .await
+            .map(|done| caught_or_next(done, &t.next)),
+        State::Map(m) => with_retry_and_catch(env, &m.retry, &m.catch, &raw, |retries| map(env, m, &raw, retries))
+            .await
+            .map(|done| caught_or_next(done, &m.next)),
+        State::Parallel(p) => {
+            with_retry_and_catch(env, &p.retry, &p.catch, &raw, |retries| parallel(env, p, &raw, retries))
+                .await
+                .map(|done| caught_or_next(done, &p.next))
+        }
     }
 }
 
 // ---------------------------------------------------------------------------
-// Input and output processing
+// Input and output processing (JSONPath)
 
 fn parse_path(text: &str, field: &str) -> Result<JsonPath, TaskFailure> {
     JsonPath::parse(text).map_err(|e| TaskFailure::runtime(format!("Invalid {field} '{text}': {e}")))
 }
 
 /// `InputPath`: absent = `$`, `null` = `{}`; a `$$` path reads the context
-/// object, as in Step Functions.
-fn input_path(p: &NullablePath, raw: &Value, ctx: &Value) -> Result<Value, TaskFailure> {
-    select_path(p, raw, ctx, "InputPath")
+/// object, as in Step Functions, and a `$name` path a variable.
+fn input_path(p: &NullablePath, raw: &Value, ctx: &Value, vars: &Vars) -> Result<Value, TaskFailure> {
+    select_path(p, raw, ctx, vars, "InputPath")
 }
 
 /// `OutputPath`: absent = `$`, `null` = `{}`; `$$` reads the context object.
-fn output_path(p: &NullablePath, v: Value, ctx: &Value) -> Result<Value, TaskFailure> {
+fn output_path(p: &NullablePath, v: Value, ctx: &Value, vars: &Vars) -> Result<Value, TaskFailure> {
     match p {
         None => Ok(v),
-        _ => select_path(p, &v, ctx, "OutputPath"),
+        _ => select_path(p, &v, ctx, vars, "OutputPath"),
     }
 }
 
-fn select_path(p: &NullablePath, v: &Value, ctx: &Value, field: &str) -> Result<Value, TaskFailure> {
+fn select_path(p: &NullablePath, v: &Value, ctx: &Value, vars: &Vars, field: &str) -> Result<Value, TaskFailure> {
     match p {
         None => Ok(v.clone()),
         Some(None) => Ok(json!({})),
         Some(Some(text)) => {
             let jp = parse_path(text, field)?;
-            let data = if jp.is_context() { ctx } else { v };
-            path::read(&jp, v, ctx).ok_or_else(|| {
+            path::read(&jp, v, ctx, vars).ok_or_else(|| {
+                let data = match &jp.root {
+                    edba_asl::jsonpath::Root::Context => ctx.clone(),
+                    edba_asl::jsonpath::Root::Variable(_) => Value::Object(vars.clone()),
+                    edba_asl::jsonpath::Root::Input => v.clone(),
+                };
                 TaskFailure::runtime(format!(
                     "Invalid path '{text}' : No results for path: {text} in {field} of '{data}'"
                 ))
@@ -269,50 +367,97 @@ fn result_path(p: &NullablePath, raw: &Value, result: Value) -> Result<Value, Ta
     }
 }
 
-fn template(t: &Option<Value>, input: Value, context: &Value, field: &str) -> Result<Value, TaskFailure> {
+fn template(
+    t: &Option<Value>,
+    input: Value,
+    scope_ctx: &Value,
+    vars: &Vars,
+    field: &str,
+) -> Result<Value, TaskFailure> {
     match t {
-        Some(t) => payload::resolve_template(t, Scope { input: &input, context }, field),
+        Some(t) => payload::resolve_template(t, Scope { input: &input, context: scope_ctx, vars }, field),
         None => Ok(input),
+    }
+}
+
+/// An integer field: its literal, or (JSONata) its expression's value.
+fn integer(env: &Env<'_>, v: &IntegerField, states: &Value, field: &str) -> Result<u64, TaskFailure> {
+    match v {
+        IntegerField::Literal(n) => Ok(*n),
+        IntegerField::Expression(text) => jsonata::eval_integer(text, env.bindings(states), field),
     }
 }
 
 // ---------------------------------------------------------------------------
 // States without retries
 
-fn pass(run: &Run, name: &str, p: &Pass, raw: Value, entered: &str) -> Result<Flow, TaskFailure> {
-    let ctx = run.context(name, entered, 0);
-    let effective = input_path(&p.input_path, &raw, &ctx)?;
+fn pass(env: Env<'_>, p: &Pass, raw: Value) -> Result<Step, TaskFailure> {
+    let ctx = env.context(0);
+    if env.jsonata {
+        let states = jsonata::states_object(&raw, &ctx, None, None);
+        let assigned = env.assign(p.assign.as_ref(), &states, &raw, &ctx)?;
+        let out = env.output(p.output.as_ref(), &states, raw.clone())?;
+        return Ok(Step::new(after(&p.next, out), assigned));
+    }
+    let effective = input_path(&p.input_path, &raw, &ctx, env.vars)?;
     let result = match &p.result {
         Some(r) => r.clone(),
-        None => template(&p.parameters, effective, &ctx, "Parameters")?,
+        None => template(&p.parameters, effective, &ctx, env.vars, "Parameters")?,
     };
-    let out = output_path(&p.output_path, result_path(&p.result_path, &raw, result)?, &ctx)?;
-    Ok(after(&p.next, out))
+    let assigned = env.assign(p.assign.as_ref(), &Value::Null, &result, &ctx)?;
+    let out = output_path(&p.output_path, result_path(&p.result_path, &raw, result)?, &ctx, env.vars)?;
+    Ok(Step::new(after(&p.next, out), assigned))
 }
 
-fn choose(run: &Run, name: &str, c: &Choice, raw: Value, entered: &str) -> Result<Flow, TaskFailure> {
-    let ctx = run.context(name, entered, 0);
-    let effective = input_path(&c.input_path, &raw, &ctx)?;
-    let mut next = None;
-    for rule in &c.choices {
-        if choice::holds(&rule.condition, &effective, &ctx)? {
-            next = Some(rule.next.clone());
+fn choose(env: Env<'_>, c: &Choice, raw: Value) -> Result<Step, TaskFailure> {
+    let ctx = env.context(0);
+    let (states, effective) = if env.jsonata {
+        (jsonata::states_object(&raw, &ctx, None, None), raw.clone())
+    } else {
+        (Value::Null, input_path(&c.input_path, &raw, &ctx, env.vars)?)
+    };
+    let mut matched = None;
+    for (n, rule) in c.choices.iter().enumerate() {
+        let holds = match (&rule.condition, env.jsonata) {
+            (Condition::Jsonata(cond), true) => {
+                jsonata::eval_condition(cond, env.bindings(&states), &format!("Choices[{n}].Condition"))?
+            }
+            (cond, _) => choice::holds(cond, &effective, &ctx, env.vars)?,
+        };
+        if holds {
+            matched = Some(rule);
             break;
         }
     }
-    let next = next.or_else(|| c.default.clone()).ok_or_else(|| {
-        TaskFailure::new(
-            errors::NO_CHOICE_MATCHED,
-            format!("No Choice rule of state \"{name}\" matched and it has no Default"),
-        )
-    })?;
-    run.rec.record(EventKind::ChoiceMatched { state: name.to_string(), next: next.clone() });
-    Ok(Flow::Next(next, output_path(&c.output_path, effective, &ctx)?))
+    let (next, assign, output) = match matched {
+        Some(rule) => (rule.next.clone(), rule.assign.as_ref(), rule.output.as_ref().or(c.output.as_ref())),
+        None => match &c.default {
+            Some(d) => (d.clone(), c.assign.as_ref(), c.output.as_ref()),
+            None => {
+                return Err(TaskFailure::new(
+                    errors::NO_CHOICE_MATCHED,
+                    format!("No Choice rule of state \"{}\" matched and it has no Default", env.name),
+                ))
+            }
+        },
+    };
+    env.run.rec.record(EventKind::ChoiceMatched { state: env.name.to_string(), next: next.clone() });
+    let assigned = env.assign(assign, &states, &effective, &ctx)?;
+    let out = if env.jsonata {
+        env.output(output, &states, raw)?
+    } else {
+        output_path(&c.output_path, effective, &ctx, env.vars)?
+    };
+    Ok(Step::new(Flow::Next(next, out), assigned))
 }
 
-async fn wait(run: &Run, name: &str, w: &Wait, raw: Value, entered: &str) -> Result<Flow, TaskFailure> {
-    let ctx = run.context(name, entered, 0);
-    let effective = input_path(&w.input_path, &raw, &ctx)?;
+async fn wait(env: Env<'_>, w: &Wait, raw: Value) -> Result<Step, TaskFailure> {
+    let ctx = env.context(0);
+    let (states, effective) = if env.jsonata {
+        (jsonata::states_object(&raw, &ctx, None, None), raw.clone())
+    } else {
+        (Value::Null, input_path(&w.input_path, &raw, &ctx, env.vars)?)
+    };
     let seconds_until = |ts: &str, field: &str| -> Result<f64, TaskFailure> {
         let t = choice::parse_timestamp(ts)
             .ok_or_else(|| TaskFailure::runtime(format!("{field} '{ts}' is not an RFC 3339 timestamp")))?;
@@ -320,12 +465,24 @@ async fn wait(run: &Run, name: &str, w: &Wait, raw: Value, entered: &str) -> Res
         Ok((t - now).as_seconds_f64().max(0.0))
     };
     let read = |text: &str, field: &str| -> Result<Value, TaskFailure> {
-        payload::read_for_field(&parse_path(text, field)?, Scope { input: &effective, context: &ctx }, field)
+        payload::read_for_field(&parse_path(text, field)?, env.scope(&effective, &ctx), field)
     };
-    let seconds = if let Some(s) = w.seconds {
-        s as f64
+    let seconds = if let Some(s) = &w.seconds {
+        integer(&env, s, &states, "Seconds")? as f64
     } else if let Some(ts) = &w.timestamp {
-        seconds_until(ts, "Timestamp")?
+        if env.jsonata {
+            match jsonata::eval_value(ts, env.bindings(&states), "Timestamp")? {
+                Value::String(t) => seconds_until(&t, "Timestamp")?,
+                other => {
+                    return Err(TaskFailure::new(
+                        errors::QUERY_EVALUATION,
+                        format!("The field 'Timestamp' must evaluate to a timestamp string, not {other}."),
+                    ))
+                }
+            }
+        } else {
+            seconds_until(ts, "Timestamp")?
+        }
     } else if let Some(p) = &w.seconds_path {
         let v = read(p, "SecondsPath")?;
         match v.as_u64() {
@@ -349,16 +506,30 @@ async fn wait(run: &Run, name: &str, w: &Wait, raw: Value, entered: &str) -> Res
     } else {
         0.0
     };
-    run.rec.record(EventKind::WaitStarted { state: name.to_string(), seconds });
-    tokio::time::sleep(scaled(seconds, run.exec.config().time_scale)).await;
-    Ok(after(&w.next, output_path(&w.output_path, effective, &ctx)?))
+    let assigned = env.assign(w.assign.as_ref(), &states, &effective, &ctx)?;
+    let out = if env.jsonata {
+        env.output(w.output.as_ref(), &states, raw)?
+    } else {
+        output_path(&w.output_path, effective, &ctx, env.vars)?
+    };
+    env.run.rec.record(EventKind::WaitStarted { state: env.name.to_string(), seconds });
+    tokio::time::sleep(scaled(seconds, env.run.exec.config().time_scale)).await;
+    Ok(Step::new(after(&w.next, out), assigned))
 }
 
-fn fail(run: &Run, name: &str, f: &Fail, raw: &Value, entered: &str) -> TaskFailure {
-    let ctx = run.context(name, entered, 0);
-    let scope = Scope { input: raw, context: &ctx };
+fn fail(env: Env<'_>, f: &Fail, raw: &Value) -> TaskFailure {
+    let ctx = env.context(0);
+    let states = if env.jsonata { jsonata::states_object(raw, &ctx, None, None) } else { Value::Null };
+    let scope = env.scope(raw, &ctx);
     let field = |literal: &Option<String>, expr: &Option<String>, field: &str| -> Result<String, TaskFailure> {
         match (literal, expr) {
+            (Some(l), _) if env.jsonata => match jsonata::eval_value(l, env.bindings(&states), field)? {
+                Value::String(s) => Ok(s),
+                other => Err(TaskFailure::new(
+                    errors::QUERY_EVALUATION,
+                    format!("The field '{field}' must evaluate to a string, not {other}."),
+                )),
+            },
             (Some(l), _) => Ok(l.clone()),
             (None, Some(e)) => match payload::eval_expression(e, scope, field)? {
                 Value::String(s) => Ok(s),
@@ -370,8 +541,8 @@ fn fail(run: &Run, name: &str, f: &Fail, raw: &Value, entered: &str) -> TaskFail
     let result = field(&f.error, &f.error_path, "ErrorPath")
         .and_then(|error| Ok(TaskFailure::new(error, field(&f.cause, &f.cause_path, "CausePath")?)));
     let failure = result.unwrap_or_else(|e| e);
-    run.rec.record(EventKind::StateFailed {
-        name: name.to_string(),
+    env.run.rec.record(EventKind::StateFailed {
+        name: env.name.to_string(),
         error: failure.error.clone(),
         cause: failure.cause.clone(),
     });
@@ -405,26 +576,39 @@ fn retry_delay(r: &Retrier, attempt: u64) -> f64 {
     delay
 }
 
+/// A state body's outcome: its output and assignments.
+struct Done {
+    output: Value,
+    assigned: Vars,
+}
+
+/// A retrying state's outcome: `catcher` is the state a catcher sent it to.
+struct Caught {
+    output: Value,
+    assigned: Vars,
+    catcher: Option<String>,
+}
+
 /// Runs a state body, retrying it by its retriers and, when they give up,
-/// routing the error to the first matching catcher. Returns the output and,
-/// when a catcher took over, the state to go to.
+/// routing the error to the first matching catcher (its `ResultPath`, or in
+/// JSONata its `Output`, shapes the output; its `Assign` sets variables).
 async fn with_retry_and_catch<'a, F, Fut>(
-    run: &Run,
-    name: &str,
+    env: Env<'_>,
     retriers: &[Retrier],
     catchers: &[Catcher],
     raw: &Value,
     mut body: F,
-) -> Result<(Value, Option<String>), TaskFailure>
+) -> Result<Caught, TaskFailure>
 where
     F: FnMut(u64) -> Fut,
-    Fut: Future<Output = Result<Value, TaskFailure>> + 'a,
+    Fut: Future<Output = Result<Done, TaskFailure>> + 'a,
 {
+    let (run, name) = (env.run, env.name);
     let mut attempts = vec![0u64; retriers.len()];
     let mut retries = 0u64;
     loop {
         let failure = match body(retries).await {
-            Ok(out) => return Ok((out, None)),
+            Ok(done) => return Ok(Caught { output: done.output, assigned: done.assigned, catcher: None }),
             Err(f) => f,
         };
         run.rec.record(EventKind::StateFailed {
@@ -456,34 +640,81 @@ where
                 error: failure.error.clone(),
                 next: c.next.clone(),
             });
-            let out = result_path(&c.result_path, raw, failure.to_error_output())?;
-            return Ok((out, Some(c.next.clone())));
+            let error_output = failure.to_error_output();
+            let ctx = env.context(retries);
+            let (output, assigned) = if env.jsonata {
+                let states = jsonata::states_object(raw, &ctx, None, Some(&error_output));
+                let assigned = env.assign(c.assign.as_ref(), &states, &error_output, &ctx)?;
+                (env.output(c.output.as_ref(), &states, error_output)?, assigned)
+            } else {
+                let assigned = env.assign(c.assign.as_ref(), &Value::Null, &error_output, &ctx)?;
+                (result_path(&c.result_path, raw, error_output)?, assigned)
+            };
+            return Ok(Caught { output, assigned, catcher: Some(c.next.clone()) });
         }
         return Err(failure);
     }
 }
 
+/// After a Task, Map or Parallel produced `result`: JSONata `Output` and
+/// `Assign` over `$states.result`, or JSONPath `ResultSelector`, `Assign`,
+/// `ResultPath` and `OutputPath`.
+struct Shaping<'a> {
+    result_selector: &'a Option<Value>,
+    result_path: &'a NullablePath,
+    output_path: &'a NullablePath,
+    output: Option<&'a Value>,
+    assign: Option<&'a Value>,
+}
+
+fn finish(env: &Env<'_>, s: Shaping<'_>, raw: &Value, ctx: &Value, result: Value) -> Result<Done, TaskFailure> {
+    if env.jsonata {
+        let states = jsonata::states_object(raw, ctx, Some(&result), None);
+        let assigned = env.assign(s.assign, &states, &result, ctx)?;
+        let output = env.output(s.output, &states, result)?;
+        return Ok(Done { output, assigned });
+    }
+    let selected = template(s.result_selector, result, ctx, env.vars, "ResultSelector")?;
+    let assigned = env.assign(s.assign, &Value::Null, &selected, ctx)?;
+    let output = output_path(s.output_path, result_path(s.result_path, raw, selected)?, ctx, env.vars)?;
+    Ok(Done { output, assigned })
+}
+
 // ---------------------------------------------------------------------------
 // Task, Map, Parallel
 
-async fn task(run: &Run, name: &str, t: &Task, raw: &Value, entered: &str, retries: u64) -> Result<Value, TaskFailure> {
-    let ctx = run.context(name, entered, retries);
-    let effective = input_path(&t.input_path, raw, &ctx)?;
-    let timeout = match (&t.timeout_seconds, &t.timeout_seconds_path) {
-        (Some(s), _) => Some(*s),
-        (None, Some(p)) => {
-            let v = payload::read_for_field(
-                &parse_path(p, "TimeoutSecondsPath")?,
-                Scope { input: &effective, context: &ctx },
-                "TimeoutSecondsPath",
-            )?;
-            Some(v.as_u64().filter(|s| *s > 0).ok_or_else(|| {
-                TaskFailure::runtime(format!("TimeoutSecondsPath '{p}' must select a positive integer, not {v}"))
-            })?)
-        }
-        (None, None) => None,
+async fn task(env: Env<'_>, t: &Task, raw: &Value, retries: u64) -> Result<Done, TaskFailure> {
+    let (run, name) = (env.run, env.name);
+    let ctx = env.context(retries);
+    let (timeout, params) = if env.jsonata {
+        let states = jsonata::states_object(raw, &ctx, None, None);
+        let timeout = match &t.timeout_seconds {
+            Some(v) => Some(integer(&env, v, &states, "TimeoutSeconds")?),
+            None => None,
+        };
+        let params = match &t.arguments {
+            Some(a) => jsonata::eval_template(a, env.bindings(&states), "Arguments")?,
+            None => raw.clone(),
+        };
+        (timeout, params)
+    } else {
+        let effective = input_path(&t.input_path, raw, &ctx, env.vars)?;
+        let timeout = match (&t.timeout_seconds, &t.timeout_seconds_path) {
+            (Some(s), _) => Some(integer(&env, s, &Value::Null, "TimeoutSeconds")?),
+            (None, Some(p)) => {
+                let v = payload::read_for_field(
+                    &parse_path(p, "TimeoutSecondsPath")?,
+                    env.scope(&effective, &ctx),
+                    "TimeoutSecondsPath",
+                )?;
+                Some(v.as_u64().filter(|s| *s > 0).ok_or_else(|| {
+                    TaskFailure::runtime(format!("TimeoutSecondsPath '{p}' must select a positive integer, not {v}"))
+                })?)
+            }
+            (None, None) => None,
+        };
+        (timeout, template(&t.parameters, effective, &ctx, env.vars, "Parameters")?)
     };
-    let params = template(&t.parameters, effective, &ctx, "Parameters")?;
     let resource = t.resource.as_str();
     let task_ctx = TaskContext {
         execution_arn: run.arn.clone(),
@@ -526,8 +757,14 @@ async fn task(run: &Run, name: &str, t: &Task, raw: &Value, entered: &str, retri
             return Err(f);
         }
     };
-    let selected = template(&t.result_selector, result, &ctx, "ResultSelector")?;
-    output_path(&t.output_path, result_path(&t.result_path, raw, selected)?, &ctx)
+    let shaping = Shaping {
+        result_selector: &t.result_selector,
+        result_path: &t.result_path,
+        output_path: &t.output_path,
+        output: t.output.as_ref(),
+        assign: t.assign.as_ref(),
+    };
+    finish(&env, shaping, raw, &ctx, result)
 }
 
 async fn invoke(run: &Run, resource: &str, params: Value, ctx: &TaskContext) -> Result<Value, TaskFailure> {
@@ -567,26 +804,36 @@ fn start_execution(run: &Run, params: Value) -> Result<Value, TaskFailure> {
     Ok(json!({"ExecutionArn": handle.execution_arn, "StartDate": start_ms as i64}))
 }
 
-async fn map(
-    run: &Run,
-    name: &str,
-    m: &MapState,
-    raw: &Value,
-    entered: &str,
-    retries: u64,
-) -> Result<Value, TaskFailure> {
-    let ctx = run.context(name, entered, retries);
-    let effective = input_path(&m.input_path, raw, &ctx)?;
-    let items_text = m.items_path.as_deref().unwrap_or("$");
-    let items = payload::read_for_field(
-        &parse_path(items_text, "ItemsPath")?,
-        Scope { input: &effective, context: &ctx },
-        "ItemsPath",
-    )?;
-    let Value::Array(items) = items else {
-        return Err(TaskFailure::runtime(format!("ItemsPath '{items_text}' must select an array, not {items}")));
+async fn map(env: Env<'_>, m: &MapState, raw: &Value, retries: u64) -> Result<Done, TaskFailure> {
+    let (run, name) = (env.run, env.name);
+    let ctx = env.context(retries);
+    let states = if env.jsonata { jsonata::states_object(raw, &ctx, None, None) } else { Value::Null };
+    let (effective, items) = if env.jsonata {
+        let items = match &m.items {
+            Some(i) => jsonata::eval_template(i, env.bindings(&states), "Items")?,
+            None => raw.clone(),
+        };
+        let Value::Array(items) = items else {
+            return Err(TaskFailure::new(
+                errors::QUERY_EVALUATION,
+                format!("The field 'Items' must evaluate to a JSON array, not {items}."),
+            ));
+        };
+        (raw.clone(), items)
+    } else {
+        let effective = input_path(&m.input_path, raw, &ctx, env.vars)?;
+        let items_text = m.items_path.as_deref().unwrap_or("$");
+        let items =
+            payload::read_for_field(&parse_path(items_text, "ItemsPath")?, env.scope(&effective, &ctx), "ItemsPath")?;
+        let Value::Array(items) = items else {
+            return Err(TaskFailure::runtime(format!("ItemsPath '{items_text}' must select an array, not {items}")));
+        };
+        (effective, items)
     };
-    let max = m.max_concurrency.unwrap_or(0);
+    let max = match &m.max_concurrency {
+        Some(v) => integer(&env, v, &states, "MaxConcurrency")?,
+        None => 0,
+    };
     run.rec.record(EventKind::MapStarted { state: name.to_string(), items: items.len(), max_concurrency: max });
     let permits = if max == 0 { items.len().max(1) } else { max as usize };
     let gate = Semaphore::new(permits);
@@ -603,11 +850,16 @@ async fn map(
                 Some(sel) => {
                     let mut item_ctx = ctx.clone();
                     item_ctx["Map"] = json!({"Item": {"Index": index, "Value": item}});
-                    payload::resolve_template(sel, Scope { input: effective, context: &item_ctx }, "ItemSelector")?
+                    if env.jsonata {
+                        let states = jsonata::states_object(effective, &item_ctx, None, None);
+                        jsonata::eval_template(sel, env.bindings(&states), "ItemSelector")?
+                    } else {
+                        payload::resolve_template(sel, env.scope(effective, &item_ctx), "ItemSelector")?
+                    }
                 }
                 None => item,
             };
-            match run_scope(run, &processor.start_at, &processor.states, input).await {
+            match run_scope(run, &processor.start_at, &processor.states, input, env.vars.clone()).await {
                 Ok(v) => {
                     run.rec.record(EventKind::MapIterationSucceeded { state: name.to_string(), index });
                     Ok(v)
@@ -625,27 +877,41 @@ async fn map(
     });
     // The first failing iteration fails the Map; the others are dropped.
     let results = futures::future::try_join_all(iterations).await?;
-    let selected = template(&m.result_selector, Value::Array(results), &ctx, "ResultSelector")?;
-    output_path(&m.output_path, result_path(&m.result_path, raw, selected)?, &ctx)
+    let shaping = Shaping {
+        result_selector: &m.result_selector,
+        result_path: &m.result_path,
+        output_path: &m.output_path,
+        output: m.output.as_ref(),
+        assign: m.assign.as_ref(),
+    };
+    finish(&env, shaping, raw, &ctx, Value::Array(results))
 }
 
-async fn parallel(
-    run: &Run,
-    name: &str,
-    p: &Parallel,
-    raw: &Value,
-    entered: &str,
-    retries: u64,
-) -> Result<Value, TaskFailure> {
-    let ctx = run.context(name, entered, retries);
-    let effective = input_path(&p.input_path, raw, &ctx)?;
-    let input = template(&p.parameters, effective, &ctx, "Parameters")?;
+async fn parallel(env: Env<'_>, p: &Parallel, raw: &Value, retries: u64) -> Result<Done, TaskFailure> {
+    let (run, name) = (env.run, env.name);
+    let ctx = env.context(retries);
+    let input = if env.jsonata {
+        let states = jsonata::states_object(raw, &ctx, None, None);
+        match &p.arguments {
+            Some(a) => jsonata::eval_template(a, env.bindings(&states), "Arguments")?,
+            None => raw.clone(),
+        }
+    } else {
+        let effective = input_path(&p.input_path, raw, &ctx, env.vars)?;
+        template(&p.parameters, effective, &ctx, env.vars, "Parameters")?
+    };
     run.rec.record(EventKind::ParallelStarted { state: name.to_string(), branches: p.branches.len() });
-    let branches = p.branches.iter().map(|b| run_scope(run, &b.start_at, &b.states, input.clone()));
+    let branches = p.branches.iter().map(|b| run_scope(run, &b.start_at, &b.states, input.clone(), env.vars.clone()));
     // A failing branch fails the state with its error; the others stop.
     let results = futures::future::try_join_all(branches).await?;
-    let selected = template(&p.result_selector, Value::Array(results), &ctx, "ResultSelector")?;
-    output_path(&p.output_path, result_path(&p.result_path, raw, selected)?, &ctx)
+    let shaping = Shaping {
+        result_selector: &p.result_selector,
+        result_path: &p.result_path,
+        output_path: &p.output_path,
+        output: p.output.as_ref(),
+        assign: p.assign.as_ref(),
+    };
+    finish(&env, shaping, raw, &ctx, Value::Array(results))
 }
 
 #[cfg(test)]

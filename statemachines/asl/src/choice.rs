@@ -14,11 +14,15 @@ pub struct ChoiceRule {
     pub condition: Condition,
     pub next: String,
     pub comment: Option<String>,
+    /// Variables set when this rule matches.
+    pub assign: Option<Value>,
+    /// JSONata: the state's output when this rule matches.
+    pub output: Option<Value>,
 }
 
 impl ChoiceRule {
     pub fn new(condition: Condition, next: impl Into<String>) -> Self {
-        ChoiceRule { condition, next: next.into(), comment: None }
+        ChoiceRule { condition, next: next.into(), comment: None, assign: None, output: None }
     }
 
     pub fn comment(mut self, c: impl Into<String>) -> Self {
@@ -34,6 +38,9 @@ pub enum Condition {
     Or(Vec<Condition>),
     Not(Box<Condition>),
     Compare(Comparison),
+    /// JSONata: `"Condition": "{% … %}"` (or a literal boolean), top level
+    /// only.
+    Jsonata(Value),
 }
 
 /// `Variable` compared with an operand by one operator.
@@ -171,6 +178,9 @@ impl Condition {
                 m.insert("Variable".into(), Value::String(c.variable.clone()));
                 m.insert(c.op.name().into(), c.operand.to_json());
             }
+            Condition::Jsonata(v) => {
+                m.insert("Condition".into(), v.clone());
+            }
         }
         m
     }
@@ -178,6 +188,15 @@ impl Condition {
     /// Parses a condition from a JSON object, taking out the keys it uses.
     /// `allow` lists keys the caller handles (`Next`, `Comment`).
     fn from_map(m: &Map<String, Value>, allow: &[&str]) -> Result<Self, String> {
+        if let Some(c) = m.get("Condition") {
+            if let Some(k) = m.keys().find(|k| *k != "Condition" && !allow.contains(&k.as_str())) {
+                return Err(format!("a JSONata Choice rule (`Condition`) cannot also have `{k}`"));
+            }
+            return match c {
+                Value::String(_) | Value::Bool(_) => Ok(Condition::Jsonata(c.clone())),
+                other => Err(format!("`Condition` must be a JSONata expression string or a boolean, not {other}")),
+            };
+        }
         let combinator_keys: Vec<&str> = ["And", "Or", "Not"].into_iter().filter(|k| m.contains_key(*k)).collect();
         let op_keys: Vec<(&String, ComparisonOp)> =
             m.keys().filter_map(|k| ComparisonOp::from_name(k).map(|op| (k, op))).collect();
@@ -243,6 +262,7 @@ impl Condition {
                 Condition::And(cs) | Condition::Or(cs) => cs.iter().for_each(|c| walk(c, out)),
                 Condition::Not(c) => walk(c, out),
                 Condition::Compare(cmp) => out.push(cmp),
+                Condition::Jsonata(_) => {}
             }
         }
         walk(self, &mut out);
@@ -301,6 +321,12 @@ impl Serialize for ChoiceRule {
         if let Some(c) = &self.comment {
             m.insert("Comment".into(), Value::String(c.clone()));
         }
+        if let Some(a) = &self.assign {
+            m.insert("Assign".into(), a.clone());
+        }
+        if let Some(o) = &self.output {
+            m.insert("Output".into(), o.clone());
+        }
         m.serialize(s)
     }
 }
@@ -318,7 +344,7 @@ impl<'de> Deserialize<'de> for ChoiceRule {
             Some(_) => return Err(D::Error::custom("`Comment` must be a string")),
             None => None,
         };
-        let condition = Condition::from_map(&m, &["Next", "Comment"]).map_err(D::Error::custom)?;
-        Ok(ChoiceRule { condition, next, comment })
+        let condition = Condition::from_map(&m, &["Next", "Comment", "Assign", "Output"]).map_err(D::Error::custom)?;
+        Ok(ChoiceRule { condition, next, comment, assign: m.get("Assign").cloned(), output: m.get("Output").cloned() })
     }
 }

@@ -101,6 +101,10 @@ fn describe(c: &Condition) -> String {
             };
             format!("{variable} {} {v}", op.name())
         }
+        Condition::Jsonata(v) => match v {
+            serde_json::Value::String(s) => crate::jsonata::expression(s).unwrap_or(s).trim().to_string(),
+            other => other.to_string(),
+        },
     }
 }
 

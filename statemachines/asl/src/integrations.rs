@@ -55,6 +55,10 @@ impl Task {
         Task {
             resource: resource.into(),
             comment: None,
+            query_language: None,
+            arguments: None,
+            output: None,
+            assign: None,
             input_path: None,
             parameters: None,
             result_selector: None,
@@ -148,11 +152,11 @@ impl Task {
         self
     }
     pub fn timeout_seconds(mut self, s: u64) -> Self {
-        self.timeout_seconds = Some(s);
+        self.timeout_seconds = Some(s.into());
         self
     }
     pub fn heartbeat_seconds(mut self, s: u64) -> Self {
-        self.heartbeat_seconds = Some(s);
+        self.heartbeat_seconds = Some(s.into());
         self
     }
     /// Adds a retrier after the existing ones.
@@ -270,6 +274,10 @@ impl MapState {
                 states,
             },
             comment: None,
+            query_language: None,
+            output: None,
+            assign: None,
+            items: None,
             input_path: None,
             items_path: Some(items_path.into()),
             item_selector: None,
@@ -289,7 +297,7 @@ impl MapState {
         self
     }
     pub fn max_concurrency(mut self, n: u64) -> Self {
-        self.max_concurrency = Some(n);
+        self.max_concurrency = Some(n.into());
         self
     }
     pub fn result_path(mut self, p: Option<&str>) -> Self {
@@ -306,6 +314,7 @@ impl StateMachine {
     pub fn new(start_at: impl Into<String>) -> Self {
         StateMachine {
             comment: None,
+            query_language: None,
             start_at: start_at.into(),
             states: States::new(),
             version: None,

@@ -13,6 +13,66 @@ use serde_json::Value;
 use crate::choice::ChoiceRule;
 use crate::serde_util::{deserialize_nullable_path, serialize_rate};
 
+/// The query language of a machine or a state (`QueryLanguage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QueryLanguage {
+    #[serde(rename = "JSONPath")]
+    JsonPath,
+    #[serde(rename = "JSONata")]
+    Jsonata,
+}
+
+impl QueryLanguage {
+    pub fn name(self) -> &'static str {
+        match self {
+            QueryLanguage::JsonPath => "JSONPath",
+            QueryLanguage::Jsonata => "JSONata",
+        }
+    }
+}
+
+/// An integer field that JSONata states may also give as an expression
+/// (`TimeoutSeconds`, `HeartbeatSeconds`, Wait `Seconds`, `MaxConcurrency`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum IntegerField {
+    Literal(u64),
+    /// `"{% … %}"`, as written.
+    Expression(String),
+}
+
+impl IntegerField {
+    /// The literal value, if the field is one.
+    pub fn literal(&self) -> Option<u64> {
+        match self {
+            IntegerField::Literal(n) => Some(*n),
+            IntegerField::Expression(_) => None,
+        }
+    }
+}
+
+impl From<u64> for IntegerField {
+    fn from(n: u64) -> Self {
+        IntegerField::Literal(n)
+    }
+}
+
+impl<'de> Deserialize<'de> for IntegerField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match Value::deserialize(d)? {
+            Value::Number(n) => n
+                .as_u64()
+                .map(IntegerField::Literal)
+                .ok_or_else(|| D::Error::custom(format!("expected a non-negative integer, not {n}"))),
+            Value::String(s) => Ok(IntegerField::Expression(s)),
+            other => Err(D::Error::custom(format!(
+                "expected a non-negative integer or a JSONata expression string, not {other}"
+            ))),
+        }
+    }
+}
+
 /// A tri-state ASL path field; see the module docs.
 pub type NullablePath = Option<Option<String>>;
 
@@ -25,6 +85,8 @@ pub type States = IndexMap<String, State>;
 pub struct StateMachine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
     pub start_at: String,
     pub states: States,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,6 +223,13 @@ pub struct Catcher {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub result_path: NullablePath,
+    /// JSONata: the state's output when this catcher takes over (default:
+    /// `$states.errorOutput`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Variables set when this catcher takes over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Value>,
 }
 
 impl Catcher {
@@ -174,6 +243,8 @@ impl Catcher {
             next: next.into(),
             comment: None,
             result_path: None,
+            output: None,
+            assign: None,
         }
     }
 
@@ -189,6 +260,18 @@ impl Catcher {
 pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
+    /// JSONata: the input of the task or branches (replaces `Parameters`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
+    /// JSONata: the state's output (default: the result, or the input where
+    /// there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables this state sets (both languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Value>,
     pub resource: String,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub input_path: NullablePath,
@@ -201,11 +284,11 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub output_path: NullablePath,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_seconds: Option<u64>,
+    pub timeout_seconds: Option<IntegerField>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heartbeat_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<IntegerField>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heartbeat_seconds_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,6 +309,15 @@ pub struct Task {
 pub struct Pass {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
+    /// JSONata: the state's output (default: the result, or the input where
+    /// there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables this state sets (both languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub input_path: NullablePath,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -248,6 +340,15 @@ pub struct Pass {
 pub struct Choice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
+    /// JSONata: the state's output (default: the result, or the input where
+    /// there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables this state sets (both languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub input_path: NullablePath,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
@@ -263,12 +364,21 @@ pub struct Choice {
 pub struct Wait {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
+    /// JSONata: the state's output (default: the result, or the input where
+    /// there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables this state sets (both languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub input_path: NullablePath,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub output_path: NullablePath,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seconds: Option<u64>,
+    pub seconds: Option<IntegerField>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,6 +397,12 @@ pub struct Wait {
 pub struct Succeed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
+    /// JSONata: the state's output (default: the result, or the input where
+    /// there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub input_path: NullablePath,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
@@ -299,6 +415,8 @@ pub struct Succeed {
 pub struct Fail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -315,6 +433,18 @@ pub struct Fail {
 pub struct Parallel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
+    /// JSONata: the input of the task or branches (replaces `Parameters`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
+    /// JSONata: the state's output (default: the result, or the input where
+    /// there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables this state sets (both languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Value>,
     pub branches: Vec<Branch>,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub input_path: NullablePath,
@@ -342,17 +472,29 @@ pub struct Parallel {
 pub struct MapState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
+    /// JSONata: the state's output (default: the result, or the input where
+    /// there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// Workflow variables this state sets (both languages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_nullable_path")]
     pub input_path: NullablePath,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items_path: Option<String>,
+    /// JSONata: the items (an array, or an expression giving one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_selector: Option<Value>,
     /// The legacy name of `ItemSelector`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_concurrency: Option<u64>,
+    pub max_concurrency: Option<IntegerField>,
     #[serde(alias = "Iterator")]
     pub item_processor: ItemProcessor,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -411,6 +553,53 @@ impl State {
             State::Fail(s) => s.comment.as_deref(),
             State::Parallel(s) => s.comment.as_deref(),
             State::Map(s) => s.comment.as_deref(),
+        }
+    }
+
+    /// The state's own `QueryLanguage`, if it sets one.
+    pub fn query_language(&self) -> Option<QueryLanguage> {
+        match self {
+            State::Task(s) => s.query_language,
+            State::Pass(s) => s.query_language,
+            State::Choice(s) => s.query_language,
+            State::Wait(s) => s.query_language,
+            State::Succeed(s) => s.query_language,
+            State::Fail(s) => s.query_language,
+            State::Parallel(s) => s.query_language,
+            State::Map(s) => s.query_language,
+        }
+    }
+
+    /// The language the state is evaluated in: its own, else the machine's,
+    /// else JSONPath.
+    pub fn language(&self, machine: Option<QueryLanguage>) -> QueryLanguage {
+        self.query_language().or(machine).unwrap_or(QueryLanguage::JsonPath)
+    }
+
+    /// `Assign` (every state type but Succeed and Fail).
+    pub fn assign(&self) -> Option<&Value> {
+        match self {
+            State::Task(s) => s.assign.as_ref(),
+            State::Pass(s) => s.assign.as_ref(),
+            State::Choice(s) => s.assign.as_ref(),
+            State::Wait(s) => s.assign.as_ref(),
+            State::Parallel(s) => s.assign.as_ref(),
+            State::Map(s) => s.assign.as_ref(),
+            State::Succeed(_) | State::Fail(_) => None,
+        }
+    }
+
+    /// JSONata `Output` (every state type but Fail).
+    pub fn output(&self) -> Option<&Value> {
+        match self {
+            State::Task(s) => s.output.as_ref(),
+            State::Pass(s) => s.output.as_ref(),
+            State::Choice(s) => s.output.as_ref(),
+            State::Wait(s) => s.output.as_ref(),
+            State::Succeed(s) => s.output.as_ref(),
+            State::Parallel(s) => s.output.as_ref(),
+            State::Map(s) => s.output.as_ref(),
+            State::Fail(_) => None,
         }
     }
 

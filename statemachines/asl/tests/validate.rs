@@ -699,3 +699,193 @@ fn and_or_need_rules() {
         choice_on(json!({ "Or": [ { "Variable": "$.a", "IsNull": true }, { "Variable": "$..", "IsNull": true } ] }));
     assert_error(&errors, Some("C"), "Choices[0].Or[1].Variable", "is not a valid JSONPath");
 }
+
+// ---------------------------------------------------------------------------
+// Rule 9: query languages
+
+/// A JSONata machine using every JSONata field, variables in every scope,
+/// and a JSONPath machine with variables: both pass.
+#[test]
+fn machines_in_todays_asl_pass() {
+    assert_valid(json!({"QueryLanguage": "JSONata", "StartAt": "Init", "States": {
+        "Init": {"Type": "Pass", "Assign": {"limit": 2, "_seen": []}, "Next": "Fetch"},
+        "Fetch": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Arguments": {"FunctionName": "f", "Payload": {"n": "{% $states.input.n %}"}},
+                  "TimeoutSeconds": "{% $limit * 30 %}",
+                  "Output": "{% $states.result.Payload %}", "Assign": {"fetched": "{% $states.result.Payload %}"},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed",
+                             "Assign": {"why": "{% $states.errorOutput.Cause %}"},
+                             "Output": "{% $states.errorOutput %}"}],
+                  "Next": "Decide"},
+        "Decide": {"Type": "Choice", "Choices": [
+                       {"Condition": "{% $count($fetched.items) > $limit %}", "Next": "Each",
+                        "Assign": {"mode": "many"}}],
+                   "Default": "Wait", "Assign": {"mode": "few"}},
+        "Wait": {"Type": "Wait", "Seconds": "{% $limit %}", "Next": "Each"},
+        "Each": {"Type": "Map", "Items": "{% $fetched.items %}", "MaxConcurrency": "{% $limit %}",
+                 "ItemSelector": {"item": "{% $states.context.Map.Item.Value %}", "mode": "{% $mode %}"},
+                 "ItemProcessor": {"StartAt": "One", "States": {
+                     "One": {"Type": "Pass", "Assign": {"inner": "{% $states.input.item %}"}, "Next": "Two"},
+                     "Two": {"Type": "Pass", "Output": "{% [$inner, $limit] %}", "End": true}}},
+                 "Output": {"all": "{% $states.result %}"}, "Next": "Both"},
+        "Both": {"Type": "Parallel", "Arguments": "{% $states.input %}", "Branches": [
+                     {"StartAt": "B1", "States": {"B1": {"Type": "Succeed", "Output": "{% $mode %}"}}}],
+                 "End": true},
+        "Failed": {"Type": "Fail", "Error": "Fetch.Failed", "Cause": "{% $why %}"}
+    }}));
+    assert_valid(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": {"x": 1}, "Assign": {"x.$": "$.x", "fixed": "yes"}, "Next": "B"},
+        "B": {"Type": "Choice", "Choices": [{"Variable": "$x", "NumericEquals": 1, "Next": "C",
+                                             "Assign": {"y.$": "States.MathAdd($x, 1)"}}], "Default": "C"},
+        "C": {"Type": "Pass", "Parameters": {"x.$": "$x", "f.$": "States.Format('{}', $fixed)"}, "End": true}
+    }}));
+}
+
+#[test]
+fn a_jsonpath_field_in_a_jsonata_state_names_the_state_and_field() {
+    let doc = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "r", "Parameters": {"a": 1}, "ResultPath": "$.r", "End": true,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": "F"}]},
+        "F": {"Type": "Fail", "ErrorPath": "$.e"}}});
+    let errors = check(doc);
+    assert_error(
+        &errors,
+        Some("T"),
+        "Parameters",
+        "`Parameters` is a JSONPath field; a JSONata state uses `Arguments`",
+    );
+    assert_error(&errors, Some("T"), "ResultPath", "is a JSONPath field");
+    assert_error(&errors, Some("T"), "Catch[0].ResultPath", "is a JSONPath field");
+    assert_error(&errors, Some("F"), "ErrorPath", "a JSONata state uses `Error` with an expression");
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+    // …and a Variable rule in a JSONata Choice.
+    assert_only_error(
+        json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "QueryLanguage": "JSONata", "Default": "D",
+                  "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "D"}]},
+            "D": {"Type": "Succeed"}}}),
+        Some("C"),
+        "Choices[0].Variable",
+        "a JSONata state uses `Condition`",
+    );
+}
+
+#[test]
+fn a_jsonata_field_in_a_jsonpath_state_is_an_error() {
+    let doc = one(json!({"Type": "Task", "Resource": "r", "Arguments": {"a": 1}, "Output": "{% 1 %}",
+                          "TimeoutSeconds": "{% 5 %}"}));
+    let errors = check(doc);
+    assert_error(
+        &errors,
+        Some("S"),
+        "Arguments",
+        "`Arguments` is a JSONata field; set `\"QueryLanguage\": \"JSONata\"`",
+    );
+    assert_error(&errors, Some("S"), "Output", "is a JSONata field");
+    assert_error(&errors, Some("S"), "TimeoutSeconds", "is a JSONata field");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+}
+
+#[test]
+fn a_state_cannot_go_back_to_jsonpath_under_a_jsonata_machine() {
+    assert_only_error(
+        json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
+            "S": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}}}),
+        Some("S"),
+        "QueryLanguage",
+        "a state cannot use JSONPath when the machine's `QueryLanguage` is JSONata",
+    );
+    // The other way round is how machines migrate one state at a time.
+    assert_valid(json!({"QueryLanguage": "JSONPath", "StartAt": "S", "States": {
+        "S": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% 1 %}", "End": true}}}));
+}
+
+#[test]
+fn a_jsonata_syntax_error_names_the_field_and_column() {
+    let doc = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
+        "S": {"Type": "Pass", "Output": {"deep": ["ok", "{% $states.input.a + ) %}"]}, "End": true}}});
+    assert_only_error(doc, Some("S"), "Output.deep[1]", "JSONata syntax error at column 22");
+    let doc = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
+        "S": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.a = %}", "Next": "T"},
+                                            {"Condition": "yes", "Next": "T"}]},
+        "T": {"Type": "Pass", "Output": "{% $states.input", "End": true}}});
+    let errors = check(doc);
+    assert_error(&errors, Some("S"), "Choices[0].Condition", "JSONata syntax error at column");
+    assert_error(&errors, Some("S"), "Choices[1].Condition", "must be a `{% … %}` expression or a boolean");
+    assert_error(&errors, Some("T"), "Output", "must start with `{%` and end with `%}`");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+}
+
+// ---------------------------------------------------------------------------
+// Rule 10: variables
+
+#[test]
+fn variable_names_follow_the_rules() {
+    let errors = check(one(json!({"Type": "Pass", "QueryLanguage": "JSONata",
+        "Assign": {"states": 1, "1st": 2, "has-dash": 3, "ok_name": 4}})));
+    assert_error(&errors, Some("S"), "Assign.states", "`states` is reserved");
+    assert_error(&errors, Some("S"), "Assign.1st", "is not a valid variable name");
+    assert_error(&errors, Some("S"), "Assign.has-dash", "is not a valid variable name");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    let long = "v".repeat(81);
+    let mut assign = serde_json::Map::new();
+    assign.insert(long.clone(), json!(1));
+    assert_only_error(
+        one(json!({"Type": "Pass", "Assign": assign})),
+        Some("S"),
+        &format!("Assign.{long}"),
+        "at most 80",
+    );
+    assert_only_error(
+        one(json!({"Type": "Pass", "Assign": {"x.$": "$..[bad"}})),
+        Some("S"),
+        "Assign.x.$",
+        "is not a valid JSONPath",
+    );
+}
+
+#[test]
+fn a_read_before_any_assignment_is_an_error() {
+    // Assigned only on the other branch of the Choice: there is a path, so
+    // it passes; assigned nowhere before: an error naming the read.
+    let doc = json!({"QueryLanguage": "JSONata", "StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.a %}", "Next": "Use",
+                                             "Assign": {"x": 1}}], "Default": "Use"},
+        "Use": {"Type": "Pass", "Output": {"x": "{% $x %}", "y": "{% $y %}",
+                                          "local": "{% ($z := 1; $z) %}"}, "Assign": {"y": 2}, "Next": "Later"},
+        "Later": {"Type": "Pass", "Output": "{% $y %}", "End": true}}});
+    assert_only_error(
+        doc,
+        Some("Use"),
+        "Output.y",
+        "reads `$y`, which no path from `StartAt` assigns before this state",
+    );
+    // In JSONPath: a Parameters path and a Choice Variable.
+    let doc = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$flag", "BooleanEquals": true, "Next": "P"}],
+              "Default": "P"},
+        "P": {"Type": "Pass", "Parameters": {"v.$": "States.Format('{}', $name)"}, "End": true}}});
+    let errors = check(doc);
+    assert_error(&errors, Some("C"), "Choices[0].Variable", "reads `$flag`");
+    assert_error(&errors, Some("P"), "Parameters.v.$", "reads `$name`");
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+}
+
+#[test]
+fn a_variable_assigned_in_a_branch_is_not_visible_outside_it() {
+    let doc = json!({"QueryLanguage": "JSONata", "StartAt": "Outer", "States": {
+        "Outer": {"Type": "Pass", "Assign": {"outer": 1}, "Next": "M"},
+        "M": {"Type": "Map", "Items": [1, 2], "ItemProcessor": {"StartAt": "In", "States": {
+                  "In": {"Type": "Pass", "Assign": {"inner": "{% $outer + $states.input %}"}, "Next": "In2"},
+                  "In2": {"Type": "Pass", "Output": "{% $inner %}", "End": true}}},
+              "Next": "P"},
+        "P": {"Type": "Parallel", "Branches": [
+                  {"StartAt": "B", "States": {"B": {"Type": "Pass", "Assign": {"branch": 1}, "End": true}}}],
+              "Next": "After"},
+        "After": {"Type": "Pass", "Output": {"i": "{% $inner %}", "b": "{% $branch %}", "o": "{% $outer %}"},
+                  "End": true}}});
+    let errors = check(doc);
+    assert_error(&errors, Some("After"), "Output.i", "assigned only inside Map \"M\"");
+    assert_error(&errors, Some("After"), "Output.b", "assigned only inside Parallel \"P\"");
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+}

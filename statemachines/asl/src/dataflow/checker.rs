@@ -11,7 +11,9 @@ use super::conformance::conforms;
 use super::navigate::items;
 use super::value_type::{definitely_not, ObjectType, Primitive, UnlistedFields, ValueType};
 use super::{PathError, ResourceSchemas};
-use crate::model::{Catcher, Choice, Fail, MapState, Parallel, Pass, State, States, Succeed, Task, Wait};
+use crate::model::{
+    Catcher, Choice, Fail, MapState, Parallel, Pass, QueryLanguage, State, States, Succeed, Task, Wait,
+};
 
 /// Visits of one state with distinct input schemas before giving up; a loop
 /// that grows its data at each turn would otherwise never settle.
@@ -24,6 +26,8 @@ pub(super) struct Checker<'a> {
     execution_input: ValueType,
     errors: Vec<PathError>,
     seen: HashSet<PathError>,
+    /// The machine's `QueryLanguage`.
+    pub(super) language: Option<QueryLanguage>,
 }
 
 /// Where a state sends its output.
@@ -41,7 +45,7 @@ pub(super) struct Site<'s> {
 
 impl<'a> Checker<'a> {
     pub(super) fn new(resources: &'a dyn ResourceSchemas, execution_input: ValueType) -> Self {
-        Checker { resources, execution_input, errors: Vec::new(), seen: HashSet::new() }
+        Checker { resources, execution_input, errors: Vec::new(), seen: HashSet::new(), language: None }
     }
 
     pub(super) fn into_errors(self) -> Vec<PathError> {
@@ -192,6 +196,9 @@ impl<'a> Checker<'a> {
     /// Checks one state against its input and says where its output goes.
     fn state(&mut self, qualified: &str, name: &str, state: &State, input: &ValueType) -> Outcome {
         let site = &Site { state: qualified };
+        if state.language(self.language) == QueryLanguage::Jsonata {
+            return self.jsonata_state(site, state, input);
+        }
         let ctx = &self.context(None);
         match state {
             State::Task(t) => self.task(site, name, t, input, ctx),
@@ -203,6 +210,32 @@ impl<'a> Checker<'a> {
             State::Parallel(p) => self.parallel(site, p, input, ctx),
             State::Map(m) => self.map(site, m, input, ctx),
         }
+    }
+
+    /// A JSONata state: its plain reads of the input (`$states.input.a.b`)
+    /// are checked like JSONPath reads; what it outputs is not typed (any).
+    fn jsonata_state(&mut self, site: &Site<'_>, state: &State, input: &ValueType) -> Outcome {
+        let ctx = self.context(None);
+        for (field, text) in crate::validate::expression_fields(state) {
+            let Ok(Some(e)) = crate::jsonata::parse_field(text) else { continue };
+            if let Some(segments) = e.input_path() {
+                let path = segments.iter().fold(String::from("$"), |mut p, s| {
+                    if s.chars().all(|c| c.is_alphanumeric() || c == '_') && !s.is_empty() {
+                        p.push('.');
+                        p.push_str(s);
+                    } else {
+                        p.push_str(&format!("['{}']", s.replace('\\', "\\\\").replace('\'', "\\'")));
+                    }
+                    p
+                });
+                self.read(site, &field, &path, input, &ctx, false);
+            }
+        }
+        for (start, states) in state.nested() {
+            self.run_graph(site.state, start, states, ValueType::Any);
+        }
+        let next = state.transitions().into_iter().map(|t| (t.target.to_owned(), ValueType::Any)).collect();
+        Outcome { next, terminal: state.is_terminal().then_some(ValueType::Any) }
     }
 
     fn task(&mut self, site: &Site<'_>, name: &str, t: &Task, input: &ValueType, ctx: &ValueType) -> Outcome {

@@ -28,6 +28,8 @@ impl Checker<'_> {
                 }
             }
             Condition::Not(c) => self.condition(site, &format!("{at}.Not"), c, input, ctx),
+            // JSONata conditions are checked as expressions, with the state.
+            Condition::Jsonata(_) => {}
             Condition::Compare(cmp) => {
                 let is_test = matches!(
                     cmp.op,

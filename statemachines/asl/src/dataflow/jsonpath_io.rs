@@ -30,9 +30,12 @@ fn read_path(
     context: &ValueType,
     allow_optional: bool,
 ) -> Result<ValueType, String> {
-    let (start, walked) = match path.root {
+    let (start, walked) = match &path.root {
         JsonPathRoot::Context => (context, "$$"),
         JsonPathRoot::Input => (input, "$"),
+        // A variable's type is not tracked; its reads are checked by the
+        // variable rules instead.
+        JsonPathRoot::Variable(_) => return Ok(ValueType::Any),
     };
     read_segments(&path.segments, start, walked, context, allow_optional)
 }

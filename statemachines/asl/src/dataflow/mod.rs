@@ -131,6 +131,7 @@ pub fn check_paths(
 ) -> Result<(), Vec<PathError>> {
     let input = ValueType::from_schema(input_schema.clone());
     let mut checker = Checker::new(resources, input.clone());
+    checker.language = machine.query_language;
     checker.run_graph("", &machine.start_at, &machine.states, input);
     let errors = checker.into_errors();
     if errors.is_empty() {

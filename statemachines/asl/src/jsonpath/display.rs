@@ -26,10 +26,11 @@ fn write_segments(f: &mut fmt::Formatter<'_>, segments: &[Segment]) -> fmt::Resu
 
 impl fmt::Display for JsonPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.root {
-            Root::Input => "$",
-            Root::Context => "$$",
-        })?;
+        match &self.root {
+            Root::Input => f.write_str("$")?,
+            Root::Context => f.write_str("$$")?,
+            Root::Variable(v) => write!(f, "${v}")?,
+        }
         write_segments(f, &self.segments)
     }
 }

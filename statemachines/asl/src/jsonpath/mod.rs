@@ -6,7 +6,8 @@
 //!
 //! Grammar accepted:
 //!
-//! - roots `$` (the state's input) and `$$` (the context object);
+//! - roots `$` (the state's input), `$$` (the context object) and `$name`
+//!   (a workflow variable);
 //! - `.name`, `['name']` / `["name"]` (with `\'`, `\"` and `\\` escapes), `[n]`
 //!   (negative counts from the end), `[*]`, `.*`;
 //! - `..name`, `..*`, `..[…]` (recursive descent);
@@ -40,12 +41,14 @@ pub struct JsonPath {
 }
 
 /// What a path starts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Root {
     /// `$`: the data the state reads.
     Input,
     /// `$$`: the context object (`$$.Execution.Id`, `$$.Map.Item.Value`).
     Context,
+    /// `$name`: a workflow variable (`$order.id`).
+    Variable(String),
 }
 
 /// One step of a path.
@@ -153,6 +156,14 @@ impl JsonPath {
 
     pub fn is_context(&self) -> bool {
         self.root == Root::Context
+    }
+
+    /// The workflow variable the path reads, if it starts at one.
+    pub fn variable(&self) -> Option<&str> {
+        match &self.root {
+            Root::Variable(v) => Some(v),
+            _ => None,
+        }
     }
 }
 

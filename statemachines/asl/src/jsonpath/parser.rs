@@ -94,7 +94,18 @@ impl<'a> Cursor<'a> {
         if !self.eat('$') {
             return self.err(format!("a path starts with `$` or `$$`, not {}", self.found()));
         }
-        let root = if self.eat('$') { Root::Context } else { Root::Input };
+        let root = if self.eat('$') {
+            Root::Context
+        } else if self.peek().is_some_and(|c| c.is_alphabetic() || c == '_') {
+            let mut name = String::new();
+            while let Some(c) = self.peek().filter(|c| c.is_alphanumeric() || *c == '_') {
+                name.push(c);
+                self.bump();
+            }
+            Root::Variable(name)
+        } else {
+            Root::Input
+        };
         let segments = self.segments()?;
         Ok(JsonPath { root, segments })
     }

@@ -21,6 +21,10 @@ fn child(n: &str) -> Segment {
 fn parses_roots_and_simple_steps() {
     assert_eq!(ok("$"), JsonPath { root: Root::Input, segments: vec![] });
     assert_eq!(ok("$$"), JsonPath { root: Root::Context, segments: vec![] });
+    // A workflow variable, and a path into it.
+    assert_eq!(ok("$order_1"), JsonPath { root: Root::Variable("order_1".into()), segments: vec![] });
+    assert_eq!(ok("$cfg.tags[0]").segments, vec![child("tags"), Segment::Index(0)]);
+    assert_eq!(ok("$cfg.tags[0]").to_string(), "$cfg.tags[0]");
     assert_eq!(ok("$$.Map.Item.Value").segments, vec![child("Map"), child("Item"), child("Value")]);
     assert_eq!(
         ok("$.jobs[0]['run id'][\"x\"].a-b:c").segments,
@@ -129,7 +133,8 @@ fn rejects_malformed_paths_with_a_reason() {
     assert!(bad("$[?(@.a == )]").contains("expected a string, number"));
     assert!(bad("$[?(@.a == 1]").contains("expected `)` to close the filter"));
     assert!(bad("$.a b").contains("unexpected ` `"));
-    assert!(bad("$x").contains("unexpected `x`"));
+    assert!(bad("$x y").contains("unexpected ` `"));
+    assert!(bad("$-x").contains("unexpected `-`"));
     assert!(bad("$[99999999999999999999]").contains("index out of range"));
 }
 

@@ -23,7 +23,15 @@
 //!    `…SecondsPath`/`TimestampPath` fields are reference paths; `.$` fields
 //!    hold a path or an intrinsic function call;
 //! 8. Choice operands match their operator, timestamps are RFC 3339 and
-//!    `StringMatches` patterns escape only `*` and `\`.
+//!    `StringMatches` patterns escape only `*` and `\`;
+//! 9. each state uses only its query language's fields (a JSONPath field in
+//!    a JSONata state is an error, and the reverse), a state cannot go back to
+//!    JSONPath under a JSONata machine, and every `{% … %}` expression parses
+//!    (the error names the column);
+//! 10. `Assign` names are valid and not the reserved `states`; every `$name`
+//!     a state reads is assigned on some path from `StartAt` before it, and a
+//!     variable assigned inside a Map iteration or a Parallel branch is not
+//!     read outside it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -34,6 +42,12 @@ use serde_json::Value;
 use crate::choice::{Comparison, ComparisonOp, Condition, Operand, OperandKind};
 use crate::jsonpath::{is_intrinsic, JsonPath, PayloadValue};
 use crate::model::*;
+
+mod language;
+mod variables;
+
+pub(crate) use language::expression_fields;
+pub use variables::{check_variable_name, MAX_VARIABLE_NAME_CHARS};
 
 /// The longest state name Step Functions accepts.
 pub const MAX_STATE_NAME_CHARS: usize = 80;
@@ -80,7 +94,10 @@ pub fn validate(machine: &StateMachine) -> Result<(), Vec<ValidationError>> {
     }
     for state in 0..c.states.len() {
         c.check_state(state);
+        c.check_language(state);
+        c.check_assign(state);
     }
+    c.check_variable_reads();
     if c.errors.is_empty() {
         Ok(())
     } else {
@@ -148,11 +165,19 @@ struct Checker<'a> {
     /// Name -> every state of that name, in document order.
     by_name: HashMap<&'a str, Vec<usize>>,
     errors: Vec<ValidationError>,
+    /// The machine's `QueryLanguage`.
+    language: Option<QueryLanguage>,
 }
 
 impl<'a> Checker<'a> {
     fn new(machine: &'a StateMachine) -> Self {
-        let mut c = Checker { scopes: Vec::new(), states: Vec::new(), by_name: HashMap::new(), errors: Vec::new() };
+        let mut c = Checker {
+            scopes: Vec::new(),
+            states: Vec::new(),
+            by_name: HashMap::new(),
+            errors: Vec::new(),
+            language: machine.query_language,
+        };
         c.add_scope(None, None, &machine.start_at, &machine.states, String::new());
         c
     }
@@ -438,9 +463,11 @@ impl<'a> Checker<'a> {
     }
 
     fn check_timeouts(&mut self, i: usize, t: &Task) {
-        self.check_range(Some(i), "TimeoutSeconds", t.timeout_seconds, 1, MAX_SECONDS);
-        self.check_range(Some(i), "HeartbeatSeconds", t.heartbeat_seconds, 1, MAX_SECONDS);
-        if let (Some(h), Some(t)) = (t.heartbeat_seconds, t.timeout_seconds) {
+        let timeout = t.timeout_seconds.as_ref().and_then(IntegerField::literal);
+        let heartbeat = t.heartbeat_seconds.as_ref().and_then(IntegerField::literal);
+        self.check_range(Some(i), "TimeoutSeconds", timeout, 1, MAX_SECONDS);
+        self.check_range(Some(i), "HeartbeatSeconds", heartbeat, 1, MAX_SECONDS);
+        if let (Some(h), Some(t)) = (heartbeat, timeout) {
             if h >= t {
                 self.push(Some(i), "HeartbeatSeconds", format!("must be smaller than `TimeoutSeconds` ({t}), not {h}"));
             }
@@ -485,8 +512,8 @@ impl<'a> Checker<'a> {
                 ),
             ),
         }
-        self.check_range(Some(i), "Seconds", w.seconds, 0, MAX_SECONDS);
-        if let Some(ts) = &w.timestamp {
+        self.check_range(Some(i), "Seconds", w.seconds.as_ref().and_then(IntegerField::literal), 0, MAX_SECONDS);
+        if let Some(ts) = w.timestamp.as_ref().filter(|t| crate::jsonata::expression(t).is_none()) {
             if let Err(why) = check_timestamp(ts) {
                 self.push(Some(i), "Timestamp", why);
             }
@@ -647,6 +674,8 @@ impl<'a> Checker<'a> {
             }
             Condition::Not(c) => self.check_condition(i, &format!("{prefix}Not."), c),
             Condition::Compare(cmp) => self.check_comparison(i, prefix, cmp),
+            // Checked with the state's language (rule 9); nested, it cannot parse.
+            Condition::Jsonata(_) => {}
         }
     }
 
