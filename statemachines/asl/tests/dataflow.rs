@@ -910,3 +910,31 @@ fn all_of_merges_the_fields_of_its_parts() {
     let es = check_paths(&m, &schema, &resources()).unwrap_err();
     assert_one(&es, "P", "Parameters.c.$", "$.c", &["\"c\" does not exist in Both", "it has: a, b"]);
 }
+
+/// A JSONata state's plain reads of its input (`$states.input.a.b`) are
+/// checked against the payload schema like JSONPath reads; what it outputs is
+/// untyped, so the states after it are not checked against a guess.
+#[test]
+fn jsonata_plain_input_reads_are_checked_against_the_schema() {
+    let mut m = machine(
+        json!({
+            "Read": {"Type": "Pass", "QueryLanguage": "JSONata",
+                     "Output": {"id": "{% $states.input.job_id %}", "label": "{% $states.input.lable %}",
+                                "computed": "{% $states.input.nope + 1 %}"},
+                     "Next": "After"},
+            "After": {"Type": "Pass", "Parameters": {"anything.$": "$.whatever"}, "End": true}
+        }),
+        "Read",
+    );
+    let es = errors(&m);
+    assert_one(&es, "Read", "Output.label", "$.lable", &["lable"]);
+    // The machine-level language applies to every state.
+    m.query_language = Some(edba_asl::QueryLanguage::Jsonata);
+    m.states.shift_remove("After");
+    if let edba_asl::State::Pass(p) = m.states.get_mut("Read").unwrap() {
+        p.query_language = None;
+        p.next = None;
+        p.end = Some(true);
+    }
+    assert_one(&errors(&m), "Read", "Output.label", "$.lable", &["lable"]);
+}
