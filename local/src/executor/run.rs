@@ -17,8 +17,8 @@
 //! - payload size limits are not enforced, nor the 256 KiB / 10 MiB limits
 //!   on variables;
 //! - a Choice rule without its own `Output` takes the state's `Output` (the
-//!   guide does not say; a rule's `Assign` replaces the state's, which only
-//!   `Default` uses).
+//!   guide does not say). The state's `Assign` applies whichever rule
+//!   matches (the guide's rule), the matched rule's on top of it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -429,10 +429,10 @@ fn choose(env: Env<'_>, c: &Choice, raw: Value) -> Result<Step, TaskFailure> {
             break;
         }
     }
-    let (next, assign, output) = match matched {
+    let (next, rule_assign, output) = match matched {
         Some(rule) => (rule.next.clone(), rule.assign.as_ref(), rule.output.as_ref().or(c.output.as_ref())),
         None => match &c.default {
-            Some(d) => (d.clone(), c.assign.as_ref(), c.output.as_ref()),
+            Some(d) => (d.clone(), None, c.output.as_ref()),
             None => {
                 return Err(TaskFailure::new(
                     errors::NO_CHOICE_MATCHED,
@@ -442,7 +442,10 @@ fn choose(env: Env<'_>, c: &Choice, raw: Value) -> Result<Step, TaskFailure> {
         },
     };
     env.run.rec.record(EventKind::ChoiceMatched { state: env.name.to_string(), next: next.clone() });
-    let assigned = env.assign(assign, &states, &effective, &ctx)?;
+    // The state's `Assign` applies whichever way it goes; the matched rule's
+    // adds to it (and wins on a name both set).
+    let mut assigned = env.assign(c.assign.as_ref(), &states, &effective, &ctx)?;
+    assigned.extend(env.assign(rule_assign, &states, &effective, &ctx)?);
     let out = if env.jsonata {
         env.output(output, &states, raw)?
     } else {

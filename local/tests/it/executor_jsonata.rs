@@ -84,7 +84,9 @@ async fn guide_jsonpath_to_jsonata_conversion_gives_the_same_arguments() {
 }
 
 /// The guide's JSONata Choice: `Condition` rules with their own `Assign` and
-/// `Output`; `Default` (and a rule without its own `Output`) takes the state's.
+/// `Output`; the state's `Assign` applies whichever way it goes (a rule's
+/// wins on the same name), and a rule without its own `Output` takes the
+/// state's.
 #[tokio::test]
 async fn jsonata_choice_conditions_assign_and_output() {
     let def = || {
@@ -94,15 +96,17 @@ async fn jsonata_choice_conditions_assign_and_output() {
                      "Assign": {"size": "big"}, "Output": {"n": "{% $states.input.n %}", "rule": 0}},
                     {"Condition": "{% $states.input.n > 5 %}", "Next": "Done", "Assign": {"size": "medium"}}
                 ],
-                "Default": "Done", "Assign": {"size": "small"}, "Output": {"rule": "default"}},
-            "Done": {"Type": "Pass", "Output": {"size": "{% $size %}", "saw": "{% $states.input %}"}, "End": true}
+                "Default": "Done", "Assign": {"size": "small", "checked": "{% $states.input.n %}"},
+                "Output": {"rule": "default"}},
+            "Done": {"Type": "Pass", "Output": {"size": "{% $size %}", "checked": "{% $checked %}",
+                                                "saw": "{% $states.input %}"}, "End": true}
         }})
     };
     let out = |n: i64| async move { output(&run(def(), json!({"n": n})).await) };
-    assert_eq!(out(20).await, json!({"size": "big", "saw": {"n": 20, "rule": 0}}));
+    assert_eq!(out(20).await, json!({"size": "big", "checked": 20, "saw": {"n": 20, "rule": 0}}));
     // A rule without its own Output takes the state's.
-    assert_eq!(out(7).await, json!({"size": "medium", "saw": {"rule": "default"}}));
-    assert_eq!(out(1).await, json!({"size": "small", "saw": {"rule": "default"}}));
+    assert_eq!(out(7).await, json!({"size": "medium", "checked": 7, "saw": {"rule": "default"}}));
+    assert_eq!(out(1).await, json!({"size": "small", "checked": 1, "saw": {"rule": "default"}}));
 }
 
 // ---------------------------------------------------------------------------

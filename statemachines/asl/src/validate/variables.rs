@@ -166,8 +166,8 @@ fn names(assign: Option<&Value>) -> Vec<String> {
 }
 
 /// Each transition of a state with the variables assigned along it: `Next`
-/// and `Default` carry the state's `Assign`, a Choice rule its own, a
-/// catcher its own.
+/// and `Default` carry the state's `Assign`, a Choice rule the state's and
+/// its own, a catcher its own.
 fn edges(state: &State) -> Vec<(&str, Vec<String>)> {
     let mut out = Vec::new();
     if let Some(n) = state.next() {
@@ -175,7 +175,9 @@ fn edges(state: &State) -> Vec<(&str, Vec<String>)> {
     }
     if let State::Choice(c) = state {
         for rule in &c.choices {
-            out.push((rule.next.as_str(), names(rule.assign.as_ref())));
+            let mut assigned = names(c.assign.as_ref());
+            assigned.extend(names(rule.assign.as_ref()));
+            out.push((rule.next.as_str(), assigned));
         }
         if let Some(d) = &c.default {
             out.push((d.as_str(), names(c.assign.as_ref())));
