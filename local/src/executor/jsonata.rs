@@ -12,14 +12,15 @@
 //!   nothing, a `Condition` that is not a boolean) is
 //!   `States.QueryEvaluationError`, which `Catch` can route.
 //!
-//! Parsed expressions are cached per thread: a machine's expressions are few
-//! and evaluated many times.
+//! Parsed expressions are cached per thread (a machine's expressions are few
+//! and evaluated many times), with the variables each one names: only those
+//! are bound, so a large variable is not copied into every evaluation.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use jsonata_core::ast::AstNode;
+use edba_asl::jsonata::Expression;
 use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError};
 use jsonata_core::value::JValue;
 use serde_json::{Map, Value};
@@ -53,37 +54,47 @@ fn query_error(cause: String) -> TaskFailure {
     TaskFailure::new(errors::QUERY_EVALUATION, cause)
 }
 
-thread_local! {
-    static PARSED: RefCell<HashMap<String, Rc<AstNode>>> = RefCell::new(HashMap::new());
+/// A parsed expression and the variables it names.
+struct Parsed {
+    expression: Expression,
+    names: Vec<String>,
 }
 
-fn parsed(body: &str) -> Result<Rc<AstNode>, String> {
-    if let Some(ast) = PARSED.with(|p| p.borrow().get(body).cloned()) {
-        return Ok(ast);
+thread_local! {
+    static PARSED: RefCell<HashMap<String, Rc<Parsed>>> = RefCell::new(HashMap::new());
+}
+
+fn parsed(body: &str) -> Result<Rc<Parsed>, String> {
+    if let Some(p) = PARSED.with(|p| p.borrow().get(body).cloned()) {
+        return Ok(p);
     }
-    let ast = Rc::new(jsonata_core::parser::parse(body).map_err(|e| e.to_string())?);
+    let expression = edba_asl::jsonata::parse(body).map_err(|e| e.message)?;
+    let names = expression.referenced_variables().into_iter().collect();
+    let parsed = Rc::new(Parsed { expression, names });
     PARSED.with(|p| {
         let mut p = p.borrow_mut();
         if p.len() > 10_000 {
             p.clear();
         }
-        p.insert(body.to_string(), ast.clone());
+        p.insert(body.to_string(), parsed.clone());
     });
-    Ok(ast)
+    Ok(parsed)
 }
 
 /// Evaluates one expression body (between `{%` and `%}`). `Ok(None)` when it
 /// evaluates to nothing (undefined).
 pub fn evaluate(body: &str, b: Bindings<'_>) -> Result<Option<Value>, String> {
-    let ast = parsed(body)?;
+    let parsed = parsed(body)?;
     let mut ctx = Context::new();
     ctx.bind("states".into(), JValue::from(b.states.clone()));
-    for (k, v) in b.vars {
-        ctx.bind(k.clone(), JValue::from(v.clone()));
+    for name in &parsed.names {
+        if let Some(v) = b.vars.get(name) {
+            ctx.bind(name.clone(), JValue::from(v.clone()));
+        }
     }
     let mut ev = Evaluator::with_context(ctx);
     register_functions(&mut ev).map_err(|e| e.to_string())?;
-    let out = ev.evaluate(&ast, &JValue::Undefined).map_err(|e| e.to_string())?;
+    let out = ev.evaluate(parsed.expression.ast(), &JValue::Undefined).map_err(|e| e.to_string())?;
     to_json(&out)
 }
 
@@ -310,5 +321,7 @@ mod tests {
         assert_eq!(eval("plain text").unwrap(), json!("plain text"));
         assert_eq!(eval("{% $states.input.n * $limit %}").unwrap(), json!(6));
         assert_eq!(eval("{% $states.context.Execution.Id %}").unwrap(), json!("x"));
+        // A variable the expression rebinds is still read from outside first.
+        assert_eq!(eval("{% ($limit := $limit + 1; $limit) %}").unwrap(), json!(3));
     }
 }

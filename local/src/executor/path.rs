@@ -22,6 +22,16 @@ pub fn read(path: &JsonPath, input: &Value, context: &Value, vars: &Map<String, 
     read_from(root, &path.segments)
 }
 
+/// What a path reads from, for error messages: its name (`input`, `context
+/// object`, `variables`) and the data.
+pub fn source(path: &JsonPath, input: &Value, context: &Value, vars: &Map<String, Value>) -> (&'static str, Value) {
+    match &path.root {
+        Root::Input => ("input", input.clone()),
+        Root::Context => ("context object", context.clone()),
+        Root::Variable(_) => ("variables", Value::Object(vars.clone())),
+    }
+}
+
 /// Like [`read`], from an explicit root.
 pub fn read_from(root: &Value, segments: &[Segment]) -> Option<Value> {
     if is_definite(segments) {

@@ -3,7 +3,7 @@
 //! `$$` the context object) or of an intrinsic function call.
 
 use base64::Engine as _;
-use edba_asl::jsonpath::{Intrinsic, IntrinsicArg, IntrinsicFunction, JsonPath, PayloadValue, Root};
+use edba_asl::jsonpath::{Intrinsic, IntrinsicArg, IntrinsicFunction, JsonPath, PayloadValue};
 use serde_json::{Map, Number, Value};
 
 use super::path;
@@ -65,12 +65,7 @@ pub fn eval_expression(expr: &str, scope: Scope<'_>, field: &str) -> Result<Valu
 /// a definite path matches nothing.
 pub fn read_for_field(p: &JsonPath, scope: Scope<'_>, field: &str) -> Result<Value, TaskFailure> {
     path::read(p, scope.input, scope.context, scope.vars).ok_or_else(|| {
-        let vars = || Value::Object(scope.vars.clone());
-        let (what, data) = match &p.root {
-            Root::Context => ("context object", scope.context.clone()),
-            Root::Variable(_) => ("variables", vars()),
-            Root::Input => ("input", scope.input.clone()),
-        };
+        let (what, data) = path::source(p, scope.input, scope.context, scope.vars);
         TaskFailure::runtime(format!(
             "The JSONPath '{p}' specified for the field '{field}' could not be found in the {what} '{data}'"
         ))

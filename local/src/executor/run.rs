@@ -337,11 +337,7 @@ fn select_path(p: &NullablePath, v: &Value, ctx: &Value, vars: &Vars, field: &st
         Some(Some(text)) => {
             let jp = parse_path(text, field)?;
             path::read(&jp, v, ctx, vars).ok_or_else(|| {
-                let data = match &jp.root {
-                    edba_asl::jsonpath::Root::Context => ctx.clone(),
-                    edba_asl::jsonpath::Root::Variable(_) => Value::Object(vars.clone()),
-                    edba_asl::jsonpath::Root::Input => v.clone(),
-                };
+                let (_, data) = path::source(&jp, v, ctx, vars);
                 TaskFailure::runtime(format!(
                     "Invalid path '{text}' : No results for path: {text} in {field} of '{data}'"
                 ))

@@ -92,12 +92,26 @@ impl Expression {
     /// except those it binds (`:=`, lambda parameters, `@$x`, `#$i`) and the
     /// functions it calls. `$states` is included; `$` and `$$` are not.
     pub fn free_variables(&self) -> BTreeSet<String> {
+        let (mut read, bound) = self.variables();
+        read.retain(|v| !bound.contains(v));
+        read
+    }
+
+    /// Every `$name` the expression mentions (bound in it or not): what an
+    /// evaluator must bind, since a name the expression binds may also be
+    /// read before it is bound (`$n := $n + 1`).
+    pub fn referenced_variables(&self) -> BTreeSet<String> {
+        self.variables().0
+    }
+
+    /// (names read, names bound), without `$` and `$$`.
+    fn variables(&self) -> (BTreeSet<String>, BTreeSet<String>) {
         let tree = serde_json::to_value(&self.ast).unwrap_or(Value::Null);
         let mut read = BTreeSet::new();
         let mut bound = BTreeSet::new();
         walk(&tree, &mut read, &mut bound);
-        read.retain(|v| !v.is_empty() && !bound.contains(v));
-        read
+        read.retain(|v| !v.is_empty());
+        (read, bound)
     }
 
     /// `Some(["a", "b"])` when the expression is exactly `$states.input.a.b`
@@ -161,12 +175,19 @@ fn walk(v: &Value, read: &mut BTreeSet<String>, bound: &mut BTreeSet<String>) {
     }
 }
 
+/// Adds `text` with its field when it is (or tries to be) an expression.
+pub fn push_expression<'a>(text: &'a str, field: &str, out: &mut Vec<(String, &'a str)>) {
+    if expression(text).is_some() || is_malformed(text) {
+        out.push((field.to_string(), text));
+    }
+}
+
 /// Every JSONata string inside a JSON template (`Arguments`, `Output`,
 /// `Assign`, `ItemSelector`, …), with its field path (`Arguments.Payload.id`).
 /// Keys are never expressions; only string values are.
 pub fn template_strings<'a>(v: &'a Value, field: &str, out: &mut Vec<(String, &'a str)>) {
     match v {
-        Value::String(s) if expression(s).is_some() || is_malformed(s) => out.push((field.to_string(), s)),
+        Value::String(s) => push_expression(s, field, out),
         Value::Object(m) => {
             for (k, x) in m {
                 template_strings(x, &format!("{field}.{k}"), out);

@@ -11,6 +11,7 @@ use super::conformance::conforms;
 use super::navigate::items;
 use super::value_type::{definitely_not, ObjectType, Primitive, UnlistedFields, ValueType};
 use super::{PathError, ResourceSchemas};
+use crate::jsonpath::{JsonPath, Root as JsonPathRoot, Segment};
 use crate::model::{
     Catcher, Choice, Fail, MapState, Parallel, Pass, QueryLanguage, State, States, Succeed, Task, Wait,
 };
@@ -219,15 +220,8 @@ impl<'a> Checker<'a> {
         for (field, text) in crate::validate::expression_fields(state) {
             let Ok(Some(e)) = crate::jsonata::parse_field(text) else { continue };
             if let Some(segments) = e.input_path() {
-                let path = segments.iter().fold(String::from("$"), |mut p, s| {
-                    if s.chars().all(|c| c.is_alphanumeric() || c == '_') && !s.is_empty() {
-                        p.push('.');
-                        p.push_str(s);
-                    } else {
-                        p.push_str(&format!("['{}']", s.replace('\\', "\\\\").replace('\'', "\\'")));
-                    }
-                    p
-                });
+                let segments = segments.into_iter().map(Segment::Child).collect();
+                let path = JsonPath { root: JsonPathRoot::Input, segments }.to_string();
                 self.read(site, &field, &path, input, &ctx, false);
             }
         }

@@ -270,27 +270,21 @@ pub(crate) fn expression_fields(state: &State) -> Vec<(String, &str)> {
         }
         State::Wait(w) => {
             if let Some(ts) = &w.timestamp {
-                if jsonata::expression(ts).is_some() || jsonata::is_malformed(ts) {
-                    out.push(("Timestamp".to_string(), ts.as_str()));
-                }
+                jsonata::push_expression(ts, "Timestamp", &mut out);
             }
         }
         State::Fail(f) => {
             for (v, field) in [(&f.error, "Error"), (&f.cause, "Cause")] {
-                if let Some(s) = v.as_deref().filter(|s| jsonata::expression(s).is_some() || jsonata::is_malformed(s)) {
-                    out.push((field.to_string(), s));
+                if let Some(s) = v {
+                    jsonata::push_expression(s, field, &mut out);
                 }
             }
         }
         _ => {}
     }
     for (n, c) in state.catchers().iter().enumerate() {
-        if let Some(v) = &c.output {
-            jsonata::template_strings(v, &format!("Catch[{n}].Output"), &mut out);
-        }
-        if let Some(v) = &c.assign {
-            jsonata::template_strings(v, &format!("Catch[{n}].Assign"), &mut out);
-        }
+        template(c.output.as_ref(), &format!("Catch[{n}].Output"), &mut out);
+        template(c.assign.as_ref(), &format!("Catch[{n}].Assign"), &mut out);
     }
     for (field, value) in integer_fields(state) {
         if let IntegerField::Expression(text) = value {
