@@ -17,7 +17,12 @@
 #      and sums compared.
 #
 #   BENCH_BASELINE_BIN=/path/to/an/older/bench_local scripts/bench_local.sh
-#      also runs section 1 on SQLite with that build, side by side.
+#      also runs section 1 on SQLite with that build, side by side (and, with
+#      BENCH_BASELINE_EDBA=/path/to/its/edba, section 1b too).
+#   BENCH_DATA=/dev/shm/edba-bench scripts/bench_local.sh
+#      keeps the generated files and every home below it instead (tmpfs: edba's
+#      own cost without the disk's; each stored object is a few files, and
+#      creating a file on some virtual disks costs half a millisecond).
 #
 #   scripts/bench_local.sh
 #   BENCH_FILES=100 BENCH_REPS=3 BENCH_JOB_ROWS=500000 scripts/bench_local.sh   # quicker
@@ -26,7 +31,7 @@
 # Needs MariaDB (scripts/services.sh); EDBA_BENCH_MYSQL_URL points elsewhere.
 # Each MariaDB phase creates databases edba_bench_<random> and drops them.
 # DuckDB is installed into scripts/.venv-bench (gitignored). Generated data
-# lives in target/bench-data/local/ and is deleted on exit. Timings are
+# lives in target/bench-data/local/ (or BENCH_DATA) and is deleted on exit. Timings are
 # wall-clock on whatever else the machine is doing: read ratios, not digits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +44,8 @@ JOB_ROWS=${BENCH_JOB_ROWS:-5000000}
 JOB_STORES=${BENCH_JOB_STORES:-50}
 JOB_ITEMS=${BENCH_JOB_ITEMS:-10000}
 DATA=target/bench-data/local
+# Under BENCH_DATA, a directory of the bench's own (removed on exit).
+if [[ -n "${BENCH_DATA:-}" ]]; then DATA=$BENCH_DATA/edba-bench-local; fi
 PROFILE=${BENCH_PROFILE:-fast-release}
 BIN=target/$PROFILE/examples/bench_local
 VENV=scripts/.venv-bench
@@ -78,6 +85,11 @@ declare -A SERVE
 for c in 1 4; do
     SERVE[$c]=$("$BIN" serve-ingest --data "$DATA" --edba "$EDBA" --files "$FILES" --lines "$LINES" --concurrency "$c")
     echo "${SERVE[$c]}"
+    if [[ -n "${BENCH_BASELINE_BIN:-}" && -n "${BENCH_BASELINE_EDBA:-}" ]]; then
+        SERVE[base-$c]=$("$BENCH_BASELINE_BIN" serve-ingest --data "$DATA" --edba "$BENCH_BASELINE_EDBA" \
+            --files "$FILES" --lines "$LINES" --concurrency "$c")
+        echo "baseline ${SERVE[base-$c]}"
+    fi
 done
 SERVE_TRIGGER=$("$BIN" serve-trigger --data "$DATA" --edba "$EDBA" --reps "$REPS")
 echo "$SERVE_TRIGGER"
@@ -139,6 +151,9 @@ if [[ -n "${BENCH_BASELINE_BIN:-}" ]]; then
 fi
 for c in 1 4; do
     printf '%-58s %12s\n' "  c=$c through edba serve (S3 client PUTs -> events -> ingest)" "$(field files_per_s "${SERVE[$c]}")"
+    if [[ -n "${SERVE[base-$c]:-}" ]]; then
+        printf '%-58s %12s\n' "  c=$c through edba serve, baseline build" "$(field files_per_s "${SERVE[base-$c]}")"
+    fi
 done
 printf '%-58s %12s %12s\n' "  upload (PutObject to the embedded S3), c=1" \
     "$(field upload_fps "${INGEST[sqlite-1]}")" "$(field upload_fps "${INGEST[mysql-1]}")"

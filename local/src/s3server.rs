@@ -139,21 +139,9 @@ impl EmbeddedS3 {
             root_dir.canonicalize().map_err(|source| EmbeddedS3Error::Root { path: root_dir.to_owned(), source })?;
         let files = s3s_fs::FileSystem::new(&root)
             .map_err(|e| EmbeddedS3Error::Backend { path: root.clone(), message: format!("{e:?}") })?;
-        let mut backend = VersionedBuckets::new(files, &root)
-            .map_err(|e| EmbeddedS3Error::Backend { path: root.clone(), message: e.to_string() })?;
-        if let Some(created) = options.created.clone() {
-            backend = backend.notify_created(created);
-        }
         let faults = Faults::default();
-        let service = {
-            let mut builder = S3ServiceBuilder::new(backend);
-            builder.set_auth(OneKey(SimpleAuth::from_single(
-                options.access_key_id.as_str(),
-                options.secret_access_key.as_str(),
-            )));
-            builder.set_access(SignedAndExisting { root: root.clone(), faults: faults.clone() });
-            builder.build()
-        };
+        let access = SignedAndExisting { root: root.clone(), faults: faults.clone() };
+        let auth = OneKey(SimpleAuth::from_single(options.access_key_id.as_str(), options.secret_access_key.as_str()));
 
         // Bind here, synchronously, so the port is known and already accepting
         // connections (queued by the kernel) when `start` returns.
@@ -162,14 +150,34 @@ impl EmbeddedS3 {
         listener.set_nonblocking(true).map_err(EmbeddedS3Error::Bind)?;
         let addr = listener.local_addr().map_err(EmbeddedS3Error::Bind)?;
 
+        // The backend (its version index is a SQLite pool) is opened on the
+        // server's own runtime, which it then serves on; `start` waits for it.
         let runtime =
             tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(EmbeddedS3Error::Thread)?;
+        let (opened_tx, opened_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = oneshot::channel();
         let (stopped_tx, stopped_rx) = oneshot::channel();
+        let created = options.created.clone();
+        let backend_root = root.clone();
         std::thread::Builder::new()
             .name(format!("edba-s3-{}", addr.port()))
             .spawn(move || {
                 runtime.block_on(async move {
+                    let mut backend = match VersionedBuckets::open(files, &backend_root).await {
+                        Ok(backend) => backend,
+                        Err(e) => {
+                            let _ = opened_tx.send(Err(e.to_string()));
+                            return;
+                        }
+                    };
+                    if let Some(created) = created {
+                        backend = backend.notify_created(created);
+                    }
+                    let mut builder = S3ServiceBuilder::new(backend);
+                    builder.set_auth(auth);
+                    builder.set_access(access);
+                    let service = builder.build();
+                    let _ = opened_tx.send(Ok(()));
                     match TcpListener::from_std(listener) {
                         Ok(listener) => serve(listener, service, stop_rx).await,
                         Err(err) => eprintln!("embedded S3: cannot use listener: {err}"),
@@ -178,6 +186,11 @@ impl EmbeddedS3 {
                 let _ = stopped_tx.send(());
             })
             .map_err(EmbeddedS3Error::Thread)?;
+        match opened_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => return Err(EmbeddedS3Error::Backend { path: root, message }),
+            Err(_) => return Err(EmbeddedS3Error::Backend { path: root, message: "the server thread ended".into() }),
+        }
 
         Ok(EmbeddedS3 {
             addr,

@@ -14,12 +14,19 @@
 //!
 //! [`VersionedBuckets`] wraps `s3s-fs`, which keeps one file per key. Every
 //! write still leaves the key's content as that file (so listings, multipart
-//! uploads and plain reads work as `s3s-fs` does them) and also copies it,
-//! through `s3s-fs` itself, to a hidden bucket directory ([`VERSIONS_BUCKET`])
-//! as `<bucket>/<sha256 of key>/<version id>`. Beside the copies,
-//! `index.json` lists the key's versions and delete markers, oldest first;
-//! it is replaced atomically (write, then rename), so a reader sees the
-//! index before or after a write, never half of one.
+//! uploads and plain reads work as `s3s-fs` does them) and also keeps it in a
+//! hidden bucket directory ([`VERSIONS_BUCKET`]) as
+//! `<bucket>/<sha256 of key>/<version id>`: a hard link to the file the write
+//! made (and to `s3s-fs`'s metadata and ETag files beside it), not a copy, so
+//! recording a version creates no file. That is sound because `s3s-fs`
+//! replaces a key's files by renaming new ones over them; the one write it
+//! makes in place (CopyObject's destination) is preceded here by unlinking
+//! the destination. Each key's index (its versions and delete markers, oldest
+//! first, and the tags of its multipart uploads in progress) is a row of a
+//! SQLite table in [`VERSIONS_BUCKET`]`/index.db` (WAL), written in one
+//! statement, so a reader sees the index before or after a write, never half
+//! of one. Homes written before kept one `index.json` per key: opening the
+//! server moves them into the table.
 //!
 //! Version ids are 20-digit decimal numbers that only grow, per key and
 //! across the server, so the newest version is the greatest. A read without a
@@ -34,6 +41,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex as StdMutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use s3s::dto::{
     BucketVersioningStatus, CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyObjectInput,
     CopyObjectOutput, CopySource, CreateBucketInput, CreateBucketOutput, CreateMultipartUploadInput,
@@ -50,12 +59,27 @@ use s3s::dto::{
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Mutex;
 
 /// The directory below the server root that holds every version. Its name is
 /// not a valid bucket name, so no client can address it.
 pub const VERSIONS_BUCKET: &str = ".edba-versions";
+
+/// The keys' version indexes, in [`VERSIONS_BUCKET`].
+const INDEX_DB: &str = "index.db";
+const INDEX_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS key_index (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID";
+/// The files `s3s-fs` keeps beside an object, in its root directory
+/// (`.bucket-<b64 bucket>.object-<b64 key>.<suffix>`): its metadata, and its
+/// ETag and checksums.
+const SIDECARS: [&str; 2] = ["metadata.json", "internal.json"];
 
 /// Lock stripes for writes: writes of one key queue, others mostly do not.
 const LOCK_STRIPES: usize = 64;
@@ -74,6 +98,7 @@ type Tags = BTreeMap<String, String>;
 pub struct VersionedBuckets {
     inner: s3s_fs::FileSystem,
     root: PathBuf,
+    indexes: SqlitePool,
     stripes: Vec<Mutex<()>>,
     last_version: StdMutex<u64>,
     created: Option<UnboundedSender<ObjectCreated>>,
@@ -93,7 +118,7 @@ pub struct ObjectCreated {
     pub operation: &'static str,
 }
 
-/// One version or delete marker of a key, as `index.json` records it.
+/// One version or delete marker of a key, as its index records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct VersionEntry {
     id: String,
@@ -107,6 +132,10 @@ struct VersionEntry {
     last_modified_ms: u64,
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     tags: Tags,
+    /// Its files are at [`VersionedBuckets::version_key`]'s flat path (every
+    /// version recorded since; older ones are in a directory per key).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    flat: bool,
 }
 
 /// A key's versions, oldest first.
@@ -148,12 +177,28 @@ impl KeyIndex {
 }
 
 impl VersionedBuckets {
-    /// Versions every bucket below `root` (the directory `s3s-fs` serves).
-    pub fn new(inner: s3s_fs::FileSystem, root: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(root.join(VERSIONS_BUCKET))?;
+    /// Versions every bucket below `root` (the directory `s3s-fs` serves):
+    /// opens (or creates) the index database and moves the `index.json`
+    /// files of an older home into it.
+    pub async fn open(inner: s3s_fs::FileSystem, root: &Path) -> std::io::Result<Self> {
+        let versions = root.join(VERSIONS_BUCKET);
+        std::fs::create_dir_all(&versions)?;
+        let options = SqliteConnectOptions::new()
+            .filename(versions.join(INDEX_DB))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // As the files beside it, which are not fsynced either: a power
+            // cut may lose the last writes, a killed process loses none.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        let indexes =
+            SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(std::io::Error::other)?;
+        sqlx::query(INDEX_SCHEMA).execute(&indexes).await.map_err(std::io::Error::other)?;
+        import_index_files(&indexes, &versions).await?;
         Ok(VersionedBuckets {
             inner,
             root: root.to_owned(),
+            indexes,
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             last_version: StdMutex::new(0),
             created: None,
@@ -196,27 +241,46 @@ impl VersionedBuckets {
         format!("{bucket}/{hex}")
     }
 
-    /// The key, in [`VERSIONS_BUCKET`], of one version's copy.
-    fn version_key(bucket: &str, key: &str, id: &str) -> String {
-        format!("{}/{id}", Self::key_dir(bucket, key))
+    /// The key, in [`VERSIONS_BUCKET`], of one version's files:
+    /// `<bucket>/<sha256 of key>.<id>`, one directory per bucket (a directory
+    /// per key would cost a directory made per new key). Versions an older
+    /// edba recorded are `<bucket>/<sha256 of key>/<id>`.
+    fn version_key(bucket: &str, key: &str, version: &VersionEntry) -> String {
+        Self::copy_key(bucket, key, &version.id, version.flat)
     }
 
-    fn index_path(&self, bucket: &str, key: &str) -> PathBuf {
-        self.root.join(VERSIONS_BUCKET).join(Self::key_dir(bucket, key)).join("index.json")
+    fn copy_key(bucket: &str, key: &str, id: &str, flat: bool) -> String {
+        let separator = if flat { '.' } else { '/' };
+        format!("{}{separator}{id}", Self::key_dir(bucket, key))
     }
 
     async fn read_index(&self, bucket: &str, key: &str) -> S3Result<KeyIndex> {
-        read_index_file(&self.index_path(bucket, key), key).await
+        let row = sqlx::query("SELECT doc FROM key_index WHERE bucket = ? AND key = ?")
+            .bind(bucket)
+            .bind(key)
+            .fetch_optional(&self.indexes)
+            .await
+            .map_err(|e| s3_error!(e, InternalError))?;
+        match row {
+            Some(row) => parse_index(row.get("doc")),
+            None => Ok(KeyIndex { key: key.to_owned(), ..Default::default() }),
+        }
     }
 
     async fn write_index(&self, bucket: &str, index: &KeyIndex) -> S3Result<()> {
-        let path = self.index_path(bucket, &index.key);
-        let dir = path.parent().ok_or_else(|| s3_error!(InternalError, "version index has no directory"))?;
-        tokio::fs::create_dir_all(dir).await.map_err(|e| s3_error!(e, InternalError))?;
-        let text = serde_json::to_vec(index).map_err(|e| s3_error!(e, InternalError))?;
-        let tmp = path.with_extension("json.tmp");
-        tokio::fs::write(&tmp, text).await.map_err(|e| s3_error!(e, InternalError))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(|e| s3_error!(e, InternalError))
+        let query = if index.versions.is_empty() && index.uploads.is_empty() {
+            sqlx::query("DELETE FROM key_index WHERE bucket = ? AND key = ?").bind(bucket).bind(&index.key)
+        } else {
+            let doc = serde_json::to_string(index).map_err(|e| s3_error!(e, InternalError))?;
+            sqlx::query(
+                "INSERT INTO key_index (bucket, key, doc) VALUES (?, ?, ?) \
+                 ON CONFLICT (bucket, key) DO UPDATE SET doc = excluded.doc",
+            )
+            .bind(bucket)
+            .bind(&index.key)
+            .bind(doc)
+        };
+        query.execute(&self.indexes).await.map(drop).map_err(|e| s3_error!(e, InternalError))
     }
 
     /// A version id greater than every id this server gave out and than
@@ -233,33 +297,90 @@ impl VersionedBuckets {
 
     /// Records the key's current object as its newest version, with `tags`
     /// or, for a completed multipart upload, the tags of its creation; called
-    /// with the key's stripe held, right after the write that produced it.
+    /// with the key's stripe held, right after the write that produced it,
+    /// with the ETag that write answered (looked up when it answered none).
     async fn snapshot_current(
         &self,
         bucket: &str,
         key: &str,
         tags: Tags,
         upload: Option<&str>,
+        etag: Option<String>,
     ) -> S3Result<VersionEntry> {
         let mut index = self.read_index(bucket, key).await?;
         let tags = upload.and_then(|id| index.uploads.remove(id)).unwrap_or(tags);
+        let etag = match etag {
+            Some(etag) => Some(etag),
+            None => self.head_within(bucket, key).await?,
+        };
         let id = self.next_version_id(index.newest());
-        let copied = self.copy_within(bucket, key, VERSIONS_BUCKET, &Self::version_key(bucket, key, &id)).await?;
-        let size = tokio::fs::metadata(self.root.join(VERSIONS_BUCKET).join(Self::version_key(bucket, key, &id)))
-            .await
-            .map_err(|e| s3_error!(e, InternalError))?
-            .len();
+        let size = self.link_version(bucket, key, &id).await?;
         let version = VersionEntry {
             id,
             delete_marker: false,
-            etag: copied,
+            etag,
             size: i64::try_from(size).unwrap_or(i64::MAX),
             last_modified_ms: now_ms(),
             tags,
+            flat: true,
         };
         index.versions.push(version.clone());
         self.write_index(bucket, &index).await?;
         Ok(version)
+    }
+
+    /// Makes the key's current files (content, metadata, ETag) version `id`'s
+    /// too, by hard links; returns the content's size.
+    async fn link_version(&self, bucket: &str, key: &str, id: &str) -> S3Result<u64> {
+        let (root, version_key) = (self.root.clone(), Self::copy_key(bucket, key, id, true));
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+            let copy = root.join(VERSIONS_BUCKET).join(&version_key);
+            if let Some(dir) = copy.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            relink(&root.join(&bucket).join(&key), &copy)?;
+            for suffix in SIDECARS {
+                let from = root.join(sidecar_name(&bucket, &key, suffix));
+                match relink(&from, &root.join(sidecar_name(VERSIONS_BUCKET, &version_key, suffix))) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && !from.exists() => {}
+                    other => other?,
+                }
+            }
+            Ok(std::fs::metadata(&copy)?.len())
+        })
+        .await
+        .map_err(|e| s3_error!(e, InternalError))?
+        .map_err(|e| s3_error!(e, InternalError))
+    }
+
+    /// Removes the key's plain files before `s3s-fs` copies onto them: it
+    /// writes a copy's destination in place, which would also rewrite the
+    /// version that shares those files.
+    async fn unlink_current(&self, bucket: &str, key: &str) -> S3Result<()> {
+        let paths = [self.root.join(bucket).join(key)]
+            .into_iter()
+            .chain(SIDECARS.map(|suffix| self.root.join(sidecar_name(bucket, key, suffix))));
+        for path in paths {
+            match tokio::fs::remove_file(&path).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(s3_error!(e, InternalError)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the key's newest version its plain files again (after a failed
+    /// copy onto it, or when the newest version is deleted); without one,
+    /// removes them.
+    async fn restore_current(&self, bucket: &str, key: &str, index: &KeyIndex) -> S3Result<()> {
+        match index.newest() {
+            Some(v) if !v.delete_marker => {
+                self.unlink_current(bucket, key).await?;
+                self.copy_within(VERSIONS_BUCKET, &Self::version_key(bucket, key, v), bucket, key).await.map(drop)
+            }
+            _ => self.unlink_current(bucket, key).await,
+        }
     }
 
     /// Copies an object with `s3s-fs` (content, metadata and ETag); returns the ETag.
@@ -283,14 +404,16 @@ impl VersionedBuckets {
         self.inner.delete_object(internal(input)).await.map(drop)
     }
 
-    /// Fails as `s3s-fs` does (`NoSuchKey`) unless the key's plain file exists.
-    async fn head_within(&self, bucket: &str, key: &str) -> S3Result<()> {
+    /// The ETag of the key's plain file; fails as `s3s-fs` does (`NoSuchKey`)
+    /// unless it exists.
+    async fn head_within(&self, bucket: &str, key: &str) -> S3Result<Option<String>> {
         let input = HeadObjectInput::builder()
             .bucket(bucket.to_owned())
             .key(key.to_owned())
             .build()
             .map_err(|e| s3_error!(e, InternalError))?;
-        self.inner.head_object(internal(input)).await.map(drop)
+        let out = self.inner.head_object(internal(input)).await?;
+        Ok(out.output.e_tag.map(ETag::into_value))
     }
 
     /// Where a read of `(bucket, key, version)` is served from, and the
@@ -305,7 +428,7 @@ impl VersionedBuckets {
     ) -> S3Result<(String, String, Option<VersionEntry>)> {
         let index = self.read_index(bucket, key).await?;
         Ok(match index.resolve(version)? {
-            Some(v) => (VERSIONS_BUCKET.to_owned(), Self::version_key(bucket, key, &v.id), Some(v.clone())),
+            Some(v) => (VERSIONS_BUCKET.to_owned(), Self::version_key(bucket, key, v), Some(v.clone())),
             None => (bucket.to_owned(), key.to_owned(), None),
         })
     }
@@ -319,9 +442,9 @@ impl VersionedBuckets {
             // An object from before versioning has no tags; to get some it
             // becomes a version.
             if tags.is_empty() {
-                return self.head_within(bucket, key).await.map(|()| None);
+                return self.head_within(bucket, key).await.map(|_| None);
             }
-            return self.snapshot_current(bucket, key, tags, None).await.map(|v| Some(v.id));
+            return self.snapshot_current(bucket, key, tags, None, None).await.map(|v| Some(v.id));
         };
         if let Some(entry) = index.versions.iter_mut().find(|v| v.id == id) {
             entry.tags = tags;
@@ -350,6 +473,7 @@ impl VersionedBuckets {
                 size: 0,
                 last_modified_ms: now_ms(),
                 tags: Tags::new(),
+                flat: false,
             });
             self.write_index(bucket, &index).await?;
             return Ok(DeleteObjectOutput { delete_marker: Some(true), version_id: Some(id), ..Default::default() });
@@ -361,16 +485,11 @@ impl VersionedBuckets {
         let was_newest = position + 1 == index.versions.len();
         let removed = index.versions.remove(position);
         if !removed.delete_marker {
-            self.delete_within(VERSIONS_BUCKET, &Self::version_key(bucket, key, &removed.id)).await?;
+            self.delete_within(VERSIONS_BUCKET, &Self::version_key(bucket, key, &removed)).await?;
         }
         if was_newest {
             // The version before becomes current again.
-            match index.newest() {
-                Some(v) if !v.delete_marker => {
-                    self.copy_within(VERSIONS_BUCKET, &Self::version_key(bucket, key, &v.id), bucket, key).await?;
-                }
-                _ => self.delete_within(bucket, key).await?,
-            }
+            self.restore_current(bucket, key, &index).await?;
         }
         self.write_index(bucket, &index).await?;
         Ok(DeleteObjectOutput {
@@ -382,34 +501,73 @@ impl VersionedBuckets {
 
     /// Every key's index below `bucket`, by key.
     async fn indexes(&self, bucket: &str) -> S3Result<Vec<KeyIndex>> {
-        let dir = self.root.join(VERSIONS_BUCKET).join(bucket);
-        let mut entries = match tokio::fs::read_dir(&dir).await {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(s3_error!(e, InternalError)),
-        };
-        let mut indexes = Vec::new();
-        while let Some(entry) = entries.next_entry().await.map_err(|e| s3_error!(e, InternalError))? {
-            let index = read_index_file(&entry.path().join("index.json"), "").await?;
+        let rows = sqlx::query("SELECT doc FROM key_index WHERE bucket = ? ORDER BY key")
+            .bind(bucket)
+            .fetch_all(&self.indexes)
+            .await
+            .map_err(|e| s3_error!(e, InternalError))?;
+        let mut indexes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let index = parse_index(row.get("doc"))?;
             if !index.versions.is_empty() {
                 indexes.push(index);
             }
         }
-        indexes.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(indexes)
     }
 }
 
-async fn read_index_file(path: &Path, key: &str) -> S3Result<KeyIndex> {
-    match tokio::fs::read(path).await {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes).map_err(|e| s3_error!(e, InternalError, "unreadable version index"))
+fn parse_index(doc: &str) -> S3Result<KeyIndex> {
+    serde_json::from_str(doc).map_err(|e| s3_error!(e, InternalError, "unreadable version index"))
+}
+
+/// `s3s-fs`'s name of a file it keeps beside the object `(bucket, key)`.
+fn sidecar_name(bucket: &str, key: &str, suffix: &str) -> String {
+    format!(".bucket-{}.object-{}.{suffix}", URL_SAFE_NO_PAD.encode(bucket), URL_SAFE_NO_PAD.encode(key))
+}
+
+/// `to` becomes a hard link to `from` (replacing a file a crash left there).
+fn relink(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(from, to) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(to)?;
+            std::fs::hard_link(from, to)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Ok(KeyIndex { key: key.to_owned(), ..Default::default() })
-        }
-        Err(e) => Err(s3_error!(e, InternalError)),
+        other => other,
     }
+}
+
+/// Moves the `<bucket>/<key dir>/index.json` files of a home written by an
+/// older edba into the index table (a row already there wins), then removes them.
+async fn import_index_files(indexes: &SqlitePool, versions: &Path) -> std::io::Result<()> {
+    for bucket in std::fs::read_dir(versions)? {
+        let bucket = bucket?;
+        if !bucket.file_type()?.is_dir() {
+            continue;
+        }
+        let name = bucket.file_name().to_string_lossy().into_owned();
+        for key_dir in std::fs::read_dir(bucket.path())? {
+            let file = key_dir?.path().join("index.json");
+            let doc = match std::fs::read_to_string(&file) {
+                Ok(doc) => doc,
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+                    continue
+                }
+                Err(e) => return Err(e),
+            };
+            let index: KeyIndex = serde_json::from_str(&doc)
+                .map_err(|e| std::io::Error::other(format!("{}: unreadable version index: {e}", file.display())))?;
+            sqlx::query("INSERT OR IGNORE INTO key_index (bucket, key, doc) VALUES (?, ?, ?)")
+                .bind(&name)
+                .bind(&index.key)
+                .bind(&doc)
+                .execute(indexes)
+                .await
+                .map_err(std::io::Error::other)?;
+            std::fs::remove_file(&file)?;
+        }
+    }
+    Ok(())
 }
 
 /// Tags as S3 takes them: at most [`MAX_TAGS`], unique keys of 1 to
@@ -511,7 +669,8 @@ impl S3 for VersionedBuckets {
         let tags = header_tags(req.input.tagging.as_deref())?;
         let _write = self.stripe(&bucket, &key).lock().await;
         let mut response = self.inner.put_object(req).await?;
-        let version = self.snapshot_current(&bucket, &key, tags, None).await?;
+        let etag = response.output.e_tag.clone().map(ETag::into_value);
+        let version = self.snapshot_current(&bucket, &key, tags, None, etag).await?;
         self.created(&bucket, &key, &version, "PutObject");
         response.output.version_id = Some(version.id);
         Ok(response)
@@ -524,7 +683,8 @@ impl S3 for VersionedBuckets {
         let (bucket, key, upload) = (req.input.bucket.clone(), req.input.key.clone(), req.input.upload_id.clone());
         let _write = self.stripe(&bucket, &key).lock().await;
         let mut response = self.inner.complete_multipart_upload(req).await?;
-        let version = self.snapshot_current(&bucket, &key, Tags::new(), Some(&upload)).await?;
+        // s3s-fs answers the ETag later (S3's keep-alive body): read it back.
+        let version = self.snapshot_current(&bucket, &key, Tags::new(), Some(&upload), None).await?;
         self.created(&bucket, &key, &version, "CompleteMultipartUpload");
         response.output.version_id = Some(version.id);
         Ok(response)
@@ -552,8 +712,24 @@ impl S3 for VersionedBuckets {
         };
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let _write = self.stripe(&bucket, &key).lock().await;
-        let mut response = self.inner.copy_object(req).await?;
-        let version = self.snapshot_current(&bucket, &key, tags, None).await?;
+        // The destination's files are its newest version's too, unless it
+        // has none (then nothing else shares them).
+        let index = self.read_index(&bucket, &key).await?;
+        let shared = matches!(index.newest(), Some(v) if !v.delete_marker);
+        if shared {
+            self.unlink_current(&bucket, &key).await?;
+        }
+        let mut response = match self.inner.copy_object(req).await {
+            Ok(response) => response,
+            Err(err) => {
+                if shared {
+                    self.restore_current(&bucket, &key, &index).await?;
+                }
+                return Err(err);
+            }
+        };
+        let etag = response.output.copy_object_result.as_ref().and_then(|r| r.e_tag.clone()).map(ETag::into_value);
+        let version = self.snapshot_current(&bucket, &key, tags, None, etag).await?;
         self.created(&bucket, &key, &version, "CopyObject");
         response.output.version_id = Some(version.id);
         response.output.copy_source_version_id = source_version;
@@ -832,10 +1008,10 @@ impl S3 for VersionedBuckets {
 mod tests {
     use super::*;
 
-    #[test]
-    fn version_ids_only_grow_and_pass_the_newest() {
+    #[tokio::test]
+    async fn version_ids_only_grow_and_pass_the_newest() {
         let dir = tempfile::tempdir().unwrap();
-        let versions = VersionedBuckets::new(s3s_fs::FileSystem::new(dir.path()).unwrap(), dir.path()).unwrap();
+        let versions = VersionedBuckets::open(s3s_fs::FileSystem::new(dir.path()).unwrap(), dir.path()).await.unwrap();
         let a = versions.next_version_id(None);
         let b = versions.next_version_id(None);
         assert!(b > a, "{b} > {a}");
@@ -849,6 +1025,7 @@ mod tests {
             size: 0,
             last_modified_ms: 0,
             tags: Tags::new(),
+            flat: true,
         };
         let c = versions.next_version_id(Some(&future));
         assert!(c > future.id, "{c} > {}", future.id);
@@ -870,6 +1047,7 @@ mod tests {
     fn versions_of_different_keys_never_share_a_directory() {
         assert_ne!(VersionedBuckets::key_dir("b", "a"), VersionedBuckets::key_dir("b", "a/b"));
         assert_ne!(VersionedBuckets::key_dir("b", "a"), VersionedBuckets::key_dir("c", "a"));
-        assert!(VersionedBuckets::version_key("b", "x/y.csv", "1").starts_with("b/"));
+        assert!(VersionedBuckets::copy_key("b", "x/y.csv", "1", true).starts_with("b/"));
+        assert_ne!(VersionedBuckets::copy_key("b", "a", "1", true), VersionedBuckets::copy_key("b", "a", "1", false));
     }
 }

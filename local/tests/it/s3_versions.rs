@@ -499,3 +499,143 @@ async fn an_object_from_before_versioning_becomes_a_version_to_carry_tags() {
     assert_eq!(tags(&s3, "legacy.csv", None).await, (pairs(&[("edba-superseded", "true")]), version.clone()));
     assert_eq!(get(&s3, "legacy.csv", None).await, (b"old\n".to_vec(), version));
 }
+
+// Versions share the files of the write that made them (hard links), so a
+// later write onto the key must never change an earlier version.
+
+/// Body, content type, user metadata `a` and ETag of one version.
+async fn version_of(
+    s3: &aws_sdk_s3::Client,
+    key: &str,
+    version: &str,
+) -> (Vec<u8>, Option<String>, Option<String>, String) {
+    let out = s3.get_object().bucket(BUCKET).key(key).version_id(version).send().await.unwrap();
+    let meta = (
+        out.content_type().map(str::to_owned),
+        out.metadata().and_then(|m| m.get("a")).cloned(),
+        out.e_tag().unwrap().to_owned(),
+    );
+    (out.body.collect().await.unwrap().into_bytes().to_vec(), meta.0, meta.1, meta.2)
+}
+
+#[tokio::test]
+async fn a_copy_onto_a_key_leaves_its_earlier_versions_as_they_were() {
+    let (_dir, _server, s3) = server().await;
+    let v1 = s3
+        .put_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .content_type("text/plain")
+        .metadata("a", "1")
+        .body(ByteStream::from_static(b"version one\n"))
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_owned();
+    let before = version_of(&s3, KEY, &v1).await;
+    assert_eq!(
+        before,
+        (
+            b"version one\n".to_vec(),
+            Some("text/plain".into()),
+            Some("1".into()),
+            "\"dd8f100298ff923592ab35dc15788abc\"".into()
+        )
+    );
+
+    // Another key's bytes copied over it: a new version, the old one intact.
+    put(&s3, "incoming/other.tdf", b"other bytes\n").await;
+    let copied = s3
+        .copy_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .copy_source(format!("{BUCKET}/incoming/other.tdf"))
+        .send()
+        .await
+        .unwrap();
+    let v2 = copied.version_id().unwrap().to_owned();
+    assert_eq!(version_of(&s3, KEY, &v1).await, before);
+    assert_eq!(get(&s3, KEY, None).await, (b"other bytes\n".to_vec(), Some(v2.clone())));
+
+    // The key copied onto itself with new metadata (S3's way to change it):
+    // the copy's source is the version the key's files are shared with.
+    let v3 = s3
+        .copy_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .copy_source(format!("{BUCKET}/{KEY}?versionId={v1}"))
+        .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+        .metadata("a", "3")
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_owned();
+    assert_eq!(version_of(&s3, KEY, &v1).await, before);
+    let third = version_of(&s3, KEY, &v3).await;
+    assert_eq!((third.0.as_slice(), third.2.as_deref()), (&b"version one\n"[..], Some("3")));
+    assert_eq!(get(&s3, KEY, Some(&v2)).await.0, b"other bytes\n");
+
+    // A copy that fails (a source ETag that does not match) changes nothing:
+    // the key still reads and lists as its newest version.
+    let err = s3
+        .copy_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .copy_source(format!("{BUCKET}/incoming/other.tdf"))
+        .copy_source_if_match("\"not-the-etag\"")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("PreconditionFailed"));
+    assert_eq!(get(&s3, KEY, None).await, (b"version one\n".to_vec(), Some(v3.clone())));
+    let listed = s3.list_objects_v2().bucket(BUCKET).prefix(KEY).send().await.unwrap();
+    assert_eq!(listed.contents().iter().map(|o| o.size()).collect::<Vec<_>>(), [Some(12)]);
+    assert_eq!(version_of(&s3, KEY, &v1).await, before);
+}
+
+#[tokio::test]
+async fn a_home_with_per_key_index_files_opens_with_its_versions() {
+    use sha2::{Digest, Sha256};
+    // The layout an older edba wrote: `<versions>/<bucket>/<sha256 of key>/`
+    // holding `index.json` and one file per version, beside the plain file.
+    let dir = tempfile::tempdir().unwrap();
+    let hex: String = Sha256::digest(KEY.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let key_dir = dir.path().join(".edba-versions").join(BUCKET).join(&hex);
+    std::fs::create_dir_all(&key_dir).unwrap();
+    let (old, newer) = ("00001765000000000001", "00001765000000000002");
+    std::fs::write(key_dir.join(old), b"old bytes\n").unwrap();
+    std::fs::write(key_dir.join(newer), b"newer bytes\n").unwrap();
+    let index = serde_json::json!({"key": KEY, "versions": [
+        {"id": old, "etag": "e1", "size": 10, "last_modified_ms": 1, "tags": {"t": "1"}},
+        {"id": newer, "etag": "e2", "size": 12, "last_modified_ms": 2},
+    ]});
+    std::fs::write(key_dir.join("index.json"), index.to_string()).unwrap();
+    let plain = dir.path().join(BUCKET).join(KEY);
+    std::fs::create_dir_all(plain.parent().unwrap()).unwrap();
+    std::fs::write(&plain, b"newer bytes\n").unwrap();
+
+    let server = EmbeddedS3::start(dir.path()).unwrap();
+    let s3 = server.client().await;
+    assert_eq!(get(&s3, KEY, Some(old)).await, (b"old bytes\n".to_vec(), Some(old.to_owned())));
+    assert_eq!(get(&s3, KEY, None).await, (b"newer bytes\n".to_vec(), Some(newer.to_owned())));
+    assert_eq!(tags(&s3, KEY, Some(old)).await.0, pairs(&[("t", "1")]));
+    let listed = versions(&s3, KEY).await;
+    assert_eq!(
+        listed.iter().map(|(_, id, latest, _)| (id.as_str(), *latest)).collect::<Vec<_>>(),
+        [(newer, true), (old, false)]
+    );
+    assert!(!key_dir.join("index.json").exists(), "the index moved into the database");
+
+    // New versions go on from there, and everything survives a restart.
+    let v3 = put(&s3, KEY, b"third\n").await;
+    assert!(v3.as_str() > newer);
+    server.shutdown().await;
+    let server = EmbeddedS3::start(dir.path()).unwrap();
+    let s3 = server.client().await;
+    assert_eq!(get(&s3, KEY, Some(old)).await.0, b"old bytes\n");
+    assert_eq!(get(&s3, KEY, None).await, (b"third\n".to_vec(), Some(v3)));
+}

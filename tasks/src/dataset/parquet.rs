@@ -28,11 +28,16 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::project::{DatasetSpec, SqlColumn};
 
 /// Rows per Parquet row group (and per Arrow batch the sink builds).
 pub const ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Rows the column builders start with room for; they grow as rows come
+/// (most files are small: a sink for one of 200 rows should not take
+/// megabytes).
+const INITIAL_ROWS: usize = 1024;
 
 /// The Arrow type of a Spark SQL column type as
 /// [`crate::project::ColumnType::sql_type`] writes it (timestamps are UTC
@@ -97,20 +102,20 @@ enum Column {
 impl Column {
     fn new(ty: &DataType) -> Column {
         match ty {
-            DataType::Int32 => Column::Int32(Int32Builder::with_capacity(ROW_GROUP_ROWS)),
-            DataType::Int64 => Column::Int64(Int64Builder::with_capacity(ROW_GROUP_ROWS)),
+            DataType::Int32 => Column::Int32(Int32Builder::with_capacity(INITIAL_ROWS)),
+            DataType::Int64 => Column::Int64(Int64Builder::with_capacity(INITIAL_ROWS)),
             DataType::Decimal128(p, s) => Column::Decimal {
-                builder: Decimal128Builder::with_capacity(ROW_GROUP_ROWS)
+                builder: Decimal128Builder::with_capacity(INITIAL_ROWS)
                     .with_precision_and_scale(*p, *s)
                     .expect("a checked precision and scale"),
                 scale: usize::from(*s as u8),
             },
-            DataType::Date32 => Column::Date(Date32Builder::with_capacity(ROW_GROUP_ROWS)),
+            DataType::Date32 => Column::Date(Date32Builder::with_capacity(INITIAL_ROWS)),
             DataType::Timestamp(..) => {
-                Column::Timestamp(TimestampMicrosecondBuilder::with_capacity(ROW_GROUP_ROWS).with_timezone("UTC"))
+                Column::Timestamp(TimestampMicrosecondBuilder::with_capacity(INITIAL_ROWS).with_timezone("UTC"))
             }
-            DataType::Boolean => Column::Bool(BooleanBuilder::with_capacity(ROW_GROUP_ROWS)),
-            _ => Column::Text(StringBuilder::with_capacity(ROW_GROUP_ROWS, ROW_GROUP_ROWS * 16)),
+            DataType::Boolean => Column::Bool(BooleanBuilder::with_capacity(INITIAL_ROWS)),
+            _ => Column::Text(StringBuilder::with_capacity(INITIAL_ROWS, INITIAL_ROWS * 16)),
         }
     }
 
@@ -278,11 +283,19 @@ impl<W: Write + Send> ParquetSink<W> {
     /// A sink for files of `dataset`, writing Parquet into `out`.
     pub fn new(dataset: &DatasetSpec, out: W) -> io::Result<ParquetSink<W>> {
         let schema = arrow_schema(dataset);
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_created_by(concat!("edba ", env!("CARGO_PKG_VERSION")).to_owned())
-            .build();
+            .set_created_by(concat!("edba ", env!("CARGO_PKG_VERSION")).to_owned());
+        // Amounts and instants rarely repeat: a dictionary for them is built
+        // only to be thrown away when it outgrows its page (the writer's
+        // costliest step). Codes, names, dates and small integers keep theirs.
+        for field in schema.fields() {
+            if matches!(field.data_type(), DataType::Decimal128(..) | DataType::Timestamp(..)) {
+                props = props.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+            }
+        }
+        let props = props.build();
         let writer = ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(io::Error::other)?;
         let columns = schema.fields().iter().map(|f| Column::new(f.data_type())).collect();
         Ok(ParquetSink {
@@ -423,6 +436,30 @@ pub fn csv_to_parquet(dataset: &DatasetSpec, csv: &[u8]) -> io::Result<Vec<u8>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_are_written_without_a_dictionary_and_codes_with_one() {
+        use parquet::basic::Encoding;
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let project = crate::project::Project::sample();
+        let sales = project.dataset("sales").unwrap();
+        let mut csv = b"store_id,amount,trans_type,item_id,trans_date\n".to_vec();
+        for n in 0..500 {
+            csv.extend_from_slice(format!("101,{n}.{:02},4,I{},2024-10-0{}\n", n % 100, n % 7, 1 + n % 3).as_bytes());
+        }
+        let bytes = bytes::Bytes::from(csv_to_parquet(sales, &csv).unwrap());
+        let reader = SerializedFileReader::new(bytes).unwrap();
+        let group = reader.metadata().row_group(0);
+        assert_eq!(group.num_rows(), 500);
+        let dictionary = |name: &str| {
+            let column = group.columns().iter().find(|c| c.column_path().string() == name).unwrap();
+            column.encodings().any(|e| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY))
+        };
+        assert!(!dictionary("amount"), "amounts rarely repeat");
+        for name in ["store_id", "item_id", "trans_type", "trans_date"] {
+            assert!(dictionary(name), "{name} repeats");
+        }
+    }
 
     #[test]
     fn normalised_values_read_exactly() {
