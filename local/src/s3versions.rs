@@ -16,12 +16,13 @@
 //! write still leaves the key's content as that file (so listings, multipart
 //! uploads and plain reads work as `s3s-fs` does them) and also keeps it in a
 //! hidden bucket directory ([`VERSIONS_BUCKET`]) as
-//! `<bucket>/<sha256 of key>/<version id>`: a hard link to the file the write
+//! `<bucket>/<sha256 of key>.<version id>`: a hard link to the file the write
 //! made (and to `s3s-fs`'s metadata and ETag files beside it), not a copy, so
 //! recording a version creates no file. That is sound because `s3s-fs`
 //! replaces a key's files by renaming new ones over them; the one write it
 //! makes in place (CopyObject's destination) is preceded here by unlinking
-//! the destination. Each key's index (its versions and delete markers, oldest
+//! the destination's files when its newest version shares them. Versions an
+//! older edba recorded stay where it put them (`<sha256 of key>/<id>`). Each key's index (its versions and delete markers, oldest
 //! first, and the tags of its multipart uploads in progress) is a row of a
 //! SQLite table in [`VERSIONS_BUCKET`]`/index.db` (WAL), written in one
 //! statement, so a reader sees the index before or after a write, never half
