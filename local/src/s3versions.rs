@@ -547,13 +547,17 @@ async fn import_index_files(indexes: &SqlitePool, versions: &Path) -> std::io::R
             continue;
         }
         let name = bucket.file_name().to_string_lossy().into_owned();
-        for key_dir in std::fs::read_dir(bucket.path())? {
-            let file = key_dir?.path().join("index.json");
+        for entry in std::fs::read_dir(bucket.path())? {
+            // The flat version files beside the old key directories are
+            // skipped by their directory entry's type, without opening them.
+            let entry = entry?;
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let file = entry.path().join("index.json");
             let doc = match std::fs::read_to_string(&file) {
                 Ok(doc) => doc,
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
-                    continue
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
             let index: KeyIndex = serde_json::from_str(&doc)
