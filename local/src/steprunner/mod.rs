@@ -33,6 +33,7 @@
 //! [`LocalWarehouse`](edba_tasks::load::LocalWarehouse).
 
 mod output;
+mod parquet_out;
 mod request;
 pub mod schema;
 mod spark;

@@ -2,21 +2,26 @@
 //! output layout as the Spark runner (`scripts/emr/run_sql_job.py`).
 //!
 //! - The manifest is checked as the Spark runner checks it, and only the
-//!   validated objects it lists are read — downloaded from S3 into a temporary
-//!   folder per dataset, so memory stays bounded whatever their size. They
+//!   validated objects it lists are read — downloaded from S3 (several at
+//!   once) into a temporary folder per dataset, so memory stays bounded
+//!   whatever their size; a missing one is named in manifest order. They
 //!   are typed Parquet; a run claimed before validate wrote Parquet lists
 //!   `.csv` objects, read as CSV with the same schema.
 //! - Each dataset of the bucket's project (`code/edba.toml`, else the sample)
 //!   is one view, typed as declared ([`super::schema::dataset_schema`]: for
 //!   the sample, amounts `DECIMAL(14,2)`, `trans_type` `INT`, dates `DATE`,
-//!   ids and names strings). Parquet is read with that schema; CSVs with a
+//!   ids and names strings). Parquet is read with that schema, its strings
+//!   as Arrow string views (the engine's fastest to compare and group); CSVs with a
 //!   header row and that schema, a value that does not parse failing the
 //!   step, as Spark's `FAILFAST` mode does. A dataset the manifest does not
 //!   list is an empty view.
 //! - Sections run in file order; each result is registered as a view under its
 //!   table name and written as one Parquet file (Snappy) at
 //!   `<output>/<table>/part-00000.snappy.parquet`, after deleting what a
-//!   previous attempt wrote under `<output>/<table>/`.
+//!   previous attempt wrote under `<output>/<table>/`. A table is encoded
+//!   (columns in parallel, strings as plain `Utf8`: [`super::parquet_out`])
+//!   and uploaded while the next section runs; the step ends when every
+//!   table is written, and fails with the first failure in section order.
 //!
 //! Known layout difference: Spark (`writeLegacyFormat`) stores `DECIMAL(14,2)`
 //! as FIXED_LEN_BYTE_ARRAY, the Arrow writer as INT64. Both carry the DECIMAL
@@ -28,17 +33,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SQLOptions;
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use edba_tasks::project::{load_project, shared_cache, Project, SqlColumn};
 
+use super::parquet_out;
 use super::request::{S3Location, SqlJobStep};
 use super::schema::{dataset_schema, schema_of};
 use super::{StepError, StepRunner};
@@ -240,18 +244,29 @@ pub(crate) async fn run(runner: &StepRunner, job: &SqlJobStep) -> Result<SqlJobR
         // ones, read with the same schema.
         let folder = workdir.path().join(dataset);
         std::fs::create_dir(&folder).map_err(|e| StepError::failed(format!("cannot create a work folder: {e}")))?;
-        let (mut csv, mut parquet) = (false, false);
-        for (n, input) in manifest.inputs.iter().filter(|i| i.dataset == dataset).enumerate() {
-            let location = S3Location { bucket: manifest.bucket.clone(), key: input.validated_key.clone() };
-            let ext = if input.validated_key.ends_with(".csv") { "csv" } else { "parquet" };
-            csv |= ext == "csv";
-            parquet |= ext == "parquet";
-            download(runner, &location, input, &folder.join(format!("{n:06}.{ext}"))).await?;
-        }
+        let inputs: Vec<&ManifestInput> = manifest.inputs.iter().filter(|i| i.dataset == dataset).collect();
+        let is_csv = |input: &ManifestInput| input.validated_key.ends_with(".csv");
+        let csv = inputs.iter().any(|i| is_csv(i));
+        let parquet = inputs.iter().any(|i| !is_csv(i));
+        // Several at once: a download waits on the S3 endpoint more than on
+        // this machine. Named by manifest position, so read in that order.
+        let downloads: Vec<_> = inputs
+            .into_iter()
+            .enumerate()
+            .map(|(n, input)| {
+                let location = S3Location { bucket: manifest.bucket.clone(), key: input.validated_key.clone() };
+                let path = folder.join(format!("{n:06}.{}", if is_csv(input) { "csv" } else { "parquet" }));
+                async move { download(runner, &location, input, &path).await }
+            })
+            .collect();
+        stream::iter(downloads).buffered(DOWNLOADS_AT_ONCE).try_collect::<Vec<()>>().await?;
         let folder_url = format!("{}/", folder.display());
         let mut frames = Vec::new();
         if parquet {
-            let options = ParquetReadOptions::default().schema(&schema).file_extension(".parquet");
+            // Strings as views (the engine's fastest to read, compare and
+            // group), unless CSVs of older runs share the view.
+            let read_schema = if csv { schema.clone() } else { string_views(&schema) };
+            let options = ParquetReadOptions::default().schema(&read_schema).file_extension(".parquet");
             frames.push(ctx.read_parquet(folder_url.as_str(), options).await.map_err(|e| engine_error(dataset, e))?);
         }
         if csv {
@@ -267,33 +282,76 @@ pub(crate) async fn run(runner: &StepRunner, job: &SqlJobStep) -> Result<SqlJobR
     }
 
     let read_only = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-    let mut report = SqlJobReport { tables: Vec::with_capacity(sections.len()) };
+    // Each table is encoded and uploaded while the next section runs.
+    let mut writes: Vec<(String, tokio::task::JoinHandle<Result<u64, StepError>>)> = Vec::new();
+    let mut failed = None;
     for section in &sections {
         let table = section.table.as_str();
         let fail = |e: datafusion::error::DataFusionError| StepError::failed(format!("table {table}: {e}"));
         // Later sections read this table: compute it once.
-        let result = ctx.sql_with_options(&section.sql, read_only).await.map_err(fail)?.cache().await.map_err(fail)?;
-        let schema: SchemaRef = result.schema().inner().clone();
-        let batches = result.clone().collect().await.map_err(fail)?;
-        ctx.deregister_table(table).map_err(fail)?;
-        ctx.register_table(table, result.into_view()).map_err(fail)?;
-
-        let mut parquet = Vec::new();
-        let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-        let mut writer = ArrowWriter::try_new(&mut parquet, schema, Some(properties))
-            .map_err(|e| StepError::failed(format!("table {table}: {e}")))?;
-        let mut rows = 0u64;
-        for batch in &batches {
-            rows += batch.num_rows() as u64;
-            writer.write(batch).map_err(|e| StepError::failed(format!("table {table}: {e}")))?;
-        }
-        writer.close().map_err(|e| StepError::failed(format!("table {table}: {e}")))?;
-
+        let computed = async {
+            let result =
+                ctx.sql_with_options(&section.sql, read_only).await.map_err(fail)?.cache().await.map_err(fail)?;
+            let schema: SchemaRef = result.schema().inner().clone();
+            let batches = result.clone().collect().await.map_err(fail)?;
+            ctx.deregister_table(table).map_err(fail)?;
+            ctx.register_table(table, result.into_view()).map_err(fail)?;
+            Ok::<_, StepError>((schema, batches))
+        };
+        let (schema, batches) = match computed.await {
+            Ok(computed) => computed,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        };
         let folder = S3Location { bucket: job.output.bucket.clone(), key: format!("{}{table}/", job.output.key) };
-        replace_folder(runner, &folder, parquet).await?;
-        report.tables.push((table.to_owned(), rows));
+        let (runner, name) = (runner.clone(), table.to_owned());
+        let write = tokio::spawn(async move {
+            let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+            let threads = std::thread::available_parallelism().map_or(1, usize::from);
+            let parquet = tokio::task::spawn_blocking(move || parquet_out::encode(&schema, &batches, threads))
+                .await
+                .map_err(|e| StepError::failed(format!("table {name}: {e}")))?
+                .map_err(|e| StepError::failed(format!("table {name}: {e}")))?;
+            replace_folder(&runner, &folder, parquet).await?;
+            Ok(rows)
+        });
+        writes.push((table.to_owned(), write));
+    }
+    // Every write ends before the step does; the first failure in section
+    // order is the step's.
+    let mut report = SqlJobReport { tables: Vec::with_capacity(sections.len()) };
+    let mut first_error = None;
+    for (table, write) in writes {
+        let written = write.await.unwrap_or_else(|e| Err(StepError::failed(format!("table {table}: {e}"))));
+        match written {
+            Ok(rows) => report.tables.push((table, rows)),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error.or(failed) {
+        return Err(e);
     }
     Ok(report)
+}
+
+/// How many of a dataset's objects are downloaded at once.
+const DOWNLOADS_AT_ONCE: usize = 4;
+
+/// `schema` with its strings as views.
+fn string_views(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 fn engine_error(dataset: &str, err: datafusion::error::DataFusionError) -> StepError {

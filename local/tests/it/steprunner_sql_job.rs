@@ -278,6 +278,79 @@ async fn typed_parquet_inputs_and_csv_inputs_of_older_runs_read_as_the_same_rows
     assert_eq!(output_table(&local.s3, "salessummary").await.1, salessummary_expected());
 }
 
+/// Typed Parquet only, one file per sales line (more files than the runner
+/// downloads at once): every listed file is read, and the output's strings
+/// are `Utf8` (the engine reads them as views; loaders and Spark expect
+/// plain strings).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_parquet_inputs_give_the_same_tables_with_plain_string_columns() {
+    let local = local_s3().await;
+    let sales = edba_tasks::dataset::sample_dataset("sales");
+    let items = edba_tasks::dataset::sample_dataset("items");
+    let parquet = |dataset: &edba_tasks::project::DatasetSpec, csv: String| {
+        edba_tasks::dataset::parquet::csv_to_parquet(dataset, csv.as_bytes()).unwrap()
+    };
+    let mut inputs = Vec::new();
+    for (n, line) in SALES_S1.lines().chain(SALES_S2.lines()).enumerate() {
+        let key = format!("validated/sales/line-{n:02}.parquet");
+        put(&local.s3, &key, parquet(&sales, format!("{SALES_HEADER}{line}\n"))).await;
+        inputs.push(("sales", key));
+    }
+    assert!(inputs.len() > 8, "more inputs than are downloaded at once");
+    put(&local.s3, "validated/items/items.parquet", parquet(&items, ITEMS.to_owned())).await;
+    inputs.push(("items", "validated/items/items.parquet".to_owned()));
+    let listed: Vec<(&str, &str)> = inputs.iter().map(|(d, k)| (*d, k.as_str())).collect();
+    put(&local.s3, "manifests/il-sales/run-1.json", manifest(&listed)).await;
+    let runner = StepRunner::new(local.s3.clone(), BUCKET, repo_root());
+
+    runner.run_step(&sql_job_step("manifests/il-sales/run-1.json")).await.unwrap();
+
+    let (columns, rows) = output_table(&local.s3, "saleitemsummary").await;
+    let strings: Vec<&str> = columns.iter().filter(|(_, t)| *t == DataType::Utf8).map(|(n, _)| n.as_str()).collect();
+    assert_eq!(strings, ["store_id", "item_id", "item_name"]);
+    assert_eq!(rows, saleitemsummary_expected());
+    let (columns, rows) = output_table(&local.s3, "salessummary").await;
+    assert_eq!(columns[0], ("store_id".to_owned(), DataType::Utf8));
+    assert_eq!(rows, salessummary_expected());
+
+    // Two listed files are gone: the step names the first the manifest lists,
+    // whichever download ends first.
+    let mut gone = listed.clone();
+    gone[6] = ("sales", "validated/sales/gone-6.parquet");
+    gone[2] = ("sales", "validated/sales/gone-2.parquet");
+    put(&local.s3, "manifests/il-sales/run-2.json", manifest(&gone)).await;
+    for _ in 0..3 {
+        let failure = runner.run_step(&sql_job_step("manifests/il-sales/run-2.json")).await.unwrap_err();
+        let message = failure_message(&failure);
+        assert!(
+            message.starts_with(&format!("Edba.InputMissing: s3://{BUCKET}/validated/sales/gone-2.parquet ")),
+            "{message}"
+        );
+    }
+}
+
+/// A section that fails fails the step, naming its table; the tables before
+/// it were written, as when the sections ran one after another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_later_section_fails_the_step_after_the_earlier_tables_are_written() {
+    let local = local_s3().await;
+    write_inputs(&local.s3).await;
+    let sql = "-- table: salessummary\nSELECT store_id, COUNT(*) AS n FROM sales GROUP BY store_id;\n\
+               -- table: broken\nSELECT no_such_column FROM salessummary;\n";
+    put(&local.s3, "code/sql/jobs/broken.sql", sql).await;
+    let mut step = sql_job_step("manifests/il-sales/run-1.json");
+    step["Step"]["HadoopJarStep"]["Args"][7] = json!(format!("s3://{BUCKET}/code/sql/jobs/broken.sql"));
+    let runner = StepRunner::new(local.s3.clone(), BUCKET, repo_root());
+
+    let failure = runner.run_step(&step).await.unwrap_err();
+
+    let message = failure_message(&failure);
+    assert!(message.starts_with("table broken: "), "{message}");
+    assert!(message.contains("no_such_column"), "{message}");
+    let (_, rows) = output_table(&local.s3, "salessummary").await;
+    assert_eq!(rows, [["S1", "11"], ["S2", "7"]]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_manifest_files_are_read_and_a_rerun_replaces_the_output() {
     let local = local_s3().await;
