@@ -27,9 +27,9 @@ ensure_venv() {
 }
 
 # field KEY TEXT: the value of the first `KEY=value` word in TEXT (the
-# benchmark binaries print their results as such words).
+# benchmark binaries print their results as such words, one or more lines).
 field() {
-    sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2" | head -n1
+    sed -n "s/^\(.*[[:space:]]\)\{0,1\}$1=\([^[:space:]]*\).*/\2/p" <<<"$2" | head -n1
 }
 
 # ratio A B [DIGITS]: A / B with DIGITS fraction digits (default 2).

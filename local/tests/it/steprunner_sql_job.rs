@@ -250,20 +250,21 @@ async fn the_sql_job_writes_both_tables_computed_over_the_manifest() {
     assert_eq!(rows, salessummary_expected());
 }
 
+/// A validated CSV of a sample dataset as the typed Parquet validate writes.
+fn typed(dataset: &str, csv: String) -> Vec<u8> {
+    let dataset = edba_tasks::dataset::sample_dataset(dataset);
+    edba_tasks::dataset::parquet::csv_to_parquet(&dataset, csv.as_bytes()).unwrap()
+}
+
 /// Validated objects are typed Parquet; a run claimed before that lists CSV
 /// ones. A manifest mixing both (a rerun across the upgrade) reads both, and
 /// the job's result is the same as over the CSVs alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_parquet_inputs_and_csv_inputs_of_older_runs_read_as_the_same_rows() {
     let local = local_s3().await;
-    let sales = edba_tasks::dataset::sample_dataset("sales");
-    let items = edba_tasks::dataset::sample_dataset("items");
-    let parquet = |dataset: &edba_tasks::project::DatasetSpec, csv: String| {
-        edba_tasks::dataset::parquet::csv_to_parquet(dataset, csv.as_bytes()).unwrap()
-    };
-    put(&local.s3, "validated/sales/S1.parquet", parquet(&sales, format!("{SALES_HEADER}{SALES_S1}"))).await;
+    put(&local.s3, "validated/sales/S1.parquet", typed("sales", format!("{SALES_HEADER}{SALES_S1}"))).await;
     put(&local.s3, "validated/sales/S2.csv", format!("{SALES_HEADER}{SALES_S2}")).await;
-    put(&local.s3, "validated/items/items.parquet", parquet(&items, ITEMS.to_owned())).await;
+    put(&local.s3, "validated/items/items.parquet", typed("items", ITEMS.to_owned())).await;
     let mixed = manifest(&[
         ("sales", "validated/sales/S1.parquet"),
         ("sales", "validated/sales/S2.csv"),
@@ -285,19 +286,14 @@ async fn typed_parquet_inputs_and_csv_inputs_of_older_runs_read_as_the_same_rows
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_parquet_inputs_give_the_same_tables_with_plain_string_columns() {
     let local = local_s3().await;
-    let sales = edba_tasks::dataset::sample_dataset("sales");
-    let items = edba_tasks::dataset::sample_dataset("items");
-    let parquet = |dataset: &edba_tasks::project::DatasetSpec, csv: String| {
-        edba_tasks::dataset::parquet::csv_to_parquet(dataset, csv.as_bytes()).unwrap()
-    };
     let mut inputs = Vec::new();
     for (n, line) in SALES_S1.lines().chain(SALES_S2.lines()).enumerate() {
         let key = format!("validated/sales/line-{n:02}.parquet");
-        put(&local.s3, &key, parquet(&sales, format!("{SALES_HEADER}{line}\n"))).await;
+        put(&local.s3, &key, typed("sales", format!("{SALES_HEADER}{line}\n"))).await;
         inputs.push(("sales", key));
     }
     assert!(inputs.len() > 8, "more inputs than are downloaded at once");
-    put(&local.s3, "validated/items/items.parquet", parquet(&items, ITEMS.to_owned())).await;
+    put(&local.s3, "validated/items/items.parquet", typed("items", ITEMS.to_owned())).await;
     inputs.push(("items", "validated/items/items.parquet".to_owned()));
     let listed: Vec<(&str, &str)> = inputs.iter().map(|(d, k)| (*d, k.as_str())).collect();
     put(&local.s3, "manifests/il-sales/run-1.json", manifest(&listed)).await;
