@@ -244,7 +244,7 @@ impl StateStore {
                 // checkpoint (`NORMAL`): the same promise as the embedded
                 // S3's objects and version index beside it, which a commit
                 // here refers to, so an fsync per commit bought nothing
-                // end to end and cost a third of each file's tracking.
+                // end to end and cost about a fifth of tracking a file.
                 options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
             };
             Pool::Sqlite(StorePool::fixed(pool.connect_lazy_with(options.foreign_keys(true))))
