@@ -20,6 +20,12 @@
 //!   bench_local job-run --data DIR
 //!       The SQL job on the step runner over the generated validated CSVs.
 //!
+//! Homes stay under `--data` after their measurement (the script removes the
+//! folder when it ends): deleting thousands of files slows creating files
+//! for about a minute on a filesystem without a journal (ext4 then skips
+//! recently freed inodes one by one, as on the CI machine), which would
+//! charge each phase for the previous one's cleanup.
+//!
 //! A measurement tool, not a test: nothing here asserts a timing. It fails
 //! when the pipeline does not do what is measured (an execution that does not
 //! succeed, a job that does not fire).
@@ -378,7 +384,6 @@ async fn ingest(args: &Args, databases: &Databases) -> Result<()> {
     let rows_valid: u64 = validated.iter().map(|v| v.counts.rows_valid).sum();
     let rows_rejected: u64 = validated.iter().map(|v| v.counts.rows_rejected).sum();
     pipeline.close().await;
-    let _ = std::fs::remove_dir_all(&home);
 
     if not_succeeded > 0 || aggregates > 0 || tracked.len() != files {
         return Err(format!(
@@ -509,7 +514,6 @@ async fn trigger(args: &Args) -> Result<()> {
         from_start.push(step_called.duration_since(ingest_started));
         to_done.push(done);
         pipeline.close().await;
-        let _ = std::fs::remove_dir_all(&home);
     }
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let quantiles = |mut v: Vec<Duration>| {
