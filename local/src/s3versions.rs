@@ -22,8 +22,9 @@
 //! replaces a key's files by renaming new ones over them; the one write it
 //! makes in place (CopyObject's destination) is preceded here by unlinking
 //! the destination's files when its newest version shares them. Versions an
-//! older edba recorded stay where it put them (`<sha256 of key>/<id>`). Each key's index (its versions and delete markers, oldest
-//! first, and the tags of its multipart uploads in progress) is a row of a
+//! older edba recorded stay where it put them (`<sha256 of key>/<id>`). Each
+//! key's index (its versions and delete markers, oldest first, and the tags
+//! of its multipart uploads in progress) is a row of a
 //! SQLite table in [`VERSIONS_BUCKET`]`/index.db` (WAL), written in one
 //! statement, so a reader sees the index before or after a write, never half
 //! of one. Homes written before kept one `index.json` per key: opening the
@@ -195,7 +196,14 @@ impl VersionedBuckets {
         let indexes =
             SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(std::io::Error::other)?;
         sqlx::query(INDEX_SCHEMA).execute(&indexes).await.map_err(std::io::Error::other)?;
-        import_index_files(&indexes, &versions).await?;
+        // Once per home (`user_version` 1 marks it done), so opening does not
+        // list every version file each time; a crash mid-import repeats it.
+        let imported: i64 =
+            sqlx::query_scalar("PRAGMA user_version").fetch_one(&indexes).await.map_err(std::io::Error::other)?;
+        if imported == 0 {
+            import_index_files(&indexes, &versions).await?;
+            sqlx::query("PRAGMA user_version = 1").execute(&indexes).await.map_err(std::io::Error::other)?;
+        }
         Ok(VersionedBuckets {
             inner,
             root: root.to_owned(),

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use datafusion::parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory};
 use datafusion::parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
@@ -32,7 +32,7 @@ fn written_type(ty: &DataType) -> DataType {
 }
 
 /// The schema a result is written with.
-pub fn written_schema(schema: &Schema) -> SchemaRef {
+fn written_schema(schema: &Schema) -> SchemaRef {
     let fields: Vec<Field> =
         schema.fields().iter().map(|f| f.as_ref().clone().with_data_type(written_type(f.data_type()))).collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
@@ -55,59 +55,51 @@ pub fn encode(schema: &Schema, batches: &[RecordBatch], threads: usize) -> Resul
         .map_err(|e| e.to_string())?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, written.clone());
 
-    // The columns as written, batch by batch.
-    let columns: Vec<Vec<ArrayRef>> = (0..written.fields().len())
-        .map(|i| {
-            let to = written.field(i).data_type();
-            batches
-                .iter()
-                .map(|b| {
-                    let array = b.column(i);
-                    if array.data_type() == to {
-                        Ok(array.clone())
-                    } else {
-                        cast(array, to).map_err(|e| format!("column {}: {e}", written.field(i).name()))
-                    }
-                })
-                .collect()
-        })
-        .collect::<Result<_, String>>()?;
     let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-
     let mut group = 0;
     let mut start = 0;
     while start < total {
         let len = ROW_GROUP_ROWS.min(total - start);
         let writers = factory.create_column_writers(group).map_err(|e| e.to_string())?;
-        let slots: Vec<Mutex<Option<_>>> = writers.into_iter().map(|w| Mutex::new(Some(w))).collect();
-        let chunks: Vec<Mutex<Option<Result<ArrowColumnChunk, String>>>> =
-            (0..slots.len()).map(|_| Mutex::new(None)).collect();
+        let writers: Vec<Mutex<Option<ArrowColumnWriter>>> = writers.into_iter().map(|w| Mutex::new(Some(w))).collect();
+        // Each thread takes the next column not yet taken; a column's
+        // strings are cast as it is encoded, a row group's slice at a time.
         let next = AtomicUsize::new(0);
-        let work = || loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = slots.get(i) else { return };
-            let mut column_writer = slot.lock().expect("not poisoned").take().expect("each column taken once");
-            let result = (|| {
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(slot) = writers.get(i) else { return done };
+                let mut column = slot.lock().expect("not poisoned").take().expect("each column taken once");
                 let field = written.field(i);
-                for array in rows(&columns[i], start, len) {
-                    for leaf in compute_leaves(field, &array).map_err(|e| e.to_string())? {
-                        column_writer.write(&leaf).map_err(|e| e.to_string())?;
+                let encoded = (|| {
+                    for array in rows(batches, i, start, len) {
+                        let array = if array.data_type() == field.data_type() {
+                            array
+                        } else {
+                            cast(&array, field.data_type()).map_err(|e| format!("column {}: {e}", field.name()))?
+                        };
+                        for leaf in compute_leaves(field, &array).map_err(|e| e.to_string())? {
+                            column.write(&leaf).map_err(|e| e.to_string())?;
+                        }
                     }
-                }
-                column_writer.close().map_err(|e| e.to_string())
-            })();
-            *chunks[i].lock().expect("not poisoned") = Some(result);
-        };
-        std::thread::scope(|scope| {
-            for _ in 1..threads.clamp(1, slots.len().max(1)) {
-                scope.spawn(work);
+                    column.close().map_err(|e| e.to_string())
+                })();
+                done.push((i, encoded));
             }
-            work();
+        };
+        let mut chunks = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads.clamp(1, writers.len())).map(|_| scope.spawn(work)).collect();
+            let mut chunks = work();
+            for helper in helpers {
+                chunks.extend(helper.join().expect("an encoding thread does not panic"));
+            }
+            chunks
         });
+        chunks.sort_by_key(|(i, _)| *i);
         let mut row_group = writer.next_row_group().map_err(|e| e.to_string())?;
-        for chunk in chunks {
-            let chunk = chunk.into_inner().expect("not poisoned").expect("every column encoded")?;
-            chunk.append_to_row_group(&mut row_group).map_err(|e| e.to_string())?;
+        for (_, chunk) in chunks {
+            chunk?.append_to_row_group(&mut row_group).map_err(|e| e.to_string())?;
         }
         row_group.close().map_err(|e| e.to_string())?;
         group += 1;
@@ -117,17 +109,17 @@ pub fn encode(schema: &Schema, batches: &[RecordBatch], threads: usize) -> Resul
     Ok(out)
 }
 
-/// The slices of one column's arrays that hold rows `start..start + len`.
-fn rows(arrays: &[ArrayRef], start: usize, len: usize) -> Vec<ArrayRef> {
+/// The slices of column `column` of `batches` that hold rows
+/// `start..start + len`.
+fn rows(batches: &[RecordBatch], column: usize, start: usize, len: usize) -> Vec<ArrayRef> {
     let mut out = Vec::new();
     let mut offset = 0;
-    for array in arrays {
-        let (from, to) = (offset, offset + array.len());
+    for batch in batches {
+        let (from, to) = (offset, offset + batch.num_rows());
         offset = to;
-        let lo = start.max(from);
-        let hi = (start + len).min(to);
+        let (lo, hi) = (start.max(from), (start + len).min(to));
         if lo < hi {
-            out.push(array.slice(lo - from, hi - lo));
+            out.push(batch.column(column).slice(lo - from, hi - lo));
         }
     }
     out

@@ -234,8 +234,8 @@ pub(crate) async fn run(runner: &StepRunner, job: &SqlJobStep) -> Result<SqlJobR
     let ctx = SessionContext::new();
     for (dataset, schema) in &manifest.schemas {
         let (dataset, schema) = (dataset.as_str(), schema.clone());
-        let keys: Vec<&str> = manifest.keys(dataset).collect();
-        if keys.is_empty() {
+        let inputs: Vec<&ManifestInput> = manifest.inputs.iter().filter(|i| i.dataset == dataset).collect();
+        if inputs.is_empty() {
             let empty = MemTable::try_new(schema, vec![vec![]]).map_err(|e| engine_error(dataset, e))?;
             ctx.register_table(dataset, Arc::new(empty)).map_err(|e| engine_error(dataset, e))?;
             continue;
@@ -244,7 +244,6 @@ pub(crate) async fn run(runner: &StepRunner, job: &SqlJobStep) -> Result<SqlJobR
         // ones, read with the same schema.
         let folder = workdir.path().join(dataset);
         std::fs::create_dir(&folder).map_err(|e| StepError::failed(format!("cannot create a work folder: {e}")))?;
-        let inputs: Vec<&ManifestInput> = manifest.inputs.iter().filter(|i| i.dataset == dataset).collect();
         let is_csv = |input: &ManifestInput| input.validated_key.ends_with(".csv");
         let csv = inputs.iter().any(|i| is_csv(i));
         let parquet = inputs.iter().any(|i| !is_csv(i));
