@@ -23,6 +23,8 @@
 #      keeps the generated files and every home below it instead (tmpfs: edba's
 #      own cost without the disk's; each stored object is a few files, and
 #      creating a file on some virtual disks costs half a millisecond).
+#   BENCH_SERVE_REPS=5 scripts/bench_local.sh
+#      runs section 1b five times per figure (default 3) and prints the median.
 #
 #   scripts/bench_local.sh
 #   BENCH_FILES=100 BENCH_REPS=3 BENCH_JOB_ROWS=500000 scripts/bench_local.sh   # quicker
@@ -43,6 +45,7 @@ REPS=${BENCH_REPS:-10}
 JOB_ROWS=${BENCH_JOB_ROWS:-5000000}
 JOB_STORES=${BENCH_JOB_STORES:-50}
 JOB_ITEMS=${BENCH_JOB_ITEMS:-10000}
+SERVE_REPS=${BENCH_SERVE_REPS:-3}
 DATA=target/bench-data/local
 # Under BENCH_DATA, a directory of the bench's own (removed on exit).
 if [[ -n "${BENCH_DATA:-}" ]]; then DATA=$BENCH_DATA/edba-bench-local; fi
@@ -72,23 +75,39 @@ for backend in sqlite mysql; do
     done
 done
 
+# A baseline build gets folders of its own: an older one deletes and reuses
+# its homes, which must not slow (or delete) this build's.
 if [[ -n "${BENCH_BASELINE_BIN:-}" ]]; then
+    mkdir -p "$DATA/baseline"
     for c in 1 4; do
-        line=$("$BENCH_BASELINE_BIN" ingest --data "$DATA" --backend sqlite --files "$FILES" --lines "$LINES" --concurrency "$c")
+        line=$("$BENCH_BASELINE_BIN" ingest --data "$DATA/baseline" --backend sqlite --files "$FILES" --lines "$LINES" --concurrency "$c")
         echo "baseline $line"
         INGEST[base-$c]=$line
     done
 fi
 
-echo "== 1b. the same files through edba serve: PUTs to its S3 endpoint by an S3 client"
+echo "== 1b. the same files through edba serve: PUTs to its S3 endpoint by an S3 client, $SERVE_REPS runs each"
+# A run lasts a second or two, so one is at the mercy of whatever else the
+# machine does: each figure is the median of SERVE_REPS runs, this build's
+# and the baseline's taking turns.
 declare -A SERVE
 for c in 1 4; do
-    SERVE[$c]=$("$BIN" serve-ingest --data "$DATA" --edba "$EDBA" --files "$FILES" --lines "$LINES" --concurrency "$c")
-    echo "${SERVE[$c]}"
-    if [[ -n "${BENCH_BASELINE_BIN:-}" && -n "${BENCH_BASELINE_EDBA:-}" ]]; then
-        SERVE[base-$c]=$("$BENCH_BASELINE_BIN" serve-ingest --data "$DATA" --edba "$BENCH_BASELINE_EDBA" \
-            --files "$FILES" --lines "$LINES" --concurrency "$c")
-        echo "baseline ${SERVE[base-$c]}"
+    new=() base=()
+    for ((rep = 1; rep <= SERVE_REPS; rep++)); do
+        line=$("$BIN" serve-ingest --data "$DATA" --edba "$EDBA" --files "$FILES" --lines "$LINES" --concurrency "$c")
+        echo "$line"
+        new+=("$(field files_per_s "$line")")
+        if [[ -n "${BENCH_BASELINE_BIN:-}" && -n "${BENCH_BASELINE_EDBA:-}" ]]; then
+            mkdir -p "$DATA/baseline-serve-c$c-$rep"
+            line=$("$BENCH_BASELINE_BIN" serve-ingest --data "$DATA/baseline-serve-c$c-$rep" --edba "$BENCH_BASELINE_EDBA" \
+                --files "$FILES" --lines "$LINES" --concurrency "$c")
+            echo "baseline $line"
+            base+=("$(field files_per_s "$line")")
+        fi
+    done
+    SERVE[$c]="files_per_s=$(median "${new[@]}") runs=$(IFS=,; echo "${new[*]}")"
+    if [[ ${#base[@]} -gt 0 ]]; then
+        SERVE[base-$c]="files_per_s=$(median "${base[@]}") runs=$(IFS=,; echo "${base[*]}")"
     fi
 done
 SERVE_TRIGGER=$("$BIN" serve-trigger --data "$DATA" --edba "$EDBA" --reps "$REPS")
@@ -150,9 +169,11 @@ if [[ -n "${BENCH_BASELINE_BIN:-}" ]]; then
     done
 fi
 for c in 1 4; do
-    printf '%-58s %12s\n' "  c=$c through edba serve (S3 client PUTs -> events -> ingest)" "$(field files_per_s "${SERVE[$c]}")"
+    printf '%-58s %12s   (%s)\n' "  c=$c through edba serve (S3 client PUTs -> events -> ingest)" \
+        "$(field files_per_s "${SERVE[$c]}")" "$(field runs "${SERVE[$c]}")"
     if [[ -n "${SERVE[base-$c]:-}" ]]; then
-        printf '%-58s %12s\n' "  c=$c through edba serve, baseline build" "$(field files_per_s "${SERVE[base-$c]}")"
+        printf '%-58s %12s   (%s)\n' "  c=$c through edba serve, baseline build" \
+            "$(field files_per_s "${SERVE[base-$c]}")" "$(field runs "${SERVE[base-$c]}")"
     fi
 done
 printf '%-58s %12s %12s\n' "  upload (PutObject to the embedded S3), c=1" \

@@ -36,3 +36,11 @@ field() {
 ratio() {
     awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (b == 0) print "n/a"; else printf ("%." d "f\n"), a / b }'
 }
+
+# median NUMBER...: the middle value (the mean of the two middle ones for an
+# even count); empty for none.
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) exit
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}

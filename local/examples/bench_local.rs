@@ -21,10 +21,12 @@
 //!       The SQL job on the step runner over the generated validated CSVs.
 //!
 //! Homes stay under `--data` after their measurement (the script removes the
-//! folder when it ends): deleting thousands of files slows creating files
-//! for about a minute on a filesystem without a journal (ext4 then skips
-//! recently freed inodes one by one, as on the CI machine), which would
-//! charge each phase for the previous one's cleanup.
+//! folder when it ends), and each measurement takes a home no run used
+//! ([`fresh_dir`]), so none deletes another's: deleting thousands of files
+//! slows creating files for about a minute on a filesystem without a journal
+//! (ext4 then skips recently freed inodes one by one, as on the CI machine),
+//! which would charge a phase for an earlier one's cleanup (and a repeated
+//! run, or another build's run after this one, for this one's).
 //!
 //! A measurement tool, not a test: nothing here asserts a timing. It fails
 //! when the pipeline does not do what is measured (an execution that does not
@@ -296,6 +298,15 @@ fn ingest_files(dir: &Path, files: usize, lines: usize) -> Result<Vec<PathBuf>> 
     Ok(paths)
 }
 
+/// `<data>/<name>-<pid>-<n>`: a home no run has used, in this process or
+/// another (a baseline build's, a repeated invocation's), so nothing is
+/// deleted before a measurement (see the module doc).
+fn fresh_dir(data: &Path, name: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    data.join(format!("{name}-{}-{n}", std::process::id()))
+}
+
 fn per_second(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64()
 }
@@ -308,8 +319,7 @@ async fn ingest(args: &Args, databases: &Databases) -> Result<()> {
     let concurrency = args.num("concurrency", 1)?.max(1);
     let paths = ingest_files(&data.join("ingest-files"), files, lines)?;
 
-    let home = data.join(format!("ingest-{backend}-c{concurrency}"));
-    let _ = std::fs::remove_dir_all(&home);
+    let home = fresh_dir(&data, &format!("ingest-{backend}-c{concurrency}"));
     let (pipeline_store_url, baseline_store_url) = match backend.as_str() {
         "sqlite" => (None, format!("sqlite://{}?mode=rwc", home.join("track-baseline.db").display())),
         "mysql" => (Some(databases.create().await?), databases.create().await?),
@@ -439,8 +449,7 @@ async fn trigger(args: &Args) -> Result<()> {
     // Per task state on the 13th file's path: how long each task took (ms).
     let mut tasks: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
     for rep in 0..reps {
-        let home = data.join(format!("trigger-{rep}"));
-        let _ = std::fs::remove_dir_all(&home);
+        let home = fresh_dir(&data, &format!("trigger-{rep}"));
         let mut options = PipelineOptions::new(&home);
         options.repo_root = Some(repo_root());
         let pipeline = LocalPipeline::open(options).await?;
@@ -719,9 +728,9 @@ struct ServeProcess {
 }
 
 impl ServeProcess {
+    /// Serves `home`, a directory no run has used ([`fresh_dir`]).
     fn start(edba: &str, home: &Path, concurrency: usize) -> Result<ServeProcess> {
         use std::io::BufRead;
-        let _ = std::fs::remove_dir_all(home);
         let mut child = std::process::Command::new(edba)
             .args(["serve", "--port", "0", "--schedule", "off", "--concurrency"])
             .arg(concurrency.to_string())
@@ -819,7 +828,7 @@ async fn serve_ingest(args: &Args) -> Result<()> {
     let lines = args.num("lines", 200)?;
     let concurrency = args.num("concurrency", 4)?.max(1);
     let paths = ingest_files(&data.join("ingest-files"), files, lines)?;
-    let serve = ServeProcess::start(&edba, &data.join(format!("serve-ingest-c{concurrency}")), concurrency)?;
+    let serve = ServeProcess::start(&edba, &fresh_dir(&data, &format!("serve-ingest-c{concurrency}")), concurrency)?;
     let s3 = serve.s3();
 
     let started = Instant::now();
@@ -890,7 +899,7 @@ async fn serve_trigger(args: &Args) -> Result<()> {
 
     let mut latencies = Vec::new();
     for rep in 0..reps {
-        let serve = ServeProcess::start(&edba, &data.join(format!("serve-trigger-{rep}")), 4)?;
+        let serve = ServeProcess::start(&edba, &fresh_dir(&data, &format!("serve-trigger-{rep}")), 4)?;
         let s3 = serve.s3();
         for path in std::iter::once(&items).chain(first_twelve) {
             let key = format!("incoming/{}", path.file_name().expect("a file").to_string_lossy());

@@ -317,12 +317,30 @@ async fn uploads_through_the_endpoint_run_the_pipeline_and_the_api_shows_it() {
     })
     .await;
 
-    // SIGTERM: serve stops gracefully and says what it ran.
+    // SIGTERM: serve stops gracefully and says what it ran: each execution's
+    // end, the aggregate executions ingest started (J101's run) too.
+    let (_, all) = get_json(&format!("{api}/api/executions?max=1000"));
+    let mut ran = Vec::new();
+    let mut started_by_ingest = Vec::new();
+    for e in all["executions"].as_array().unwrap() {
+        let (machine, name) = (e["stateMachine"].as_str().unwrap(), e["name"].as_str().unwrap());
+        ran.push(format!("{machine} {name}: "));
+        if machine == "aggregate" {
+            let (_, detail) = get_json(&format!("{api}/api/executions/{name}"));
+            if detail["history"][0]["input"]["trigger"] != "schedule" {
+                started_by_ingest.push(format!("aggregate {name}: SUCCEEDED"));
+            }
+        }
+    }
+    assert!(!started_by_ingest.is_empty(), "no aggregate execution started by ingest: {all:#}");
     let pid = serve.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let (exit, stderr) = serve.wait_exit();
     assert!(exit.success(), "{exit:?}\n{stderr}");
     assert!(stderr.contains(&format!("{} ingest and", files.len())), "{stderr}");
+    for line in ran.iter().chain(&started_by_ingest) {
+        assert!(stderr.contains(line.as_str()), "{line:?} is not on stderr:\n{stderr}");
+    }
 }
 
 /// Status of each file: (name, status, valid, rejected, skipped).

@@ -291,7 +291,7 @@ pub(crate) struct Inner {
     aliases: RwLock<HashMap<String, String>>,
     handlers: RwLock<HashMap<String, Arc<dyn TaskHandler>>>,
     executions: Mutex<Vec<ExecutionHandle>>,
-    observer: RwLock<Option<Arc<dyn ExecutionObserver>>>,
+    observers: RwLock<Vec<Arc<dyn ExecutionObserver>>>,
 }
 
 /// Runs state machines locally. Cheap to clone; clones share definitions,
@@ -336,7 +336,7 @@ impl Executor {
                 aliases: RwLock::new(HashMap::new()),
                 handlers: RwLock::new(HashMap::new()),
                 executions: Mutex::new(Vec::new()),
-                observer: RwLock::new(None),
+                observers: RwLock::new(Vec::new()),
             }),
         }
     }
@@ -429,8 +429,8 @@ impl Executor {
         };
         executions.push(handle.clone());
         drop(executions);
-        let observer = self.observer();
-        if let Some(observer) = &observer {
+        let observers = self.observers();
+        for observer in &observers {
             observer.started(&handle);
         }
         let exec = self.clone();
@@ -456,7 +456,7 @@ impl Executor {
                     }
                 }
             };
-            if let Some(observer) = &observer {
+            for observer in &observers {
                 observer.finished(&result);
             }
             let _ = tx.send(Some(Arc::new(result)));
@@ -471,13 +471,14 @@ impl Executor {
         Ok(handle.wait().await)
     }
 
-    /// Tells `observer` of every execution started from now on, and of its end.
+    /// Tells `observer` (besides those already observing) of every
+    /// execution started from now on, and of its end.
     pub fn observe(&self, observer: Arc<dyn ExecutionObserver>) {
-        *self.inner.observer.write().expect("lock") = Some(observer);
+        self.inner.observers.write().expect("lock").push(observer);
     }
 
-    fn observer(&self) -> Option<Arc<dyn ExecutionObserver>> {
-        self.inner.observer.read().expect("lock").clone()
+    fn observers(&self) -> Vec<Arc<dyn ExecutionObserver>> {
+        self.inner.observers.read().expect("lock").clone()
     }
 
     /// Every execution started so far, in start order.

@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinSet;
 
 use super::{setup, LocalPipeline, PipelineError, Progress, LOCAL_BUCKET};
-use crate::executor::ExecutionResult;
+use crate::executor::{ExecutionHandle, ExecutionObserver, ExecutionResult};
 use crate::s3versions::ObjectCreated;
 
 /// The prefix the deployed EventBridge rule matches.
@@ -173,8 +173,10 @@ impl LocalPipeline {
     /// Serves until `shutdown` resolves: each object `created` under
     /// `incoming/` of the local bucket starts the ingest machine (at most
     /// `concurrency` at a time; later events wait their turn, none is
-    /// dropped), and the schedule starts the aggregate machine. On shutdown
-    /// no new execution starts; those running finish before this returns.
+    /// dropped), and the schedule starts the aggregate machine. Every
+    /// execution that starts meanwhile (those, and the aggregate executions
+    /// ingest starts) is told to `events` when it ends. On shutdown no new
+    /// execution starts; those running finish before this returns.
     pub async fn serve(
         &self,
         created: UnboundedReceiver<ObjectCreated>,
@@ -192,10 +194,14 @@ impl LocalPipeline {
         };
         let mut summary = ServeSummary::default();
         let concurrency = self.options.concurrency.max(1);
-        // Ingest executions (at most `concurrency`), and the scheduled
-        // aggregate ones, which take no ingest slot.
-        let mut running: JoinSet<ExecutionResult> = JoinSet::new();
-        let mut scheduled: JoinSet<ExecutionResult> = JoinSet::new();
+        // The ingest executions serve started and that have not ended (at
+        // most `concurrency`; scheduled aggregate ones take no ingest slot).
+        let mut running: JoinSet<()> = JoinSet::new();
+        // Every execution started from here on, whoever started it, until it
+        // ends and is told.
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+        self.executor.observe(std::sync::Arc::new(Started(started_tx)));
+        let mut ending: JoinSet<ExecutionResult> = JoinSet::new();
         let mut schedule = options.schedule.map(|every| {
             let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -205,12 +211,11 @@ impl LocalPipeline {
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
-                Some(done) = running.join_next(), if !running.is_empty() => {
-                    if let Ok(result) = done {
-                        finished(&result);
-                    }
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+                Some(handle) = started.recv() => {
+                    ending.spawn(async move { handle.wait().await });
                 }
-                Some(done) = scheduled.join_next(), if !scheduled.is_empty() => {
+                Some(done) = ending.join_next(), if !ending.is_empty() => {
                     if let Ok(result) = done {
                         finished(&result);
                     }
@@ -230,7 +235,9 @@ impl LocalPipeline {
                     let input = serde_json::to_value(&event).map_err(|e| setup("event", e))?;
                     let handle = self.executor.start("ingest", input, None)?;
                     summary.ingest_started += 1;
-                    running.spawn(async move { handle.wait().await });
+                    running.spawn(async move {
+                        handle.wait().await;
+                    });
                 }
                 _ = watch_ticker.tick(), if watched.is_some() => {
                     let Some(watch) = watched.as_mut() else { continue };
@@ -255,24 +262,36 @@ impl LocalPipeline {
                     }
                 }
                 _ = tick(schedule.as_mut()) => {
-                    let handle = self.executor.start("aggregate", json!({"trigger": "schedule"}), None)?;
+                    self.executor.start("aggregate", json!({"trigger": "schedule"}), None)?;
                     summary.scheduled_started += 1;
-                    scheduled.spawn(async move { handle.wait().await });
                 }
             }
         }
         // No new execution starts; those running (and the aggregate
-        // executions they started) finish.
-        for set in [&mut running, &mut scheduled] {
-            while let Some(done) = set.join_next().await {
-                if let Ok(result) = done {
-                    finished(&result);
-                }
+        // executions they start) finish, and each is told.
+        self.executor.wait_all().await;
+        while let Ok(handle) = started.try_recv() {
+            ending.spawn(async move { handle.wait().await });
+        }
+        while let Some(done) = ending.join_next().await {
+            if let Ok(result) = done {
+                finished(&result);
             }
         }
-        self.executor.wait_all().await;
         Ok(summary)
     }
+}
+
+/// Hands serve each execution that starts.
+struct Started(tokio::sync::mpsc::UnboundedSender<ExecutionHandle>);
+
+impl ExecutionObserver for Started {
+    fn started(&self, handle: &ExecutionHandle) {
+        // After serve has returned nobody listens; nothing is lost by that.
+        let _ = self.0.send(handle.clone());
+    }
+
+    fn finished(&self, _: &ExecutionResult) {}
 }
 
 async fn tick(schedule: Option<&mut tokio::time::Interval>) {
