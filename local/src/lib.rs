@@ -13,6 +13,7 @@ pub mod executions;
 pub mod executor;
 pub mod pipeline;
 pub mod s3server;
+mod s3small;
 pub mod s3versions;
 pub mod steprunner;
 

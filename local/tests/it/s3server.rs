@@ -289,3 +289,128 @@ async fn created_versions_are_notified_once_each_with_what_the_client_saw() {
     assert_eq!(code, Some("InvalidAccessKeyId"), "{refused:?}");
     server.shutdown().await;
 }
+
+/// A small PUT is written by edba's own path (`s3small.rs`), a conditional
+/// one by `s3s-fs`: both answer alike and store alike (attributes, user
+/// metadata, ETag, checksums), and both refuse a body its Content-MD5 or
+/// checksum does not match, storing nothing.
+#[tokio::test]
+async fn a_small_put_is_stored_and_answered_as_s3s_fs_stores_it() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
+    let (_dir, _server, s3) = server().await;
+    const BODY: &[u8] = b"store\tamount\n101\t12.50\n";
+    let put = |key: &'static str, through_s3s_fs: bool| {
+        let request = s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(ByteStream::from_static(BODY))
+            .content_type("text/tab-separated-values")
+            .content_encoding("identity")
+            .cache_control("no-cache")
+            .content_disposition("attachment")
+            .content_language("en")
+            .metadata("edba-source-key", "incoming/IL-101.tdf")
+            .checksum_algorithm(ChecksumAlgorithm::Sha256);
+        // A conditional PUT is left to s3s-fs.
+        let request = if through_s3s_fs { request.if_none_match("*") } else { request };
+        request.send()
+    };
+    let ours = put("ours/IL-101.tdf", false).await.unwrap();
+    let theirs = put("theirs/IL-101.tdf", true).await.unwrap();
+    assert_eq!(ours.e_tag(), theirs.e_tag());
+    assert!(ours.checksum_sha256().is_some());
+    assert_eq!(ours.checksum_sha256(), theirs.checksum_sha256());
+    assert!(ours.version_id().is_some());
+
+    let head = |key: &'static str| s3.head_object().bucket(BUCKET).key(key).checksum_mode(ChecksumMode::Enabled).send();
+    let (a, b) = (head("ours/IL-101.tdf").await.unwrap(), head("theirs/IL-101.tdf").await.unwrap());
+    let seen = |h: &aws_sdk_s3::operation::head_object::HeadObjectOutput| {
+        format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            h.e_tag(),
+            h.content_length(),
+            h.content_type(),
+            h.content_encoding(),
+            h.cache_control(),
+            h.content_disposition(),
+            h.content_language(),
+            h.metadata(),
+            h.checksum_sha256()
+        )
+    };
+    assert_eq!(seen(&a), seen(&b));
+    assert_eq!(a.content_type(), Some("text/tab-separated-values"));
+    assert_eq!(a.metadata().and_then(|m| m.get("edba-source-key")).map(String::as_str), Some("incoming/IL-101.tdf"));
+    assert_eq!(get(&s3, "ours/IL-101.tdf").await, BODY);
+    assert_eq!(get(&s3, "ours/IL-101.tdf").await, get(&s3, "theirs/IL-101.tdf").await);
+
+    // A whole GET is answered by our path too, a ranged one by s3s-fs
+    // (`bytes=0-` is the whole object): the same object, the same answer.
+    let whole = |key: &'static str, range: Option<&'static str>| {
+        s3.get_object()
+            .bucket(BUCKET)
+            .key(key)
+            .set_range(range.map(str::to_owned))
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+    };
+    for key in ["ours/IL-101.tdf", "theirs/IL-101.tdf"] {
+        let (ours, theirs) = (whole(key, None).await.unwrap(), whole(key, Some("bytes=0-")).await.unwrap());
+        let seen = |g: &aws_sdk_s3::operation::get_object::GetObjectOutput| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                g.e_tag(),
+                g.content_length(),
+                g.content_type(),
+                g.content_encoding(),
+                g.cache_control(),
+                g.content_disposition(),
+                g.content_language(),
+                g.metadata(),
+                g.checksum_sha256(),
+                g.last_modified(),
+                g.version_id()
+            )
+        };
+        assert_eq!(seen(&ours), seen(&theirs), "{key}");
+        assert_eq!(ours.checksum_sha256(), a.checksum_sha256());
+        assert_eq!(ours.body.collect().await.unwrap().into_bytes(), BODY);
+        assert_eq!(theirs.body.collect().await.unwrap().into_bytes(), BODY);
+    }
+
+    // A PUT whose body its Content-MD5 or checksum does not match is
+    // refused and leaves the object as it was: through our path (a small
+    // body) and through s3s-fs (a body over the small path's limit).
+    let other_md5 = "1B2M2Y8AsgTpgAmY7PhCfg=="; // the MD5 of no bytes
+    let wrong_sha256 = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
+    let large = vec![b'x'; 3 * MIB / 2];
+    for (key, body) in [("ours/bad.tdf", BODY.to_vec()), ("theirs/bad.tdf", large)] {
+        s3.put_object().bucket(BUCKET).key(key).body(ByteStream::from_static(b"previous")).send().await.unwrap();
+        let bad_md5 = s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(ByteStream::from(body.clone()))
+            .content_md5(other_md5)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(bad_md5.as_service_error().and_then(|e| e.meta().code()), Some("BadDigest"), "{key}");
+        let bad_sum = s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(ByteStream::from(body))
+            .checksum_sha256(wrong_sha256)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(bad_sum.as_service_error().and_then(|e| e.meta().code()), Some("BadDigest"), "{key}");
+        assert_eq!(get(&s3, key).await, b"previous", "{key}");
+        let listed = s3.list_objects_v2().bucket(BUCKET).prefix(key).send().await.unwrap();
+        assert_eq!(listed.contents()[0].size(), Some(8), "{key}");
+        let versions = s3.list_object_versions().bucket(BUCKET).prefix(key).send().await.unwrap();
+        assert_eq!(versions.versions().len(), 1, "{key}");
+    }
+}
