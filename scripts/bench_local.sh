@@ -17,8 +17,9 @@
 #      and sums compared.
 #
 #   BENCH_BASELINE_BIN=/path/to/an/older/bench_local scripts/bench_local.sh
-#      also runs section 1 on SQLite with that build, side by side (and, with
-#      BENCH_BASELINE_EDBA=/path/to/its/edba, section 1b too).
+#      also runs section 1 on SQLite with that build, side by side;
+#      BENCH_BASELINE_EDBA=/path/to/an/older/edba runs section 1b against
+#      that build's serve too (this build's client uploads to both).
 #   BENCH_DATA=/dev/shm/edba-bench scripts/bench_local.sh
 #      keeps the generated files and every home below it instead (tmpfs: edba's
 #      own cost without the disk's; each stored object is a few files, and
@@ -92,22 +93,24 @@ echo "== 1b. the same files through edba serve: PUTs to its S3 endpoint by an S3
 # and the baseline's taking turns.
 declare -A SERVE
 for c in 1 4; do
-    new=() base=()
+    new=() base=() new_rss=() base_rss=()
     for ((rep = 1; rep <= SERVE_REPS; rep++)); do
         line=$("$BIN" serve-ingest --data "$DATA" --edba "$EDBA" --files "$FILES" --lines "$LINES" --concurrency "$c")
         echo "$line"
         new+=("$(field files_per_s "$line")")
-        if [[ -n "${BENCH_BASELINE_BIN:-}" && -n "${BENCH_BASELINE_EDBA:-}" ]]; then
-            mkdir -p "$DATA/baseline-serve-c$c-$rep"
-            line=$("$BENCH_BASELINE_BIN" serve-ingest --data "$DATA/baseline-serve-c$c-$rep" --edba "$BENCH_BASELINE_EDBA" \
+        new_rss+=("$(field serve_rss_mib "$line")")
+        if [[ -n "${BENCH_BASELINE_EDBA:-}" ]]; then
+            # This build's client, the baseline's server: only serve differs.
+            line=$("$BIN" serve-ingest --data "$DATA" --edba "$BENCH_BASELINE_EDBA" \
                 --files "$FILES" --lines "$LINES" --concurrency "$c")
             echo "baseline $line"
             base+=("$(field files_per_s "$line")")
+            base_rss+=("$(field serve_rss_mib "$line")")
         fi
     done
-    SERVE[$c]="files_per_s=$(median "${new[@]}") runs=$(IFS=,; echo "${new[*]}")"
+    SERVE[$c]="files_per_s=$(median "${new[@]}") runs=$(IFS=,; echo "${new[*]}") rss=$(median "${new_rss[@]}")"
     if [[ ${#base[@]} -gt 0 ]]; then
-        SERVE[base-$c]="files_per_s=$(median "${base[@]}") runs=$(IFS=,; echo "${base[*]}")"
+        SERVE[base-$c]="files_per_s=$(median "${base[@]}") runs=$(IFS=,; echo "${base[*]}") rss=$(median "${base_rss[@]}")"
     fi
 done
 SERVE_TRIGGER=$("$BIN" serve-trigger --data "$DATA" --edba "$EDBA" --reps "$REPS")
@@ -176,6 +179,8 @@ for c in 1 4; do
             "$(field files_per_s "${SERVE[base-$c]}")" "$(field runs "${SERVE[base-$c]}")"
     fi
 done
+printf '%-58s %12s %12s\n' "  edba serve's resident memory after the files, c=4 (MiB)" \
+    "$(field rss "${SERVE[4]}")" "$(field rss "${SERVE[base-4]:-}") (baseline)"
 printf '%-58s %12s %12s\n' "  upload (PutObject to the embedded S3), c=1" \
     "$(field upload_fps "${INGEST[sqlite-1]}")" "$(field upload_fps "${INGEST[mysql-1]}")"
 echo

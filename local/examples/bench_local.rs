@@ -790,6 +790,14 @@ impl ServeProcess {
         Ok(serde_json::from_str(body)?)
     }
 
+    /// Its resident memory now (Linux), in MiB.
+    fn rss_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kib: f64 =
+            status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib / 1024.0)
+    }
+
     /// The executions of `machine`, newest first.
     fn executions(&self, machine: &str) -> Result<Vec<Value>> {
         let list = self.get(&format!("/api/executions?machine={machine}&max=100000"))?;
@@ -861,10 +869,12 @@ async fn serve_ingest(args: &Args) -> Result<()> {
         return Err(format!("an ingest execution did not succeed: {bad}").into());
     }
     println!(
-        "serve-ingest backend=sqlite concurrency={concurrency} files={files} lines={lines} upload_s={:.3} total_s={:.3} files_per_s={:.1}",
+        "serve-ingest backend=sqlite concurrency={concurrency} files={files} lines={lines} upload_s={:.3} total_s={:.3} \
+         files_per_s={:.1} serve_rss_mib={:.1}",
         uploaded.as_secs_f64(),
         total.as_secs_f64(),
         files as f64 / total.as_secs_f64(),
+        serve.rss_mib().unwrap_or(f64::NAN),
     );
     Ok(())
 }

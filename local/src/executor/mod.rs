@@ -162,6 +162,12 @@ pub struct ExecutorConfig {
     pub timeout_scale: f64,
     /// `$$.Execution.RoleArn`.
     pub role_arn: String,
+    /// Keep every execution's handle (and so its history) after it ends, for
+    /// [`Executor::executions`] and [`Executor::wait_all`]'s results: what a
+    /// bounded batch (`edba run`) reports. `false` for a process that runs
+    /// on (`edba serve`, whose execution log keeps them): only running
+    /// executions are kept, so memory stays flat however many have run.
+    pub keep_finished: bool,
 }
 
 impl Default for ExecutorConfig {
@@ -170,6 +176,7 @@ impl Default for ExecutorConfig {
             time_scale: 1.0,
             timeout_scale: 1.0,
             role_arn: "arn:aws:iam::000000000000:role/edba-local".into(),
+            keep_finished: true,
         }
     }
 }
@@ -434,6 +441,7 @@ impl Executor {
             observer.started(&handle);
         }
         let exec = self.clone();
+        let registry = self.clone();
         tokio::spawn(async move {
             let job = tokio::spawn(run::execute(exec, def.clone(), arn.clone(), name.clone(), input, recorder.clone()));
             let result = match job.await {
@@ -459,6 +467,11 @@ impl Executor {
             for observer in &observers {
                 observer.finished(&result);
             }
+            // Before its waiters hear of the end, so `wait_all` never finds
+            // an ended execution among the running ones.
+            if !registry.inner.config.keep_finished {
+                registry.inner.executions.lock().expect("lock").retain(|h| h.execution_arn != result.execution_arn);
+            }
             let _ = tx.send(Some(Arc::new(result)));
         });
         Ok(handle)
@@ -481,15 +494,29 @@ impl Executor {
         self.inner.observers.read().expect("lock").clone()
     }
 
-    /// Every execution started so far, in start order.
+    /// Every execution started so far (running ones only, unless
+    /// [`ExecutorConfig::keep_finished`]), in start order.
     pub fn executions(&self) -> Vec<ExecutionHandle> {
         self.inner.executions.lock().expect("lock").clone()
     }
 
     /// Waits until every execution (including those started meanwhile, by
-    /// `startExecution`) has ended; returns their results in start order.
+    /// `startExecution`) has ended; returns their results in start order
+    /// (those of the executions running when called, unless
+    /// [`ExecutorConfig::keep_finished`]).
     pub async fn wait_all(&self) -> Vec<ExecutionResult> {
         let mut results = Vec::new();
+        if !self.inner.config.keep_finished {
+            loop {
+                let running = self.executions();
+                if running.is_empty() {
+                    return results;
+                }
+                for h in &running {
+                    results.push(h.wait().await);
+                }
+            }
+        }
         loop {
             let handles = self.executions();
             if handles.len() == results.len() {

@@ -16,8 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{LocalPipeline, LOCAL_BUCKET};
-use crate::aws_apis::{ExecutionRecord, LocalAwsApis};
-use crate::executor::{handler_fn, ExecutionStatus, Executor, TaskFailure};
+use crate::executor::{handler_fn, Executor, TaskFailure};
 use crate::steprunner::{S3RunOutput, StepRunner};
 
 const ADD_STEP_SYNC: &str = "arn:aws:states:::elasticmapreduce:addStep.sync";
@@ -74,22 +73,17 @@ impl LocalPipeline {
             clock: Arc::new(SystemClock),
             settings: EvaluateSettings::default(),
         });
-        // The executor owns this handler; holding it through a slot that
-        // `close` empties avoids a reference cycle.
-        let executor_slot = self.executor_slot.clone();
-        let apis = self.apis.clone();
-        let evaluations = self.evaluations.clone();
+        // What `edba run` reports; serve, which runs on and reports no
+        // run, keeps none.
+        let evaluations = (!self.options.keep_executions).then(|| self.evaluations.clone());
         bind_task(&self.executor, resource::EVALUATE, move |input| {
             let deps = deps.clone();
-            let apis = apis.clone();
-            let executor = executor_slot.lock().expect("not poisoned").clone();
             let evaluations = evaluations.clone();
             async move {
-                if let Some(executor) = executor {
-                    publish_executions(&executor, &apis).await;
-                }
                 let out = evaluate(&deps, &input).await?;
-                evaluations.lock().expect("not poisoned").push(out.clone());
+                if let Some(evaluations) = evaluations {
+                    evaluations.lock().expect("not poisoned").push(out.clone());
+                }
                 Ok(out)
             }
         });
@@ -140,26 +134,5 @@ impl LocalPipeline {
                 }
             }),
         );
-    }
-}
-
-/// Tells the local Step Functions API about every execution the executor
-/// has, so evaluate's reconciliation sees the truth.
-pub(super) async fn publish_executions(executor: &Executor, apis: &LocalAwsApis) {
-    for handle in executor.executions() {
-        let state_machine_arn = crate::executor::state_machine_arn(&handle.state_machine);
-        let (status, error, cause) = if handle.is_finished() {
-            let r = handle.wait().await;
-            let status = match r.status {
-                ExecutionStatus::Succeeded => "SUCCEEDED",
-                ExecutionStatus::Failed => "FAILED",
-                ExecutionStatus::TimedOut => "TIMED_OUT",
-            };
-            (status, r.error, r.cause)
-        } else {
-            ("RUNNING", None, None)
-        };
-        let record = ExecutionRecord { state_machine_arn, status: status.into(), start_date_epoch: 0.0, error, cause };
-        apis.set_execution(&handle.execution_arn, record);
     }
 }

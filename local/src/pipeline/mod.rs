@@ -181,7 +181,6 @@ pub struct LocalPipeline {
     apis: LocalAwsApis,
     dead_letter: DeadLetterQueue,
     evaluations: Arc<Mutex<Vec<EvaluateOutput>>>,
-    executor_slot: Arc<Mutex<Option<Executor>>>,
     executions: Option<ExecutionLog>,
 }
 
@@ -208,8 +207,14 @@ impl LocalPipeline {
                 .await?;
         warehouse.ensure_tables(&edba_tasks::load::load_tables(&s3_client, LOCAL_BUCKET).await?.tables).await?;
 
-        let executor = Executor::new(ExecutorConfig { time_scale: options.time_scale, ..ExecutorConfig::default() });
+        // A serve keeps its executions in the log, not in memory.
+        let executor = Executor::new(ExecutorConfig {
+            time_scale: options.time_scale,
+            keep_finished: !options.keep_executions,
+            ..ExecutorConfig::default()
+        });
         let apis = LocalAwsApis::default();
+        executor.observe(apis.observer());
         let executions = if options.keep_executions {
             let path = options.home.join("executions.db");
             let log = ExecutionLog::open(&path)
@@ -244,10 +249,8 @@ impl LocalPipeline {
             executor,
             apis,
             evaluations: Arc::default(),
-            executor_slot: Arc::default(),
             executions,
         };
-        *pipeline.executor_slot.lock().expect("not poisoned") = Some(pipeline.executor.clone());
         pipeline.deploy_code().await?;
         pipeline.executor.register_definition("ingest", INGEST_ASL)?;
         pipeline.executor.register_definition("aggregate", AGGREGATE_ASL)?;
@@ -399,7 +402,6 @@ impl LocalPipeline {
         if let Some(log) = &self.executions {
             log.flush().await;
         }
-        self.executor_slot.lock().expect("not poisoned").take();
         self.s3.shutdown().await;
     }
 }

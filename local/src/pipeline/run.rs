@@ -6,7 +6,6 @@ use std::path::Path;
 use edba_payloads::{ErrorName, IngestInput, IngestOutput};
 use serde_json::json;
 
-use super::bind::publish_executions;
 use super::project::data_files;
 use super::{io_error, setup, LocalPipeline, PipelineError, Progress, RunReport, Upload, LOCAL_BUCKET};
 use crate::check::{CheckedProject, JOBS_FILE};
@@ -169,7 +168,6 @@ impl LocalPipeline {
         progress(aggregate_finished(&scheduled));
         results.push(scheduled);
         self.wait_for_the_rest(results, earlier, |_| {}).await;
-        publish_executions(&self.executor, &self.apis).await;
         Ok(())
     }
 

@@ -626,3 +626,36 @@ async fn start_execution_starts_a_registered_machine_fire_and_forget() {
         json!({"from": "arn:aws:states:local:000000000000:execution:parent:p1", "v": 7})
     );
 }
+
+/// A process that runs on (`edba serve`) keeps only running executions: an
+/// ended one is let go, however many have run, while `wait_all` still waits
+/// for every running one, those they start included.
+#[tokio::test]
+async fn an_executor_that_does_not_keep_finished_executions_holds_only_running_ones() {
+    let exec = Executor::new(ExecutorConfig { time_scale: 0.001, keep_finished: false, ..ExecutorConfig::default() });
+    let child = json!({"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 100, "End": true}}});
+    exec.register_definition("child", &child.to_string()).unwrap();
+    exec.alias("${ChildStateMachineArn}", "child");
+    let parent = json!({"StartAt": "Start", "States": {"Start": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+        "Parameters": {"StateMachineArn": "${ChildStateMachineArn}", "Input": {}},
+        "End": true}}});
+    exec.register_definition("parent", &parent.to_string()).unwrap();
+
+    for n in 0..200 {
+        let r = exec.start("parent", json!({}), Some(format!("p{n}"))).unwrap().wait().await;
+        assert_eq!(r.status, ExecutionStatus::Succeeded);
+    }
+    // The parents have ended; their children (a 100 ms wait) may still run.
+    assert!(exec.executions().iter().all(|h| h.state_machine == "child"));
+    let rest = exec.wait_all().await;
+    assert!(rest.iter().all(|r| r.state_machine == "child" && r.status == ExecutionStatus::Succeeded));
+    assert!(exec.executions().is_empty(), "{} handles kept", exec.executions().len());
+
+    // The default keeps them all, for a batch's report.
+    let keeping = executor();
+    keeping.register_definition("child", &child.to_string()).unwrap();
+    keeping.start("child", json!({}), None).unwrap().wait().await;
+    assert_eq!(keeping.executions().len(), 1);
+    assert_eq!(keeping.wait_all().await.len(), 1);
+}
