@@ -50,7 +50,7 @@ use s3s::dto::{
     CopyObjectOutput, CopySource, CreateBucketInput, CreateBucketOutput, CreateMultipartUploadInput,
     CreateMultipartUploadOutput, DeleteBucketInput, DeleteBucketOutput, DeleteMarkerEntry, DeleteObjectInput,
     DeleteObjectOutput, DeleteObjectTaggingInput, DeleteObjectTaggingOutput, DeleteObjectsInput, DeleteObjectsOutput,
-    DeletedObject, ETag, GetBucketLocationInput, GetBucketLocationOutput, GetBucketVersioningInput,
+    DeletedObject, ETag, ETagCondition, GetBucketLocationInput, GetBucketLocationOutput, GetBucketVersioningInput,
     GetBucketVersioningOutput, GetObjectInput, GetObjectOutput, GetObjectTaggingInput, GetObjectTaggingOutput,
     HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput, ListBucketsOutput,
     ListObjectVersionsInput, ListObjectVersionsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
@@ -526,6 +526,51 @@ impl VersionedBuckets {
     }
 }
 
+/// A read's conditional headers (`s3s-fs` ignores them).
+struct Conditions<'a> {
+    if_match: Option<&'a ETagCondition>,
+    if_none_match: Option<&'a ETagCondition>,
+    if_modified_since: Option<&'a Timestamp>,
+    if_unmodified_since: Option<&'a Timestamp>,
+}
+
+impl Conditions<'_> {
+    /// As S3 checks them against the version read (dates to the second):
+    /// `412 PreconditionFailed` for an If-Match that does not match or, without
+    /// one, an If-Unmodified-Since the version is newer than; `304
+    /// NotModified` for an If-None-Match that matches or, without one, an
+    /// If-Modified-Since the version is not newer than. A client that caches
+    /// a document by its ETag (the tasks' project and tables) gets a 304.
+    fn check(&self, version: &VersionEntry) -> S3Result<()> {
+        let matches = |condition: &ETagCondition| {
+            condition.is_any()
+                || matches!((condition.as_etag(), &version.etag), (Some(tag), Some(ours)) if tag.value() == ours.trim_matches('"'))
+        };
+        let modified_s = i64::try_from(version.last_modified_ms / 1000).unwrap_or(i64::MAX);
+        let seconds = |t: &Timestamp| time::OffsetDateTime::from(t.clone()).unix_timestamp();
+        match self.if_match {
+            Some(condition) if !matches(condition) => {
+                return Err(s3_error!(
+                    PreconditionFailed,
+                    "At least one of the pre-conditions you specified did not hold"
+                ))
+            }
+            None if self.if_unmodified_since.is_some_and(|t| modified_s > seconds(t)) => {
+                return Err(s3_error!(
+                    PreconditionFailed,
+                    "At least one of the pre-conditions you specified did not hold"
+                ))
+            }
+            _ => {}
+        }
+        match self.if_none_match {
+            Some(condition) if matches(condition) => Err(s3_error!(NotModified)),
+            None if self.if_modified_since.is_some_and(|t| modified_s <= seconds(t)) => Err(s3_error!(NotModified)),
+            _ => Ok(()),
+        }
+    }
+}
+
 fn parse_index(doc: &str) -> S3Result<KeyIndex> {
     serde_json::from_str(doc).map_err(|e| s3_error!(e, InternalError, "unreadable version index"))
 }
@@ -768,6 +813,16 @@ impl S3 for VersionedBuckets {
     async fn get_object(&self, mut req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let (bucket, key, version) =
             self.resolve_read(&req.input.bucket, &req.input.key, req.input.version_id.as_deref()).await?;
+        if let Some(version) = &version {
+            let input = &req.input;
+            Conditions {
+                if_match: input.if_match.as_ref(),
+                if_none_match: input.if_none_match.as_ref(),
+                if_modified_since: input.if_modified_since.as_ref(),
+                if_unmodified_since: input.if_unmodified_since.as_ref(),
+            }
+            .check(version)?;
+        }
         (req.input.bucket, req.input.key, req.input.version_id) = (bucket, key, None);
         let mut response = match crate::s3small::get_small(&self.root, &req.input).await? {
             Some(output) => S3Response::new(output),
@@ -781,6 +836,16 @@ impl S3 for VersionedBuckets {
     async fn head_object(&self, mut req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         let (bucket, key, version) =
             self.resolve_read(&req.input.bucket, &req.input.key, req.input.version_id.as_deref()).await?;
+        if let Some(version) = &version {
+            let input = &req.input;
+            Conditions {
+                if_match: input.if_match.as_ref(),
+                if_none_match: input.if_none_match.as_ref(),
+                if_modified_since: input.if_modified_since.as_ref(),
+                if_unmodified_since: input.if_unmodified_since.as_ref(),
+            }
+            .check(version)?;
+        }
         (req.input.bucket, req.input.key, req.input.version_id) = (bucket, key, None);
         let mut response = self.inner.head_object(req).await?;
         // s3s's HeadObjectOutput has no tag count; S3 answers the header all the same.

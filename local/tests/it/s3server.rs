@@ -414,3 +414,38 @@ async fn a_small_put_is_stored_and_answered_as_s3s_fs_stores_it() {
         assert_eq!(versions.versions().len(), 1, "{key}");
     }
 }
+
+/// Conditional reads answer as S3 does: a matching If-None-Match (or an
+/// If-Modified-Since the object is not newer than) is `304 Not Modified`,
+/// which is how the tasks' document caches avoid re-reading their project;
+/// a failed If-Match (or If-Unmodified-Since) is `412 Precondition Failed`.
+#[tokio::test]
+async fn conditional_reads_answer_not_modified_and_precondition_failed() {
+    use aws_sdk_s3::primitives::DateTime;
+    let (_dir, _server, s3) = server().await;
+    let put = s3.put_object().bucket(BUCKET).key("code/edba.toml").body(ByteStream::from_static(b"[project]\n")).send();
+    let etag = put.await.unwrap().e_tag().unwrap().to_owned();
+    fn status<E>(e: &aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>) -> Option<u16> {
+        e.raw_response().map(|r| r.status().as_u16())
+    }
+    let get = || s3.get_object().bucket(BUCKET).key("code/edba.toml");
+    let head = || s3.head_object().bucket(BUCKET).key("code/edba.toml");
+    let past = DateTime::from_secs(1_000_000_000);
+    let future = DateTime::from_secs(4_000_000_000);
+
+    let not_modified = get().if_none_match(&etag).send().await.unwrap_err();
+    assert_eq!(status(&not_modified), Some(304));
+    assert_eq!(status(&head().if_none_match(&etag).send().await.unwrap_err()), Some(304));
+    assert_eq!(status(&get().if_none_match("*").send().await.unwrap_err()), Some(304));
+    assert_eq!(status(&get().if_modified_since(future).send().await.unwrap_err()), Some(304));
+    let changed = get().if_none_match("\"0123456789abcdef0123456789abcdef\"").send().await.unwrap();
+    assert_eq!(changed.body.collect().await.unwrap().into_bytes().as_ref(), b"[project]\n");
+    get().if_modified_since(past).send().await.unwrap();
+
+    let failed = get().if_match("\"0123456789abcdef0123456789abcdef\"").send().await.unwrap_err();
+    assert_eq!(failed.as_service_error().and_then(|e| e.meta().code()), Some("PreconditionFailed"));
+    assert_eq!(status(&head().if_match("\"other\"").send().await.unwrap_err()), Some(412));
+    assert_eq!(status(&get().if_unmodified_since(past).send().await.unwrap_err()), Some(412));
+    get().if_match(&etag).if_unmodified_since(past).send().await.unwrap(); // If-Match holds: the date is not checked
+    get().if_unmodified_since(future).send().await.unwrap();
+}
