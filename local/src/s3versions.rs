@@ -526,6 +526,18 @@ impl VersionedBuckets {
     }
 }
 
+/// The [`Conditions`] of a GetObject or HeadObject input.
+macro_rules! conditions {
+    ($input:expr) => {
+        Conditions {
+            if_match: $input.if_match.as_ref(),
+            if_none_match: $input.if_none_match.as_ref(),
+            if_modified_since: $input.if_modified_since.as_ref(),
+            if_unmodified_since: $input.if_unmodified_since.as_ref(),
+        }
+    };
+}
+
 /// A read's conditional headers (`s3s-fs` ignores them).
 struct Conditions<'a> {
     if_match: Option<&'a ETagCondition>,
@@ -814,14 +826,7 @@ impl S3 for VersionedBuckets {
         let (bucket, key, version) =
             self.resolve_read(&req.input.bucket, &req.input.key, req.input.version_id.as_deref()).await?;
         if let Some(version) = &version {
-            let input = &req.input;
-            Conditions {
-                if_match: input.if_match.as_ref(),
-                if_none_match: input.if_none_match.as_ref(),
-                if_modified_since: input.if_modified_since.as_ref(),
-                if_unmodified_since: input.if_unmodified_since.as_ref(),
-            }
-            .check(version)?;
+            conditions!(req.input).check(version)?;
         }
         (req.input.bucket, req.input.key, req.input.version_id) = (bucket, key, None);
         let mut response = match crate::s3small::get_small(&self.root, &req.input).await? {
@@ -837,14 +842,7 @@ impl S3 for VersionedBuckets {
         let (bucket, key, version) =
             self.resolve_read(&req.input.bucket, &req.input.key, req.input.version_id.as_deref()).await?;
         if let Some(version) = &version {
-            let input = &req.input;
-            Conditions {
-                if_match: input.if_match.as_ref(),
-                if_none_match: input.if_none_match.as_ref(),
-                if_modified_since: input.if_modified_since.as_ref(),
-                if_unmodified_since: input.if_unmodified_since.as_ref(),
-            }
-            .check(version)?;
+            conditions!(req.input).check(version)?;
         }
         (req.input.bucket, req.input.key, req.input.version_id) = (bucket, key, None);
         let mut response = self.inner.head_object(req).await?;
