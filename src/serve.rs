@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use edba_local::api::{ApiServer, ApiState};
-use edba_local::executor::{ExecutionResult, ExecutionStatus};
+use edba_local::executor::ExecutionResult;
 use edba_local::pipeline::{
     Chaos, LocalPipeline, PipelineOptions, ProjectWatch, ServeEvent, ServeOptions, INCOMING_PREFIX, LOCAL_BUCKET,
 };
@@ -109,9 +109,7 @@ fn log_finished(result: &ExecutionResult) {
         (Some(e), None) => format!(": {e}"),
         _ => String::new(),
     };
-    let status =
-        if result.status == ExecutionStatus::Succeeded { "SUCCEEDED".to_owned() } else { result.status.to_string() };
-    eprintln!("{} {}: {status}{detail}", result.state_machine, result.name);
+    eprintln!("{} {}: {}{detail}", result.state_machine, result.name, result.status);
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -22,7 +22,7 @@ use aws_smithy_runtime_api::shared::IntoShared;
 use aws_smithy_types::body::SdkBody;
 use serde_json::{json, Value};
 
-use crate::executor::{state_machine_arn, ExecutionHandle, ExecutionObserver, ExecutionResult, ExecutionStatus};
+use crate::executor::{state_machine_arn, ExecutionHandle, ExecutionObserver, ExecutionResult};
 
 /// The id of the one local EMR cluster.
 pub const LOCAL_CLUSTER_ID: &str = "j-EDBALOCAL0001";
@@ -54,14 +54,9 @@ impl ExecutionObserver for Describes {
     }
 
     fn finished(&self, result: &ExecutionResult) {
-        let status = match result.status {
-            ExecutionStatus::Succeeded => "SUCCEEDED",
-            ExecutionStatus::Failed => "FAILED",
-            ExecutionStatus::TimedOut => "TIMED_OUT",
-        };
         let record = ExecutionRecord {
             state_machine_arn: state_machine_arn(&result.state_machine),
-            status: status.into(),
+            status: result.status.to_string(),
             start_date_epoch: 0.0,
             error: result.error.clone(),
             cause: result.cause.clone(),

@@ -18,3 +18,8 @@ pub mod s3versions;
 pub mod steprunner;
 
 pub use s3server::EmbeddedS3;
+
+/// `bytes` as lowercase hexadecimal (digests, ETags, UUIDs).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -123,60 +123,46 @@ pub async fn put_small(root: &Path, req: S3Request<PutObjectInput>) -> S3Result<
         checksum.update(&chunk);
         content.extend_from_slice(&chunk);
     }
-    let md5_sum = hex(&md5.finalize());
+    let md5_sum = crate::hex(&md5.finalize());
 
     if let Some(content_md5) = &input.content_md5 {
         use base64::Engine as _;
         let expected =
             base64::engine::general_purpose::STANDARD.decode(content_md5).map_err(|_| s3_error!(InvalidArgument))?;
-        if hex(&expected) != md5_sum {
+        if crate::hex(&expected) != md5_sum {
             return Err(s3_error!(BadDigest, "content_md5 mismatch"));
         }
     }
 
+    // Each checksum the request claims (in a header, or in a trailer after
+    // the body) must be the body's, and each the body has is kept beside it.
     let checksum = checksum.finalize();
-    if let Some(trailers) = req.trailing_headers.and_then(|t| t.take()) {
-        let trailer = |name: &str| -> S3Result<Option<String>> {
-            trailers
-                .get(name)
-                .map(|v| v.to_str().map(str::to_owned).map_err(|_| s3_error!(InvalidArgument)))
-                .transpose()
+    let trailers = req.trailing_headers.and_then(|t| t.take());
+    let mut internal = serde_json::Map::new();
+    internal.insert("e_tag".into(), md5_sum.clone().into());
+    for (name, claimed, computed) in [
+        ("crc32", input.checksum_crc32.take(), &checksum.checksum_crc32),
+        ("crc32c", input.checksum_crc32c.take(), &checksum.checksum_crc32c),
+        ("sha1", input.checksum_sha1.take(), &checksum.checksum_sha1),
+        ("sha256", input.checksum_sha256.take(), &checksum.checksum_sha256),
+        ("crc64nvme", input.checksum_crc64nvme.take(), &checksum.checksum_crc64nvme),
+    ] {
+        let trailer = trailers.as_ref().and_then(|t| t.get(format!("x-amz-checksum-{name}")));
+        let claimed = match trailer {
+            Some(value) => Some(value.to_str().map_err(|_| s3_error!(InvalidArgument))?.to_owned()),
+            None => claimed,
         };
-        if let Some(v) = trailer("x-amz-checksum-crc32")? {
-            input.checksum_crc32 = Some(v);
+        if claimed != *computed {
+            return Err(s3_error!(
+                BadDigest,
+                "checksum_{name} mismatch: expected `{}`, got `{}`",
+                claimed.unwrap_or_default(),
+                computed.as_deref().unwrap_or_default()
+            ));
         }
-        if let Some(v) = trailer("x-amz-checksum-crc32c")? {
-            input.checksum_crc32c = Some(v);
+        if let Some(value) = computed {
+            internal.insert(format!("checksum_{name}"), value.clone().into());
         }
-        if let Some(v) = trailer("x-amz-checksum-sha1")? {
-            input.checksum_sha1 = Some(v);
-        }
-        if let Some(v) = trailer("x-amz-checksum-sha256")? {
-            input.checksum_sha256 = Some(v);
-        }
-        if let Some(v) = trailer("x-amz-checksum-crc64nvme")? {
-            input.checksum_crc64nvme = Some(v);
-        }
-    }
-    if checksum.checksum_crc32 != input.checksum_crc32 {
-        return Err(s3_error!(
-            BadDigest,
-            "checksum_crc32 mismatch: expected `{}`, got `{}`",
-            input.checksum_crc32.unwrap_or_default(),
-            checksum.checksum_crc32.unwrap_or_default()
-        ));
-    }
-    if checksum.checksum_crc32c != input.checksum_crc32c {
-        return Err(s3_error!(BadDigest, "checksum_crc32c mismatch"));
-    }
-    if checksum.checksum_sha1 != input.checksum_sha1 {
-        return Err(s3_error!(BadDigest, "checksum_sha1 mismatch"));
-    }
-    if checksum.checksum_sha256 != input.checksum_sha256 {
-        return Err(s3_error!(BadDigest, "checksum_sha256 mismatch"));
-    }
-    if checksum.checksum_crc64nvme != input.checksum_crc64nvme {
-        return Err(s3_error!(BadDigest, "checksum_crc64nvme mismatch"));
     }
 
     let attributes = serde_json::to_vec(&ObjectAttributes {
@@ -190,19 +176,6 @@ pub async fn put_small(root: &Path, req: S3Request<PutObjectInput>) -> S3Result<
         expires: None,
     })
     .map_err(|e| s3_error!(e, InternalError))?;
-    let mut internal = serde_json::Map::new();
-    internal.insert("e_tag".into(), md5_sum.clone().into());
-    for (name, value) in [
-        ("checksum_crc32", &checksum.checksum_crc32),
-        ("checksum_crc32c", &checksum.checksum_crc32c),
-        ("checksum_sha1", &checksum.checksum_sha1),
-        ("checksum_sha256", &checksum.checksum_sha256),
-        ("checksum_crc64nvme", &checksum.checksum_crc64nvme),
-    ] {
-        if let Some(value) = value {
-            internal.insert(name.into(), value.clone().into());
-        }
-    }
     let internal = serde_json::to_vec(&internal).map_err(|e| s3_error!(e, InternalError))?;
 
     let files = [
@@ -338,10 +311,6 @@ fn replace(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ impl VersionedBuckets {
 
     fn key_dir(bucket: &str, key: &str) -> String {
         let digest = Sha256::digest(key.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::hex(&digest);
         format!("{bucket}/{hex}")
     }
 
@@ -560,26 +560,21 @@ impl Conditions<'_> {
         };
         let modified_s = i64::try_from(version.last_modified_ms / 1000).unwrap_or(i64::MAX);
         let seconds = |t: &Timestamp| time::OffsetDateTime::from(t.clone()).unix_timestamp();
-        match self.if_match {
-            Some(condition) if !matches(condition) => {
-                return Err(s3_error!(
-                    PreconditionFailed,
-                    "At least one of the pre-conditions you specified did not hold"
-                ))
-            }
-            None if self.if_unmodified_since.is_some_and(|t| modified_s > seconds(t)) => {
-                return Err(s3_error!(
-                    PreconditionFailed,
-                    "At least one of the pre-conditions you specified did not hold"
-                ))
-            }
-            _ => {}
+        let precondition_failed = match self.if_match {
+            Some(condition) => !matches(condition),
+            None => self.if_unmodified_since.is_some_and(|t| modified_s > seconds(t)),
+        };
+        if precondition_failed {
+            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
         }
-        match self.if_none_match {
-            Some(condition) if matches(condition) => Err(s3_error!(NotModified)),
-            None if self.if_modified_since.is_some_and(|t| modified_s <= seconds(t)) => Err(s3_error!(NotModified)),
-            _ => Ok(()),
+        let not_modified = match self.if_none_match {
+            Some(condition) => matches(condition),
+            None => self.if_modified_since.is_some_and(|t| modified_s <= seconds(t)),
+        };
+        if not_modified {
+            return Err(s3_error!(NotModified));
         }
+        Ok(())
     }
 }
 

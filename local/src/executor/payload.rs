@@ -332,5 +332,5 @@ pub(super) fn hash(algorithm: &str, data: &[u8]) -> Option<String> {
         "SHA-512" => sha2::Sha512::digest(data).to_vec(),
         _ => return None,
     };
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Some(crate::hex(&bytes))
 }

@@ -432,5 +432,5 @@ fn read_incoming(path: &Path, relative: Option<&str>) -> Result<(String, Vec<u8>
 /// The ETag S3 gives a single-part upload of `bytes`.
 fn md5_hex(bytes: &[u8]) -> String {
     use md5::Digest;
-    md5::Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex(&md5::Md5::digest(bytes))
 }
